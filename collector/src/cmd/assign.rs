@@ -1,0 +1,9 @@
+//! `splitbeam assign`.
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("splitbeam assign is not built yet")
+}

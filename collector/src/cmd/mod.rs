@@ -1,0 +1,9 @@
+//! The CLI subcommands, one file each; `main.rs` only dispatches.
+
+pub mod assign;
+pub mod export;
+pub mod results;
+pub mod serve;
+pub mod simulate;
+pub mod snippet;
+pub mod validate;

@@ -1,0 +1,9 @@
+//! `splitbeam results`.
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("splitbeam results is not built yet")
+}

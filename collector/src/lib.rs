@@ -1,0 +1,12 @@
+//! splitbeam-collector: the `splitbeam` binary's libraries, one job each.
+//! cmd: the CLI subcommands; server: HTTP (axum); ingest: batch parsing and validation;
+//! store: the storage trait and its backends; results: per-variant results from stored events;
+//! stats: the statistics (frequentist, Bayesian, sequential, SRM); simulate: synthetic visitors.
+
+pub mod cmd;
+pub mod ingest;
+pub mod results;
+pub mod server;
+pub mod simulate;
+pub mod stats;
+pub mod store;

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm test`: everything. Installs what is missing, then native tests, the wasm build,
+# browser tests of the web layer (wasm-bindgen-test in headless Chromium) and end-to-end tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== native tests (core, collector, CLI)"
+cargo test --workspace --exclude splitbeam
+
+if [ -f scripts/build.sh ]; then
+  echo "== build the snippet"
+  bash scripts/build.sh
+fi
+
+if ls tests/web/*.rs >/dev/null 2>&1; then
+  echo "== web layer in headless Chromium (wasm-bindgen-test)"
+  cargo test -p splitbeam --target wasm32-unknown-unknown
+fi
+
+if ls tests/e2e/*.test.mjs >/dev/null 2>&1; then
+  echo "== end-to-end tests (node --test + playwright-core + Chromium)"
+  cargo build --release -p splitbeam-collector
+  node --test --test-concurrency=1 tests/e2e/
+fi
