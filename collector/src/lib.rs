@@ -8,5 +8,6 @@ pub mod ingest;
 pub mod results;
 pub mod server;
 pub mod simulate;
+pub mod snippet;
 pub mod stats;
 pub mod store;
