@@ -4,6 +4,7 @@
 //! stats: the statistics (frequentist, Bayesian, sequential, SRM); simulate: synthetic visitors.
 
 pub mod cmd;
+pub mod config_file;
 pub mod ingest;
 pub mod results;
 pub mod server;

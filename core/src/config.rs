@@ -1,8 +1,9 @@
 //! experiments.json as typed Rust: the schema, read from a `json::Value` and validated strictly.
 //! An invalid experiment is dropped with its issues; the valid ones still run.
 
-use crate::json::Value;
+use crate::json::{self, ParseError, Positions, Value};
 use crate::pages::PageRules;
+use crate::regex::RegexMatcher;
 
 /// A loaded configuration: only experiments that passed validation.
 #[derive(Debug, Clone, Default)]
@@ -135,11 +136,41 @@ pub struct Loaded {
     pub dropped: Vec<String>,
 }
 
-/// Reads and validates a parsed experiments.json.
+/// Reads and validates a parsed experiments.json, checking regexes with the platform's engine
+/// (natively the `regex` crate; without the `regex` feature, regexes are checked where they run).
 pub fn load(root: &Value) -> Loaded {
-    todo_load(root)
+    #[cfg(feature = "regex")]
+    {
+        load_with(root, &crate::regex::NativeRegex)
+    }
+    #[cfg(not(feature = "regex"))]
+    {
+        load_with(root, &AcceptAnyRegex)
+    }
 }
 
-fn todo_load(_root: &Value) -> Loaded {
-    Loaded::default()
+/// Reads and validates a parsed experiments.json with the given regex engine.
+pub fn load_with(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
+    crate::config_reader::read(root, regex)
+}
+
+/// experiments.json text → loaded config plus where each JSON path stands in the text.
+/// Duplicate object keys (which JSON.parse silently resolves) are reported as issues here.
+pub fn load_text(text: &str, regex: &dyn RegexMatcher) -> Result<(Loaded, Positions), ParseError> {
+    let (root, positions) = json::parse(text)?;
+    let mut loaded = load_with(&root, regex);
+    for (path, _) in &positions.duplicate_keys {
+        loaded.issues.push(Issue { path: path.clone(), message: "duplicate key (the last one wins in browsers)".into() });
+    }
+    Ok((loaded, positions))
+}
+
+#[cfg(not(feature = "regex"))]
+struct AcceptAnyRegex;
+
+#[cfg(not(feature = "regex"))]
+impl RegexMatcher for AcceptAnyRegex {
+    fn is_match(&self, _pattern: &str, _text: &str, _ignore_case: bool) -> Result<bool, String> {
+        Ok(false)
+    }
 }

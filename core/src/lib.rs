@@ -6,6 +6,7 @@ pub mod attributes;
 pub mod batch;
 pub mod condition;
 pub mod config;
+mod config_reader;
 pub mod event;
 pub mod hash;
 pub mod json;
@@ -14,6 +15,6 @@ pub mod regex;
 pub mod selector;
 pub mod time;
 
-pub use assign::{assign, Decision, Reason, Visitor};
+pub use assign::{assign, Decision, Reason, Sticky, Visitor};
 pub use config::{load, Config, Experiment, Issue, Loaded};
 pub use json::Value;

@@ -18,7 +18,8 @@ impl RegexMatcher for NativeRegex {
             .case_insensitive(ignore_case)
             .size_limit(1 << 20)
             .build()
-            .map_err(|e| e.to_string())?;
+            // The crate's message draws the pattern over several lines; keep its last line.
+            .map_err(|e| e.to_string().lines().last().unwrap_or("invalid pattern").trim_start_matches("error: ").to_string())?;
         Ok(re.is_match(text))
     }
 }

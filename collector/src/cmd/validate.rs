@@ -1,9 +1,41 @@
-//! `splitbeam validate`.
+//! `splitbeam validate experiments.json`: every problem at once, as `file:line:col: path: message`.
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use crate::config_file;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("splitbeam validate is not built yet")
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The experiments file to check.
+    pub file: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let file = match config_file::read(&args.file) {
+        Ok(file) => file,
+        Err(err) => {
+            eprintln!("{err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let problems = file.problems();
+    for line in &problems {
+        eprintln!("{line}");
+    }
+    let running = file.loaded.config.experiments.len();
+    if problems.is_empty() {
+        println!("{}: valid ({running} experiments)", args.file.display());
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "{}: {} problems; {} experiments would run, {} dropped ({})",
+            args.file.display(),
+            problems.len(),
+            running,
+            file.loaded.dropped.len(),
+            file.loaded.dropped.join(", ")
+        );
+        Ok(ExitCode::FAILURE)
+    }
 }

@@ -1,0 +1,518 @@
+//! Reads experiments.json (a `json::Value`) into the typed `Config`, collecting every problem at once.
+//! Each experiment is read on its own: one with issues is dropped, the others still run.
+
+use crate::condition;
+use crate::config::{Change, Experiment, Goal, GoalTrigger, Issue, Loaded, Move, Namespace, Status, Variant};
+use crate::json::{join_index, join_key, Value};
+use crate::pages::{self, PageRules};
+use crate::regex::RegexMatcher;
+use crate::selector;
+use crate::time;
+
+const TOP_KEYS: &[&str] = &["$schema", "version", "experiments", "groups"];
+const EXPERIMENT_KEYS: &[&str] = &[
+    "key", "name", "description", "status", "pages", "audience", "traffic", "variants", "goals", "funnel", "seed",
+    "hashAttribute", "hashVersion", "namespace", "start", "end", "winner",
+];
+const VARIANT_KEYS: &[&str] = &["key", "name", "weight", "changes"];
+const CHANGE_KEYS: &[&str] =
+    &["selector", "text", "html", "attr", "addClass", "removeClass", "style", "remove", "move", "css", "redirect"];
+const GOAL_KEYS: &[&str] = &["key", "click", "pageview", "event", "value"];
+/// Keys travel in URLs (`?splitbeam=exp:variant`), events and the dashboard: keep them plain.
+const MAX_KEY_LEN: usize = 64;
+
+pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
+    let mut loaded = Loaded::default();
+    let Some(entries) = root.as_object() else {
+        loaded.issues.push(issue("", format!("expected an object with \"version\" and \"experiments\", found {}", root.type_name())));
+        return loaded;
+    };
+    unknown_keys(entries, "", TOP_KEYS, &mut loaded.issues);
+
+    match root.get("version") {
+        Some(Value::Number(n)) if *n == 1.0 => loaded.config.version = 1,
+        Some(_) => loaded.issues.push(issue("version", "unsupported version: this splitbeam reads version 1".into())),
+        None => loaded.issues.push(issue("", "missing \"version\": 1".into())),
+    }
+
+    match root.get("groups") {
+        None => loaded.config.groups = Value::Object(Vec::new()),
+        Some(groups @ Value::Object(list)) => {
+            for (name, ids) in list {
+                if ids.as_array().is_none() {
+                    loaded.issues.push(issue(&join_key("groups", name), "a group must be an array of ids".into()));
+                }
+            }
+            loaded.config.groups = groups.clone();
+        }
+        Some(other) => loaded.issues.push(issue("groups", format!("expected an object of id lists, found {}", other.type_name()))),
+    }
+
+    let experiments = match root.get("experiments") {
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(other) => {
+            loaded.issues.push(issue("experiments", format!("expected an array, found {}", other.type_name())));
+            &[]
+        }
+        None => {
+            loaded.issues.push(issue("", "missing \"experiments\" array".into()));
+            &[]
+        }
+    };
+    for (i, value) in experiments.iter().enumerate() {
+        let path = join_index("experiments", i);
+        let mut issues = Vec::new();
+        let experiment = read_experiment(value, &path, regex, &mut issues);
+        if let Some(exp) = &experiment {
+            if loaded.config.experiments.iter().any(|e| e.key == exp.key) || loaded.dropped.contains(&exp.key) {
+                issues.push(issue(&join_key(&path, "key"), format!("duplicate experiment key \"{}\"", exp.key)));
+            }
+        }
+        match experiment {
+            Some(exp) if issues.is_empty() => loaded.config.experiments.push(exp),
+            other => {
+                let key = other.map(|e| e.key).or_else(|| value.get("key").and_then(Value::as_str).map(String::from));
+                loaded.dropped.push(key.unwrap_or_else(|| path.clone()));
+                loaded.issues.append(&mut issues);
+            }
+        }
+    }
+    loaded
+}
+
+fn issue(path: &str, message: String) -> Issue {
+    Issue { path: path.to_string(), message }
+}
+
+fn unknown_keys(entries: &[(String, Value)], path: &str, known: &[&str], issues: &mut Vec<Issue>) {
+    for (key, _) in entries {
+        if !known.contains(&key.as_str()) {
+            issues.push(issue(&join_key(path, key), format!("unknown field \"{key}\" (expected one of: {})", known.join(", "))));
+        }
+    }
+}
+
+/// Reads a required or optional string field.
+fn string_field(obj: &Value, path: &str, key: &str, required: bool, issues: &mut Vec<Issue>) -> Option<String> {
+    match obj.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            issues.push(issue(&join_key(path, key), format!("expected a string, found {}", other.type_name())));
+            None
+        }
+        None => {
+            if required {
+                issues.push(issue(path, format!("missing \"{key}\"")));
+            }
+            None
+        }
+    }
+}
+
+fn key_field(obj: &Value, path: &str, what: &str, issues: &mut Vec<Issue>) -> Option<String> {
+    let key = string_field(obj, path, "key", true, issues)?;
+    let valid_chars = key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !valid_chars {
+        issues.push(issue(
+            &join_key(path, "key"),
+            format!("{what} key \"{key}\" must be 1-64 characters of letters, digits, '-', '_' or '.'"),
+        ));
+        return None;
+    }
+    Some(key)
+}
+
+fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut Vec<Issue>) -> Option<Experiment> {
+    let Some(entries) = value.as_object() else {
+        issues.push(issue(path, format!("an experiment must be an object, found {}", value.type_name())));
+        return None;
+    };
+    unknown_keys(entries, path, EXPERIMENT_KEYS, issues);
+    let key = key_field(value, path, "experiment", issues);
+    let name = string_field(value, path, "name", false, issues);
+    string_field(value, path, "description", false, issues);
+
+    let status = match string_field(value, path, "status", true, issues).as_deref() {
+        Some("draft") => Some(Status::Draft),
+        Some("running") => Some(Status::Running),
+        Some("stopped") => Some(Status::Stopped),
+        Some(other) => {
+            issues.push(issue(&join_key(path, "status"), format!("unknown status \"{other}\" (draft, running or stopped)")));
+            None
+        }
+        None => None,
+    };
+
+    let pages = match value.get("pages") {
+        None => Some(PageRules::default()),
+        Some(rules) => pages::read_rules(rules, &join_key(path, "pages"), regex, issues),
+    };
+
+    let audience = match value.get("audience") {
+        None => None,
+        Some(cond @ Value::Object(_)) => {
+            issues.extend(condition::validate(cond, &join_key(path, "audience"), regex));
+            Some(cond.clone())
+        }
+        Some(other) => {
+            issues.push(issue(&join_key(path, "audience"), format!("expected a condition object, found {}", other.type_name())));
+            None
+        }
+    };
+
+    let traffic = match value.get("traffic") {
+        None => 1.0,
+        Some(Value::Number(n)) if (0.0..=1.0).contains(n) => *n,
+        Some(Value::Number(_)) => {
+            issues.push(issue(&join_key(path, "traffic"), "traffic is a share of visitors between 0 and 1".into()));
+            1.0
+        }
+        Some(other) => {
+            issues.push(issue(&join_key(path, "traffic"), format!("expected a number between 0 and 1, found {}", other.type_name())));
+            1.0
+        }
+    };
+
+    let variants = read_variants(value, path, issues);
+    let goals = read_goals(value, path, regex, issues);
+    let funnel = read_funnel(value, path, &goals, issues);
+
+    let seed = string_field(value, path, "seed", false, issues);
+    let hash_attribute = string_field(value, path, "hashAttribute", false, issues).unwrap_or_else(|| "id".into());
+    let hash_version = match value.get("hashVersion") {
+        None => 2,
+        Some(Value::Number(n)) if *n == 1.0 => 1,
+        Some(Value::Number(n)) if *n == 2.0 => 2,
+        Some(_) => {
+            issues.push(issue(&join_key(path, "hashVersion"), "hashVersion must be 1 or 2".into()));
+            2
+        }
+    };
+    let namespace = value.get("namespace").and_then(|ns| read_namespace(ns, &join_key(path, "namespace"), issues));
+    let start_ms = read_date(value, path, "start", issues);
+    let end_ms = read_date(value, path, "end", issues);
+    if let (Some(start), Some(end)) = (start_ms, end_ms) {
+        if end <= start {
+            issues.push(issue(&join_key(path, "end"), "end must be after start".into()));
+        }
+    }
+
+    let winner = match string_field(value, path, "winner", false, issues) {
+        None => None,
+        Some(w) => match variants.iter().position(|v| v.key == w) {
+            Some(i) => Some(i),
+            None => {
+                issues.push(issue(&join_key(path, "winner"), format!("winner \"{w}\" names no variant of this experiment")));
+                None
+            }
+        },
+    };
+
+    let key = key?;
+    Some(Experiment {
+        name: name.unwrap_or_else(|| key.clone()),
+        seed: seed.unwrap_or_else(|| key.clone()),
+        key,
+        status: status?,
+        pages: pages?,
+        audience,
+        traffic,
+        variants,
+        goals,
+        funnel,
+        hash_attribute,
+        hash_version,
+        namespace,
+        start_ms,
+        end_ms,
+        winner,
+    })
+}
+
+fn read_date(value: &Value, path: &str, key: &str, issues: &mut Vec<Issue>) -> Option<f64> {
+    let text = string_field(value, path, key, false, issues)?;
+    let parsed = time::parse_date(&text);
+    if parsed.is_none() {
+        issues.push(issue(&join_key(path, key), format!("\"{text}\" is not a date like 2026-11-27 or 2026-11-27T09:00:00Z")));
+    }
+    parsed
+}
+
+fn read_namespace(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Namespace> {
+    let parts = match value.as_array() {
+        Some([Value::String(id), Value::Number(start), Value::Number(end)]) => Some((id, *start, *end)),
+        _ => None,
+    };
+    match parts {
+        Some((id, start, end)) if !id.is_empty() && 0.0 <= start && start < end && end <= 1.0 => {
+            Some(Namespace { id: id.clone(), start, end })
+        }
+        _ => {
+            issues.push(issue(path, "namespace must be [id, start, end] with 0 <= start < end <= 1".into()));
+            None
+        }
+    }
+}
+
+fn read_variants(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Variant> {
+    let vpath = join_key(path, "variants");
+    let items = match value.get("variants") {
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            issues.push(issue(&vpath, format!("expected an array of variants, found {}", other.type_name())));
+            return Vec::new();
+        }
+        None => {
+            issues.push(issue(path, "missing \"variants\"".into()));
+            return Vec::new();
+        }
+    };
+    if items.len() < 2 {
+        issues.push(issue(&vpath, "an experiment needs at least two variants (the first is the control)".into()));
+    }
+    let weighted = items.iter().filter(|v| v.get("weight").is_some()).count();
+    if weighted != 0 && weighted != items.len() {
+        issues.push(issue(&vpath, "give every variant a weight, or none (equal split)".into()));
+    }
+    let mut variants: Vec<Variant> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = join_index(&vpath, i);
+        let Some(entries) = item.as_object() else {
+            issues.push(issue(&path, format!("a variant must be an object, found {}", item.type_name())));
+            continue;
+        };
+        unknown_keys(entries, &path, VARIANT_KEYS, issues);
+        string_field(item, &path, "name", false, issues);
+        let weight = match item.get("weight") {
+            None => 1.0,
+            Some(Value::Number(w)) if *w >= 0.0 => *w,
+            Some(Value::Number(_)) => {
+                issues.push(issue(&join_key(&path, "weight"), "weight must not be negative".into()));
+                0.0
+            }
+            Some(other) => {
+                issues.push(issue(&join_key(&path, "weight"), format!("expected a number, found {}", other.type_name())));
+                0.0
+            }
+        };
+        let changes = read_changes(item, &path, issues);
+        if let Some(key) = key_field(item, &path, "variant", issues) {
+            if variants.iter().any(|v| v.key == key) {
+                issues.push(issue(&join_key(&path, "key"), format!("duplicate variant key \"{key}\"")));
+            }
+            variants.push(Variant { key, weight, changes });
+        }
+    }
+    if !items.is_empty() && variants.iter().map(|v| v.weight).sum::<f64>() <= 0.0 {
+        issues.push(issue(&vpath, "variant weights add up to zero".into()));
+    }
+    variants
+}
+
+fn read_changes(variant: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Change> {
+    let cpath = join_key(path, "changes");
+    let items = match variant.get("changes") {
+        None => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            issues.push(issue(&cpath, format!("expected an array of changes, found {}", other.type_name())));
+            return Vec::new();
+        }
+    };
+    let mut changes = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = join_index(&cpath, i);
+        if let Some(change) = read_change(item, &path, issues) {
+            changes.push(change);
+        }
+    }
+    changes
+}
+
+fn read_change(item: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Change> {
+    let Some(entries) = item.as_object() else {
+        issues.push(issue(path, format!("a change must be an object, found {}", item.type_name())));
+        return None;
+    };
+    unknown_keys(entries, path, CHANGE_KEYS, issues);
+    let mut change = Change {
+        selector: string_field(item, path, "selector", false, issues),
+        text: string_field(item, path, "text", false, issues),
+        html: string_field(item, path, "html", false, issues),
+        add_class: string_field(item, path, "addClass", false, issues),
+        remove_class: string_field(item, path, "removeClass", false, issues),
+        style: string_field(item, path, "style", false, issues),
+        css: string_field(item, path, "css", false, issues),
+        redirect: string_field(item, path, "redirect", false, issues),
+        ..Change::default()
+    };
+    if let Some(selector) = &change.selector {
+        check_selector(selector, &join_key(path, "selector"), issues);
+    }
+    if let Some(attr) = item.get("attr") {
+        match attr.as_object() {
+            Some(pairs) => {
+                for (name, value) in pairs {
+                    let valid_name = !name.is_empty()
+                        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+                        && !name.to_ascii_lowercase().starts_with("on");
+                    if !valid_name {
+                        issues.push(issue(&join_key(&join_key(path, "attr"), name), format!("\"{name}\" is not an attribute splitbeam sets (event handlers are refused)")));
+                    }
+                    match value.as_str() {
+                        Some(v) => change.attr.push((name.clone(), v.to_string())),
+                        None => issues.push(issue(&join_key(&join_key(path, "attr"), name), "attribute values must be strings".into())),
+                    }
+                }
+            }
+            None => issues.push(issue(&join_key(path, "attr"), "expected an object of attribute names to values".into())),
+        }
+    }
+    for class_key in ["addClass", "removeClass"] {
+        let classes = if class_key == "addClass" { &change.add_class } else { &change.remove_class };
+        if classes.as_deref().is_some_and(|c| c.trim().is_empty()) {
+            issues.push(issue(&join_key(path, class_key), "empty class list".into()));
+        }
+    }
+    match item.get("remove") {
+        None | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) => change.remove = true,
+        Some(_) => issues.push(issue(&join_key(path, "remove"), "remove must be true or false".into())),
+    }
+    if let Some(target) = item.get("move") {
+        let mpath = join_key(path, "move");
+        let parsed = match target.as_object() {
+            Some([(side, Value::String(sel))]) => match side.as_str() {
+                "before" => Some(Move::Before(sel.clone())),
+                "after" => Some(Move::After(sel.clone())),
+                "into" => Some(Move::Into(sel.clone())),
+                _ => None,
+            },
+            _ => None,
+        };
+        match parsed {
+            Some(m) => {
+                let (Move::Before(sel) | Move::After(sel) | Move::Into(sel)) = &m;
+                check_selector(sel, &mpath, issues);
+                change.move_to = Some(m);
+            }
+            None => issues.push(issue(&mpath, "move takes one of {\"before\": sel}, {\"after\": sel}, {\"into\": sel}".into())),
+        }
+    }
+    if let Some(url) = &change.redirect {
+        if url.trim().is_empty() || url.contains(char::is_whitespace) || url.to_ascii_lowercase().starts_with("javascript:") {
+            issues.push(issue(&join_key(path, "redirect"), "redirect needs an http(s) or relative URL".into()));
+        }
+    }
+
+    let element_ops = change.text.is_some()
+        || change.html.is_some()
+        || !change.attr.is_empty()
+        || change.add_class.is_some()
+        || change.remove_class.is_some()
+        || change.style.is_some()
+        || change.remove
+        || change.move_to.is_some();
+    let page_ops = change.css.is_some() || change.redirect.is_some();
+    if element_ops && change.selector.is_none() {
+        issues.push(issue(path, "this change edits elements: add a \"selector\"".into()));
+    }
+    if page_ops && change.selector.is_some() {
+        issues.push(issue(path, "\"css\" and \"redirect\" apply to the page: put them in a change without \"selector\"".into()));
+    }
+    if !element_ops && !page_ops {
+        issues.push(issue(path, "this change changes nothing (text, html, attr, addClass, removeClass, style, remove, move, css or redirect)".into()));
+    }
+    Some(change)
+}
+
+fn check_selector(selector: &str, path: &str, issues: &mut Vec<Issue>) {
+    if let Err(why) = selector::check(selector) {
+        issues.push(issue(path, format!("invalid selector \"{selector}\": {why}")));
+    }
+}
+
+fn read_goals(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut Vec<Issue>) -> Vec<Goal> {
+    let gpath = join_key(path, "goals");
+    let items = match value.get("goals") {
+        None => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            issues.push(issue(&gpath, format!("expected an array of goals, found {}", other.type_name())));
+            return Vec::new();
+        }
+    };
+    let mut goals: Vec<Goal> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = join_index(&gpath, i);
+        let Some(entries) = item.as_object() else {
+            issues.push(issue(&path, format!("a goal must be an object, found {}", item.type_name())));
+            continue;
+        };
+        unknown_keys(entries, &path, GOAL_KEYS, issues);
+        let key = key_field(item, &path, "goal", issues);
+        let value_prop = string_field(item, &path, "value", false, issues);
+        let mut triggers = Vec::new();
+        if let Some(sel) = string_field(item, &path, "click", false, issues) {
+            check_selector(&sel, &join_key(&path, "click"), issues);
+            triggers.push(GoalTrigger::Click(sel));
+        }
+        if let Some(rules) = item.get("pageview") {
+            if let Some(rules) = pages::read_rules(rules, &join_key(&path, "pageview"), regex, issues) {
+                triggers.push(GoalTrigger::Pageview(rules));
+            }
+        }
+        if let Some(name) = string_field(item, &path, "event", false, issues) {
+            if name.is_empty() {
+                issues.push(issue(&join_key(&path, "event"), "empty event name".into()));
+            }
+            triggers.push(GoalTrigger::Event(name));
+        }
+        let trigger = match triggers.len() {
+            1 => triggers.pop(),
+            0 if entries.iter().any(|(k, _)| k == "pageview") => None, // its issues are already reported
+            0 => {
+                issues.push(issue(&path, "a goal needs one trigger: \"click\", \"pageview\" or \"event\"".into()));
+                None
+            }
+            _ => {
+                issues.push(issue(&path, "a goal has exactly one trigger: \"click\", \"pageview\" or \"event\"".into()));
+                None
+            }
+        };
+        if let (Some(key), Some(trigger)) = (key, trigger) {
+            if goals.iter().any(|g| g.key == key) {
+                issues.push(issue(&join_key(&path, "key"), format!("duplicate goal key \"{key}\"")));
+            }
+            goals.push(Goal { key, trigger, value_prop });
+        }
+    }
+    goals
+}
+
+fn read_funnel(value: &Value, path: &str, goals: &[Goal], issues: &mut Vec<Issue>) -> Vec<String> {
+    let fpath = join_key(path, "funnel");
+    let items = match value.get("funnel") {
+        None => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            issues.push(issue(&fpath, format!("expected an array of goal keys, found {}", other.type_name())));
+            return Vec::new();
+        }
+    };
+    let mut funnel = Vec::new();
+    for (i, step) in items.iter().enumerate() {
+        let spath = join_index(&fpath, i);
+        match step.as_str() {
+            Some(key) if goals.iter().any(|g| g.key == key) => {
+                if funnel.iter().any(|k| k == key) {
+                    issues.push(issue(&spath, format!("goal \"{key}\" appears twice in the funnel")));
+                }
+                funnel.push(key.to_string());
+            }
+            Some(key) => issues.push(issue(&spath, format!("funnel step \"{key}\" names no goal of this experiment"))),
+            None => issues.push(issue(&spath, "funnel steps are goal keys (strings)".into())),
+        }
+    }
+    funnel
+}
