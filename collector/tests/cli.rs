@@ -39,7 +39,7 @@ fn validate_reports_every_problem_as_file_line_col_path_message() {
     let err = stderr(&out);
     assert!(err.contains(&format!("{file}:3:13: colour: unknown field")), "{err}");
     assert!(err.contains(&format!("{file}:13:18: experiments[1].traffic: ")), "{err}");
-    assert!(err.contains(&format!("{file}:26:77: experiments[2].variants[1].changes[0].selector: invalid selector")), "{err}");
+    assert!(err.contains(&format!("{file}:26:80: experiments[2].variants[1].changes[0].selector: invalid selector")), "{err}");
     assert!(err.contains("1 experiments would run, 3 dropped"), "{err}");
 }
 

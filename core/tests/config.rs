@@ -100,7 +100,7 @@ fn all_problems_are_reported_at_once_with_line_and_column() {
     }
     assert_eq!(at("colour"), Pos { line: 3, col: 13 });
     assert_eq!(at("experiments[1].traffic"), Pos { line: 13, col: 18 });
-    assert_eq!(at("experiments[2].variants[1].changes[0].selector"), Pos { line: 26, col: 77 });
+    assert_eq!(at("experiments[2].variants[1].changes[0].selector"), Pos { line: 26, col: 80 });
 }
 
 #[test]

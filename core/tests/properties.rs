@@ -71,7 +71,7 @@ proptest! {
     #[test]
     fn editing_name_goals_or_changes_never_moves_a_visitor(id in "[a-zA-Z0-9_-]{1,24}") {
         let before = config(r#"{"key": "copy", "name": "Old", "status": "running", "variants": [{"key": "a"}, {"key": "b", "changes": [{"selector": "h1", "text": "Hi"}]}]}"#);
-        let after = config(r#"{"key": "copy", "name": "New name", "status": "running", "variants": [{"key": "a"}, {"key": "b", "changes": [{"selector": "#hero h1", "html": "<b>Hello</b>"}, {"css": "h1{color:red}"}]}], "goals": [{"key": "buy", "event": "purchase"}], "funnel": ["buy"]}"#);
+        let after = config(r##"{"key": "copy", "name": "New name", "status": "running", "variants": [{"key": "a"}, {"key": "b", "changes": [{"selector": "#hero h1", "html": "<b>Hello</b>"}, {"css": "h1{color:red}"}]}], "goals": [{"key": "buy", "event": "purchase"}], "funnel": ["buy"]}"##);
         prop_assert_eq!(variants_of(&before, &id), variants_of(&after, &id));
     }
 }
