@@ -1,1 +1,820 @@
-//! TODO
+//! The outbox: which pending events go out in which request and when, what an HTTP outcome does
+//! to them, how they persist across page loads, and which tab may send. Pure: the shell does the I/O.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use crate::json::{self, Value};
+
+/// Every number the delivery policy uses, in one place so tests can shrink them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    /// Send as soon as this many events are pending.
+    pub max_batch_events: usize,
+    /// Send at the latest this long after the oldest pending event was queued.
+    pub max_delay_ms: u64,
+    /// A request body never exceeds this, so that sendBeacon and keepalive fetch (64 KiB) accept it.
+    pub max_body_bytes: usize,
+    /// A single event larger than this is refused at `push`.
+    pub max_event_bytes: usize,
+    /// The queue (in memory and in localStorage) holds at most this many events...
+    pub max_stored_events: usize,
+    /// ...and at most this many bytes of encoded events; past either, the oldest are dropped.
+    pub max_stored_bytes: usize,
+    /// Exponential backoff after a failure: `base * factor^(failures-1)`, capped, full jitter.
+    pub backoff_base_ms: u64,
+    pub backoff_factor: u64,
+    pub backoff_cap_ms: u64,
+    /// A server's Retry-After is honoured up to this long (a misconfigured header cannot park events forever).
+    pub max_retry_after_ms: u64,
+    /// A request without an outcome after this long is presumed lost; its events become pending again.
+    pub in_flight_timeout_ms: u64,
+    /// At most this many timed sends (`poll`) at once; flushes on page hide ignore it.
+    pub max_in_flight: usize,
+    /// How long a cross-tab sending lease lasts without renewal.
+    pub lease_ms: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_batch_events: 20,
+            max_delay_ms: 2_000,
+            max_body_bytes: 60 * 1024,
+            max_event_bytes: 32 * 1024,
+            max_stored_events: 500,
+            max_stored_bytes: 256 * 1024,
+            backoff_base_ms: 1_000,
+            backoff_factor: 2,
+            backoff_cap_ms: 5 * 60 * 1000,
+            max_retry_after_ms: 24 * 60 * 60 * 1000,
+            in_flight_timeout_ms: 30_000,
+            max_in_flight: 2,
+            lease_ms: 5_000,
+        }
+    }
+}
+
+/// The longest batch envelope: `{"v":1,"sent_at":<u64>,"events":[` … `],"dropped":<u64>}`.
+const ENVELOPE_MAX: usize = r#"{"v":1,"sent_at":"#.len() + 20 + r#","events":["#.len() + "]".len() + r#","dropped":"#.len() + 20 + "}".len();
+
+impl Policy {
+    /// The largest event `push` accepts: it must fit in a request on its own.
+    pub fn event_limit(&self) -> usize {
+        self.max_event_bytes.min(self.max_body_bytes.saturating_sub(ENVELOPE_MAX))
+    }
+
+    /// The upper bound of the jittered delay after `failures` consecutive failures.
+    pub fn backoff_ceiling_ms(&self, failures: u32) -> u64 {
+        let mut ceiling = self.backoff_base_ms;
+        for _ in 1..failures.min(64) {
+            ceiling = ceiling.saturating_mul(self.backoff_factor);
+        }
+        ceiling.min(self.backoff_cap_ms)
+    }
+
+    /// Full jitter: uniform in `[0, ceiling]`, drawn from a random u32 the shell supplies.
+    pub fn backoff_ms(&self, failures: u32, random: u32) -> u64 {
+        let ceiling = self.backoff_ceiling_ms(failures);
+        ((u128::from(random) * (u128::from(ceiling) + 1)) >> 32) as u64
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// `navigator.sendBeacon`: survives the page being unloaded; `true` counts as delivered.
+    Beacon,
+    /// `fetch(…, {keepalive: true, body, headers: text/plain})`: the outcome comes back as a status.
+    Fetch,
+}
+
+/// Why the shell asks to send everything now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushReason {
+    /// `pagehide`: the page may be gone before a fetch answers.
+    PageHide,
+    /// `visibilitychange` to hidden: mobile browsers may kill the page without a pagehide.
+    Hidden,
+    /// `splitbeam.flush()` from the site's code: the page lives on, so an ordinary fetch.
+    Manual,
+}
+
+impl FlushReason {
+    pub fn transport(self) -> Transport {
+        match self {
+            FlushReason::PageHide | FlushReason::Hidden => Transport::Beacon,
+            FlushReason::Manual => Transport::Fetch,
+        }
+    }
+}
+
+/// A request the shell must make, then report with `on_result(batch_id, …)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Send {
+    pub batch_id: u64,
+    /// The whole batch, `{"v":1,"sent_at":…,"events":[…]}`, at most `max_body_bytes` bytes.
+    pub body: String,
+    pub transport: Transport,
+    pub event_ids: Vec<String>,
+}
+
+/// What became of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx, or sendBeacon returned true: the events are delivered.
+    Ok,
+    /// 408, 425, 429, 5xx: try again later, never before `retry_after_ms`.
+    Retry { retry_after_ms: Option<u64> },
+    /// Any other 4xx: the collector will never accept this batch; drop it, never retry.
+    Reject,
+    /// fetch threw (offline, DNS, CORS): try again with backoff.
+    NetworkError,
+}
+
+impl Outcome {
+    /// Maps an HTTP status (0 for an opaque or failed response) to what the outbox does with it.
+    pub fn from_status(status: u16, retry_after_ms: Option<u64>) -> Outcome {
+        match status {
+            200..=299 => Outcome::Ok,
+            408 | 425 | 429 | 500..=599 => Outcome::Retry { retry_after_ms },
+            400..=499 => Outcome::Reject,
+            _ => Outcome::NetworkError,
+        }
+    }
+}
+
+/// Reads a `Retry-After` header in its delta-seconds form. HTTP dates give `None` (plain backoff
+/// then applies): parsing them would cost wasm bytes for a form collectors rarely send.
+pub fn parse_retry_after(header: &str) -> Option<u64> {
+    let text = header.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // All digits: only overflow can fail, and an absurd value means "as long as allowed".
+    Some(text.parse::<u64>().map_or(u64::MAX, |seconds| seconds.saturating_mul(1000)))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushError {
+    /// The event alone would not fit in a request. The shell logs this once; the event is lost.
+    TooLarge { id: String, bytes: usize, limit: usize },
+    /// An event with this id is already queued: pushing it again would be a double count.
+    Duplicate { id: String },
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::TooLarge { id, bytes, limit } => {
+                write!(f, "event {id} is {bytes} bytes, more than the {limit} bytes one request may carry; it was not queued")
+            }
+            PushError::Duplicate { id } => write!(f, "event {id} is already queued"),
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// What an outcome settled for good.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settled {
+    /// Acknowledged by the collector: gone from the outbox.
+    pub delivered: Vec<String>,
+    /// Refused by the collector (4xx): gone from the outbox, never retried.
+    pub rejected: Vec<String>,
+}
+
+/// What a restore or merge found in a snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreReport {
+    /// Events taken into the outbox.
+    pub restored: usize,
+    /// Events lost: unreadable entries, or past the queue bounds (counted in the next batch's `dropped`).
+    pub dropped: u64,
+    /// Why some or all of the snapshot was ignored, for the debug log.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    id: String,
+    json: String,
+    queued_at: u64,
+    /// The batch this event is travelling in, if any.
+    in_flight: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    batch_id: u64,
+    event_ids: Vec<String>,
+    sent_at: u64,
+    transport: Transport,
+    /// Drop count carried by this batch; returned to the unreported count if it fails.
+    dropped: u64,
+    /// Timed out: its events are pending again, but a late Ok still acknowledges them.
+    expired: bool,
+}
+
+/// Timed-out batches remembered for a late outcome; older ones are forgotten.
+const MAX_EXPIRED_REMEMBERED: usize = 16;
+
+/// Pending and in-flight events, the backoff state and the drop count.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    policy: Policy,
+    entries: VecDeque<Entry>,
+    in_flight: Vec<InFlight>,
+    next_batch_id: u64,
+    stored_bytes: usize,
+    /// Dropped from the bounded queue and not yet reported in a delivered batch.
+    dropped_unreported: u64,
+    /// Dropped by this instance, ever (for the shell's debug log and for tests).
+    dropped_total: u64,
+    /// Consecutive failed sends; 0 after any success.
+    failures: u32,
+    /// No timed send before this instant (our backoff, or the server's Retry-After).
+    retry_at: u64,
+    /// No send at all before this instant, not even on page hide: the server asked for it.
+    hold_until: u64,
+}
+
+impl Outbox {
+    pub fn new(policy: Policy) -> Outbox {
+        Outbox {
+            policy,
+            entries: VecDeque::new(),
+            in_flight: Vec::new(),
+            next_batch_id: 1,
+            stored_bytes: 0,
+            dropped_unreported: 0,
+            dropped_total: 0,
+            failures: 0,
+            retry_at: 0,
+            hold_until: 0,
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Queues one encoded event (`Event::to_json`). Past the queue bounds the oldest pending
+    /// events are dropped and counted.
+    pub fn push(&mut self, id: &str, event_json: String, now: u64) -> Result<(), PushError> {
+        let limit = self.policy.event_limit();
+        if event_json.len() > limit {
+            return Err(PushError::TooLarge { id: id.to_string(), bytes: event_json.len(), limit });
+        }
+        if self.contains(id) {
+            return Err(PushError::Duplicate { id: id.to_string() });
+        }
+        self.stored_bytes += event_json.len();
+        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, in_flight: None });
+        self.enforce_bounds();
+        Ok(())
+    }
+
+    /// The next timed request, if one is due: `max_batch_events` pending, or the oldest pending
+    /// event waited `max_delay_ms`, and no backoff and fewer than `max_in_flight` requests out.
+    /// Call it until it returns `None`, and again at `next_wakeup`.
+    pub fn poll(&mut self, now: u64) -> Option<Send> {
+        self.expire_in_flight(now);
+        if now < self.retry_at || self.active_in_flight() >= self.policy.max_in_flight {
+            return None;
+        }
+        let (count, oldest) = self.pending_summary()?;
+        if count >= self.policy.max_batch_events || now >= oldest.saturating_add(self.policy.max_delay_ms) {
+            return self.build(now, Transport::Fetch, None);
+        }
+        None
+    }
+
+    /// Every pending event, now, in as many requests as the size limit needs. Our own backoff is
+    /// ignored (this may be the last chance before the page goes), a server's Retry-After is not.
+    pub fn flush_all(&mut self, now: u64, reason: FlushReason) -> Vec<Send> {
+        self.expire_in_flight(now);
+        let mut sends = Vec::new();
+        if now < self.hold_until {
+            return sends;
+        }
+        // Each request takes at least one pending event, so this bound is never the one that
+        // stops the loop; it is there so that a bug can never hang the page while it unloads.
+        for _ in 0..self.entries.len() {
+            match self.build(now, reason.transport(), None) {
+                Some(send) => sends.push(send),
+                None => break,
+            }
+        }
+        sends
+    }
+
+    /// sendBeacon returned false (quota, size): the same events as a keepalive fetch instead.
+    pub fn beacon_refused(&mut self, batch_id: u64, now: u64) -> Option<Send> {
+        self.expire_in_flight(now);
+        let index = self.in_flight.iter().position(|b| b.batch_id == batch_id && b.transport == Transport::Beacon && !b.expired)?;
+        let refused = self.in_flight.remove(index);
+        self.dropped_unreported += refused.dropped;
+        for entry in self.entries.iter_mut().filter(|e| e.in_flight == Some(batch_id)) {
+            entry.in_flight = None;
+        }
+        self.build(now, Transport::Fetch, Some(&refused.event_ids))
+    }
+
+    /// Applies a request's outcome. `random` (any u32 from the shell) jitters the backoff.
+    /// Outcomes of unknown batches (already settled, or from another instance) change nothing.
+    pub fn on_result(&mut self, batch_id: u64, outcome: Outcome, now: u64, random: u32) -> Settled {
+        let Some(index) = self.in_flight.iter().position(|b| b.batch_id == batch_id) else {
+            return Settled::default();
+        };
+        let batch = self.in_flight.remove(index);
+        let mut settled = Settled::default();
+        match outcome {
+            Outcome::Ok => {
+                // Every event of the batch, even if it timed out and is travelling again elsewhere:
+                // the collector has it now, and the later answer for the other batch finds nothing.
+                settled.delivered = self.remove_ids(&batch.event_ids);
+                self.failures = 0;
+                self.retry_at = 0;
+                self.hold_until = 0;
+            }
+            Outcome::Reject => {
+                settled.rejected = self.remove_ids(&batch.event_ids);
+                self.dropped_unreported += batch.dropped;
+            }
+            Outcome::Retry { retry_after_ms } => {
+                self.release(batch_id, batch.dropped, now);
+                self.back_off(now, random, retry_after_ms);
+            }
+            Outcome::NetworkError => {
+                self.release(batch_id, batch.dropped, now);
+                self.back_off(now, random, None);
+            }
+        }
+        self.forget_settled_expired();
+        settled
+    }
+
+    /// When the shell should call `poll` next if nothing else happens; `None` when idle.
+    pub fn next_wakeup(&self, now: u64) -> Option<u64> {
+        let mut wake: Option<u64> = None;
+        let mut consider = |t: u64| wake = Some(wake.map_or(t, |w| w.min(t)));
+        for batch in self.in_flight.iter().filter(|b| !b.expired) {
+            consider(batch.sent_at.saturating_add(self.policy.in_flight_timeout_ms));
+        }
+        if let Some((count, oldest)) = self.pending_summary() {
+            if self.active_in_flight() < self.policy.max_in_flight {
+                let due = if count >= self.policy.max_batch_events { now } else { oldest.saturating_add(self.policy.max_delay_ms) };
+                consider(due.max(self.retry_at));
+            }
+        }
+        wake
+    }
+
+    /// Events held (pending or in flight).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn pending_len(&self) -> usize {
+        self.entries.iter().filter(|e| e.in_flight.is_none()).count()
+    }
+
+    /// Ids of the events held, oldest first.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.id.as_str())
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.entries.iter().any(|e| e.id == id)
+    }
+
+    /// Bytes of encoded events held.
+    pub fn stored_bytes(&self) -> usize {
+        self.stored_bytes
+    }
+
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped_total
+    }
+
+    /// Drops not yet reported to the collector (including those riding in unanswered requests).
+    pub fn dropped_unreported(&self) -> u64 {
+        self.dropped_unreported + self.in_flight.iter().map(|b| b.dropped).sum::<u64>()
+    }
+
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// No timed send before this instant (0 when not backing off).
+    pub fn retry_at(&self) -> u64 {
+        self.retry_at
+    }
+
+    /// For localStorage: every event not yet acknowledged (in-flight ones too: their outcome may
+    /// never arrive if the page goes), the unreported drop count and the backoff state.
+    /// `{"v":1,"dropped":N,"failures":N,"retry_at":ms,"hold_until":ms,"events":[["id","json"],…]}`
+    pub fn snapshot(&self) -> String {
+        let mut out = String::with_capacity(self.stored_bytes + self.stored_bytes / 4 + 96);
+        out.push_str("{\"v\":1,\"dropped\":");
+        out.push_str(&self.dropped_unreported().to_string());
+        out.push_str(",\"failures\":");
+        out.push_str(&self.failures.to_string());
+        out.push_str(",\"retry_at\":");
+        out.push_str(&self.retry_at.to_string());
+        out.push_str(",\"hold_until\":");
+        out.push_str(&self.hold_until.to_string());
+        out.push_str(",\"events\":[");
+        for (i, entry) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('[');
+            json::write_str(&mut out, &entry.id);
+            out.push(',');
+            json::write_str(&mut out, &entry.json);
+            out.push(']');
+        }
+        out.push_str("]}");
+        out
+    }
+
+    /// An outbox from a snapshot. Anything unreadable restores as empty (or without the bad
+    /// entries) and says why; restored events are due at once.
+    pub fn restore(policy: Policy, snapshot: &str, now: u64) -> (Outbox, RestoreReport) {
+        let mut outbox = Outbox::new(policy);
+        let report = outbox.merge(snapshot, now);
+        (outbox, report)
+    }
+
+    /// Adopts the events of another snapshot (an earlier page load, a closed tab) that this
+    /// outbox does not hold yet, with their drop count and the stricter backoff.
+    pub fn merge(&mut self, snapshot: &str, now: u64) -> RestoreReport {
+        let mut report = RestoreReport::default();
+        if snapshot.trim().is_empty() {
+            return report;
+        }
+        let root = match json::parse(snapshot) {
+            Ok((root, _)) => root,
+            Err(err) => {
+                report.problem = Some(format!("stored outbox ignored: not JSON ({err})"));
+                return report;
+            }
+        };
+        if root.get("v").and_then(Value::as_f64) != Some(1.0) {
+            report.problem = Some("stored outbox ignored: not a version 1 outbox".to_string());
+            return report;
+        }
+        let Some(stored) = root.get("events").and_then(Value::as_array) else {
+            report.problem = Some("stored outbox ignored: no \"events\" array".to_string());
+            return report;
+        };
+        let limit = self.policy.event_limit();
+        let mut unreadable = 0u64;
+        let mut too_large = 0u64;
+        for item in stored {
+            let (id, event_json) = match item.as_array() {
+                Some([Value::String(id), Value::String(event_json)]) if !id.is_empty() && looks_like_object(event_json) => (id, event_json),
+                _ => {
+                    unreadable += 1;
+                    continue;
+                }
+            };
+            if event_json.len() > limit {
+                too_large += 1;
+            } else if !self.contains(id) {
+                self.stored_bytes += event_json.len();
+                // Overdue on arrival: restored events go out with the first poll.
+                let queued_at = now.saturating_sub(self.policy.max_delay_ms);
+                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, in_flight: None });
+                report.restored += 1;
+            }
+        }
+        let lost = unreadable + too_large;
+        self.dropped_unreported += lost + read_count(&root, "dropped");
+        self.dropped_total += lost;
+        // A clock that went backwards must not park the events: clamp how far ahead we wait.
+        let horizon = now.saturating_add(self.policy.backoff_cap_ms.max(self.policy.max_retry_after_ms));
+        self.failures = self.failures.max(read_count(&root, "failures").min(64) as u32);
+        self.retry_at = self.retry_at.max(read_count(&root, "retry_at").min(horizon));
+        self.hold_until = self.hold_until.max(read_count(&root, "hold_until").min(horizon));
+        let before = self.dropped_total;
+        self.enforce_bounds();
+        let evicted = self.dropped_total - before;
+        report.restored -= (evicted as usize).min(report.restored);
+        report.dropped = lost + evicted;
+        if unreadable > 0 {
+            report.problem = Some(format!("{unreadable} stored events were unreadable and dropped"));
+        } else if too_large > 0 {
+            report.problem = Some(format!("{too_large} stored events exceeded the {limit}-byte event limit and were dropped"));
+        }
+        report
+    }
+
+    fn active_in_flight(&self) -> usize {
+        self.in_flight.iter().filter(|b| !b.expired).count()
+    }
+
+    /// (number of pending events, when the oldest was queued).
+    fn pending_summary(&self) -> Option<(usize, u64)> {
+        let mut pending = self.entries.iter().filter(|e| e.in_flight.is_none());
+        let first = pending.next()?;
+        let mut count = 1;
+        let mut oldest = first.queued_at;
+        for entry in pending {
+            count += 1;
+            oldest = oldest.min(entry.queued_at);
+        }
+        Some((count, oldest))
+    }
+
+    /// One request from pending events, oldest first (or, with `only`, from those ids), within
+    /// the count and byte limits.
+    fn build(&mut self, now: u64, transport: Transport, only: Option<&[String]>) -> Option<Send> {
+        let dropped = std::mem::take(&mut self.dropped_unreported);
+        let mut body = String::with_capacity(1024);
+        body.push_str("{\"v\":1,\"sent_at\":");
+        body.push_str(&now.to_string());
+        body.push_str(",\"events\":[");
+        let mut suffix = String::from("]");
+        if dropped > 0 {
+            suffix.push_str(",\"dropped\":");
+            suffix.push_str(&dropped.to_string());
+        }
+        suffix.push('}');
+
+        let batch_id = self.next_batch_id;
+        let mut event_ids = Vec::new();
+        for entry in self.entries.iter_mut() {
+            let wanted = match only {
+                Some(ids) => ids.contains(&entry.id),
+                None => entry.in_flight.is_none(),
+            };
+            if !wanted {
+                continue;
+            }
+            let comma = usize::from(!event_ids.is_empty());
+            if event_ids.len() >= self.policy.max_batch_events
+                || body.len() + comma + entry.json.len() + suffix.len() > self.policy.max_body_bytes
+            {
+                break;
+            }
+            if comma == 1 {
+                body.push(',');
+            }
+            body.push_str(&entry.json);
+            entry.in_flight = Some(batch_id);
+            event_ids.push(entry.id.clone());
+        }
+        if event_ids.is_empty() {
+            self.dropped_unreported = dropped;
+            return None;
+        }
+        body.push_str(&suffix);
+        self.next_batch_id += 1;
+        self.in_flight.push(InFlight { batch_id, event_ids: event_ids.clone(), sent_at: now, transport, dropped, expired: false });
+        Some(Send { batch_id, body, transport, event_ids })
+    }
+
+    /// The batch's events that are still travelling with it become pending again, and due at
+    /// once: the backoff, not the batching delay, decides when they go next.
+    fn release(&mut self, batch_id: u64, dropped: u64, now: u64) {
+        self.dropped_unreported += dropped;
+        let due = now.saturating_sub(self.policy.max_delay_ms);
+        for entry in self.entries.iter_mut().filter(|e| e.in_flight == Some(batch_id)) {
+            entry.in_flight = None;
+            entry.queued_at = entry.queued_at.min(due);
+        }
+    }
+
+    fn back_off(&mut self, now: u64, random: u32, retry_after_ms: Option<u64>) {
+        self.failures = self.failures.saturating_add(1);
+        let mut wait = self.policy.backoff_ms(self.failures, random);
+        if let Some(server_wait) = retry_after_ms {
+            let server_wait = server_wait.min(self.policy.max_retry_after_ms);
+            wait = wait.max(server_wait);
+            self.hold_until = self.hold_until.max(now.saturating_add(server_wait));
+        }
+        self.retry_at = self.retry_at.max(now.saturating_add(wait));
+    }
+
+    fn expire_in_flight(&mut self, now: u64) {
+        let timeout = self.policy.in_flight_timeout_ms;
+        let mut expired = Vec::new();
+        for batch in self.in_flight.iter_mut().filter(|b| !b.expired && now >= b.sent_at.saturating_add(timeout)) {
+            batch.expired = true;
+            expired.push((batch.batch_id, std::mem::take(&mut batch.dropped)));
+        }
+        for (batch_id, dropped) in expired {
+            self.release(batch_id, dropped, now);
+        }
+        self.forget_settled_expired();
+    }
+
+    /// Expired batches are kept only while a late Ok could still acknowledge something.
+    fn forget_settled_expired(&mut self) {
+        let entries = &self.entries;
+        self.in_flight.retain(|b| !b.expired || b.event_ids.iter().any(|id| entries.iter().any(|e| &e.id == id)));
+        let expired = self.in_flight.iter().filter(|b| b.expired).count();
+        let mut excess = expired.saturating_sub(MAX_EXPIRED_REMEMBERED);
+        self.in_flight.retain(|b| {
+            let forget = b.expired && excess > 0;
+            excess -= usize::from(forget);
+            !forget
+        });
+    }
+
+    fn remove_ids(&mut self, ids: &[String]) -> Vec<String> {
+        let mut removed = Vec::new();
+        let mut freed = 0;
+        self.entries.retain(|e| {
+            let hit = ids.contains(&e.id);
+            if hit {
+                removed.push(e.id.clone());
+                freed += e.json.len();
+            }
+            !hit
+        });
+        self.stored_bytes -= freed;
+        removed
+    }
+
+    /// Drops the oldest pending events (the oldest in flight only if none is pending) until the
+    /// queue is within its bounds; each drop is counted.
+    fn enforce_bounds(&mut self) {
+        while self.entries.len() > self.policy.max_stored_events || self.stored_bytes > self.policy.max_stored_bytes {
+            let index = self.entries.iter().position(|e| e.in_flight.is_none()).unwrap_or(0);
+            let Some(entry) = self.entries.remove(index) else { break };
+            self.stored_bytes -= entry.json.len();
+            self.dropped_unreported += 1;
+            self.dropped_total += 1;
+        }
+    }
+}
+
+fn looks_like_object(text: &str) -> bool {
+    text.starts_with('{') && text.ends_with('}')
+}
+
+/// A non-negative whole number from a snapshot field; 0 when missing or malformed.
+fn read_count(root: &Value, key: &str) -> u64 {
+    match root.get(key) {
+        // `as` saturates: a huge value becomes u64::MAX, callers clamp it.
+        Some(Value::Number(n)) if *n >= 0.0 => *n as u64,
+        _ => 0,
+    }
+}
+
+/// Which tab may send the shared, persisted events: the holder of an unexpired lease in
+/// localStorage. Tabs renew it while sending; a closed tab's lease simply runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub until_ms: u64,
+}
+
+impl Lease {
+    /// A lease for `me` from `now`, for `policy.lease_ms`.
+    pub fn take(me: &str, now: u64, policy: &Policy) -> Lease {
+        Lease { owner: me.to_string(), until_ms: now.saturating_add(policy.lease_ms) }
+    }
+
+    /// Renew once half the lease has passed, so a busy tab never lets it lapse between sends.
+    pub fn needs_renewal(&self, now: u64, policy: &Policy) -> bool {
+        now.saturating_add(policy.lease_ms / 2) >= self.until_ms
+    }
+
+    /// `{"owner":"…","until":ms}`.
+    pub fn encode(&self) -> String {
+        let mut out = String::from("{\"owner\":");
+        json::write_str(&mut out, &self.owner);
+        out.push_str(",\"until\":");
+        out.push_str(&self.until_ms.to_string());
+        out.push('}');
+        out
+    }
+
+    /// `None` for anything unreadable: the lease is then free, as if absent.
+    pub fn decode(text: &str) -> Option<Lease> {
+        let (root, _) = json::parse(text).ok()?;
+        let owner = root.get("owner")?.as_str()?.to_string();
+        let until = root.get("until")?.as_f64()?;
+        (until >= 0.0 && !owner.is_empty()).then_some(Lease { owner, until_ms: until as u64 })
+    }
+}
+
+/// Whether the tab `me` may send persisted events now: no lease, an expired one, or its own.
+pub fn may_send(lease: Option<&Lease>, me: &str, now: u64) -> bool {
+    match lease {
+        None => true,
+        Some(lease) => lease.owner == me || now >= lease.until_ms,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Policy {
+        Policy { max_batch_events: 3, max_delay_ms: 100, ..Policy::default() }
+    }
+
+    fn event(i: usize) -> (String, String) {
+        let id = format!("E{i:03}");
+        (id.clone(), format!("{{\"id\":\"{id}\"}}"))
+    }
+
+    fn push(outbox: &mut Outbox, i: usize, now: u64) {
+        let (id, body) = event(i);
+        outbox.push(&id, body, now).unwrap();
+    }
+
+    #[test]
+    fn envelope_bound_covers_the_longest_envelope() {
+        let longest = format!("{{\"v\":1,\"sent_at\":{},\"events\":[],\"dropped\":{}}}", u64::MAX, u64::MAX);
+        assert_eq!(longest.len(), ENVELOPE_MAX);
+    }
+
+    #[test]
+    fn batch_body_is_the_documented_envelope() {
+        let mut outbox = Outbox::new(small());
+        push(&mut outbox, 1, 0);
+        push(&mut outbox, 2, 0);
+        let send = outbox.poll(100).expect("due after max_delay");
+        assert_eq!(send.body, r#"{"v":1,"sent_at":100,"events":[{"id":"E001"},{"id":"E002"}]}"#);
+        assert_eq!(send.event_ids, ["E001", "E002"]);
+        assert_eq!(send.transport, Transport::Fetch);
+    }
+
+    #[test]
+    fn a_duplicate_id_is_refused() {
+        let mut outbox = Outbox::new(small());
+        push(&mut outbox, 1, 0);
+        let (id, body) = event(1);
+        assert_eq!(outbox.push(&id, body, 0), Err(PushError::Duplicate { id }));
+        assert_eq!(outbox.len(), 1);
+    }
+
+    #[test]
+    fn statuses_map_to_outcomes() {
+        assert_eq!(Outcome::from_status(204, None), Outcome::Ok);
+        assert_eq!(Outcome::from_status(429, Some(5)), Outcome::Retry { retry_after_ms: Some(5) });
+        assert_eq!(Outcome::from_status(503, None), Outcome::Retry { retry_after_ms: None });
+        assert_eq!(Outcome::from_status(400, None), Outcome::Reject);
+        assert_eq!(Outcome::from_status(413, None), Outcome::Reject);
+        assert_eq!(Outcome::from_status(0, None), Outcome::NetworkError);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_ignores_dates() {
+        assert_eq!(parse_retry_after(" 120 "), Some(120_000));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("99999999999999999999999"), Some(u64::MAX));
+    }
+
+    #[test]
+    fn lease_round_trips_and_garbage_is_no_lease() {
+        let lease = Lease { owner: "tab \"1\"".into(), until_ms: 1_764_216_005_000 };
+        assert_eq!(Lease::decode(&lease.encode()), Some(lease));
+        assert_eq!(Lease::decode("{\"owner\":1}"), None);
+        assert_eq!(Lease::decode("nope"), None);
+    }
+
+    #[test]
+    fn only_the_lease_holder_sends_until_the_lease_expires() {
+        let policy = Policy::default();
+        let lease = Lease::take("tab-a", 1_000, &policy);
+        assert!(may_send(Some(&lease), "tab-a", 2_000));
+        assert!(!may_send(Some(&lease), "tab-b", 2_000));
+        assert!(may_send(Some(&lease), "tab-b", 1_000 + policy.lease_ms));
+        assert!(may_send(None, "tab-b", 0));
+    }
+
+    #[test]
+    fn a_lease_is_renewed_after_half_its_time() {
+        let policy = Policy::default();
+        let lease = Lease::take("tab-a", 0, &policy);
+        assert!(!lease.needs_renewal(policy.lease_ms / 2 - 1, &policy));
+        assert!(lease.needs_renewal(policy.lease_ms / 2, &policy));
+    }
+
+    #[test]
+    fn next_wakeup_is_when_the_oldest_event_is_due() {
+        let mut outbox = Outbox::new(small());
+        assert_eq!(outbox.next_wakeup(0), None);
+        push(&mut outbox, 1, 10);
+        push(&mut outbox, 2, 50);
+        assert_eq!(outbox.next_wakeup(60), Some(110));
+        let send = outbox.poll(110).unwrap();
+        // Now only the in-flight timeout is left to wait for.
+        assert_eq!(outbox.next_wakeup(110), Some(110 + outbox.policy().in_flight_timeout_ms));
+        outbox.on_result(send.batch_id, Outcome::Ok, 120, 0);
+        assert_eq!(outbox.next_wakeup(120), None);
+    }
+}
