@@ -56,7 +56,7 @@ fn assert_clear_failure(name: &str, bytes: &[u8], expected: &str) {
 
 #[test]
 fn invalid_json_is_a_clear_error() {
-    assert_clear_failure("syntax.json", b"{\"version\": 1,\n \"experiments\": [,]}", ":2:17: expected a value");
+    assert_clear_failure("syntax.json", b"{\"version\": 1,\n \"experiments\": [,]}", ":2:18: expected a value");
 }
 
 #[test]
@@ -85,7 +85,7 @@ fn a_fifty_megabyte_file_is_a_clear_error() {
 
 #[test]
 fn invalid_utf8_is_a_clear_error() {
-    assert_clear_failure("latin1.json", b"{\"version\": 1,\n \"name\": \"caf\xe9\"}", ":2:15: invalid UTF-8");
+    assert_clear_failure("latin1.json", b"{\"version\": 1,\n \"name\": \"caf\xe9\"}", ":2:14: invalid UTF-8");
 }
 
 #[test]
