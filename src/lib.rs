@@ -1,1 +1,326 @@
 //! splitbeam's browser snippet: the thin wasm layer between splitbeam-core and the page.
+//! The loader (www/loader.js) calls `start` with the config; everything else reacts to the page.
+
+mod api;
+mod debug;
+mod dom;
+mod identity;
+mod js_value;
+mod observer;
+mod regex;
+mod spa;
+mod variant;
+
+pub use dom::{apply, Applied};
+pub use js_value::to_value;
+
+use std::cell::RefCell;
+
+use js_sys::Function;
+use splitbeam_core::assign::{assign, Visitor};
+use splitbeam_core::attributes::{self, PageContext};
+use splitbeam_core::config::{self, Config};
+use splitbeam_core::json::Value;
+use wasm_bindgen::prelude::*;
+
+use api::Outbox;
+use identity::Identity;
+use variant::ActiveVariant;
+
+thread_local! {
+    static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
+}
+
+/// Everything the snippet knows on this page.
+struct Snippet {
+    config: Config,
+    identity: Identity,
+    forced: Vec<(String, String)>,
+    /// Attributes set by the page with `splitbeam.attributes({...})`.
+    custom: Value,
+    debug: bool,
+    /// False when the loader gave up waiting: the visitor already saw the original on this view.
+    apply: bool,
+    active: Vec<ActiveVariant>,
+    /// (experiment, variant) pairs exposed on this page load: one exposure each.
+    exposed: Vec<(String, String)>,
+    outbox: Outbox,
+}
+
+/// Exposures to announce once the state is no longer borrowed.
+type Announcements = Vec<(JsValue, Vec<Function>)>;
+
+/// Runs `f` on the snippet if it started and is not already busy (a page callback re-entering the API).
+fn with_snippet<R>(f: impl FnOnce(&mut Snippet) -> R) -> Option<R> {
+    SNIPPET.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+fn announce_all(announcements: Announcements) {
+    for (event, listeners) in announcements {
+        api::announce(&event, &listeners);
+    }
+}
+
+/// Starts the snippet with the experiments config (the `JSON.parse` output) and the loader's
+/// options `{consent: "required"|..., apply: bool}`. Problems become one console line, never a throw.
+#[wasm_bindgen]
+pub fn start(config_json: JsValue, options: JsValue) {
+    let Some(window) = web_sys::window() else { return };
+    let location = window.location();
+    let search = location.search().unwrap_or_default();
+    let option = |key: &str| js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
+
+    let root = match js_value::to_value(&config_json) {
+        Ok(root) => root,
+        Err(why) => return debug::error(&["the experiments config is not JSON: ", &why].concat()),
+    };
+    let loaded = config::load_with(&root, &regex::BrowserRegex);
+    if !loaded.issues.is_empty() {
+        debug::error(&describe_issues(&loaded));
+    }
+    let consent_required = option("consent").as_string().as_deref() == Some("required");
+    let identity = Identity::load(consent_required);
+    let forced = identity::forced(query_param(&search, "splitbeam"), identity.may_store);
+    let snippet = Snippet {
+        config: loaded.config,
+        identity,
+        forced,
+        custom: Value::Object(Vec::new()),
+        debug: debug::requested(&search),
+        apply: option("apply").as_bool() != Some(false),
+        active: Vec::new(),
+        exposed: Vec::new(),
+        outbox: Outbox::default(),
+    };
+    let announcements = SNIPPET.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
+        let snippet = slot.insert(snippet);
+        let announcements = snippet.evaluate();
+        // Later route changes are new views: the visitor has not seen them yet.
+        snippet.apply = true;
+        announcements
+    });
+    announce_all(announcements);
+    if let Err(err) = observer::watch(on_mutation).and_then(|_| spa::watch(on_route)) {
+        debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
+    }
+}
+
+/// The DOM changed: reach new elements, re-apply overwritten changes (within budget).
+fn on_mutation() {
+    let retry = with_snippet(|s| s.reconcile()).flatten();
+    if let Some(at) = retry {
+        observer::retry_at(at, on_mutation);
+    }
+}
+
+/// The URL changed without a page load.
+fn on_route() {
+    let announcements = with_snippet(|s| s.evaluate()).unwrap_or_default();
+    announce_all(announcements);
+}
+
+impl Snippet {
+    /// Decides every experiment for the current URL, reverts variants that no longer apply,
+    /// applies the new ones and queues their exposures.
+    fn evaluate(&mut self) -> Announcements {
+        let Some(window) = web_sys::window() else { return Vec::new() };
+        let href = window.location().href().unwrap_or_default();
+        let navigator = window.navigator();
+        let attributes = attributes::build(&PageContext {
+            visitor_id: &self.identity.visitor_id,
+            href: &href,
+            user_agent: &navigator.user_agent().unwrap_or_default(),
+            language: &navigator.language().unwrap_or_default(),
+            new_visitor: self.identity.new_visitor,
+            custom: Some(&self.custom),
+        });
+        let visitor = Visitor {
+            attributes: &attributes,
+            href: &href,
+            now_ms: js_sys::Date::now(),
+            forced: &self.forced,
+            sticky: &self.identity.sticky,
+            regex: &regex::BrowserRegex,
+        };
+        let decisions = assign(&self.config, &visitor);
+        let mut announcements = Vec::new();
+        let mut wanted: Vec<(&str, &str)> = Vec::new();
+        for decision in &decisions {
+            let key = decision.experiment.key.as_str();
+            let variant = decision.variant_key();
+            debug::log(self.debug, &[key, ": ", variant.unwrap_or("(none)"), " (", decision.reason.as_str(), ")"].concat());
+            if let Some(sticky) = decision.sticky.clone() {
+                self.identity.remember(sticky);
+            }
+            if let (Some(variant), true) = (variant, self.apply) {
+                wanted.push((key, variant));
+            }
+        }
+        // Revert what no longer applies (another route, or another variant after new attributes).
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.active)
+            .into_iter()
+            .partition(|a| wanted.contains(&(a.experiment.as_str(), a.variant.as_str())));
+        for active in gone {
+            debug::log(self.debug, &[active.experiment.as_str(), ": reverted ", &active.variant].concat());
+            active.revert();
+        }
+        self.active = keep;
+        for decision in &decisions {
+            let (Some(index), true) = (decision.variant, self.apply) else { continue };
+            let Some(variant) = decision.experiment.variants.get(index) else { continue };
+            let key = decision.experiment.key.as_str();
+            if decision.tracked && !self.exposed.iter().any(|(e, v)| e == key && *v == variant.key) {
+                self.exposed.push((key.to_string(), variant.key.clone()));
+                let event = api::exposure_event(key, &variant.key, &self.identity.visitor_id, &href);
+                announcements.push(self.outbox.expose(event));
+            }
+            if self.active.iter().any(|a| a.experiment == key) {
+                continue;
+            }
+            if let Some(target) = variant.changes.iter().find_map(|c| c.redirect.as_deref()) {
+                redirect(target, &window.location(), self.debug);
+                continue;
+            }
+            self.active.push(ActiveVariant::new(key, variant));
+        }
+        drop(decisions);
+        if let Some(at) = self.reconcile() {
+            observer::retry_at(at, on_mutation);
+        }
+        announcements
+    }
+
+    fn reconcile(&mut self) -> Option<f64> {
+        let now = js_sys::Date::now();
+        let retry = self.active.iter_mut().filter_map(|a| a.reconcile(now)).reduce(f64::min);
+        observer::discard_own_records();
+        retry
+    }
+}
+
+/// Split-URL test: go to `target`, keeping this URL's query string and fragment; never to itself.
+fn redirect(target: &str, location: &web_sys::Location, debug: bool) {
+    let path = location.pathname().unwrap_or_default();
+    let href = location.href().unwrap_or_default();
+    let bare = target.split(['?', '#']).next().unwrap_or(target);
+    if bare == path || bare == href.split(['?', '#']).next().unwrap_or("") {
+        return;
+    }
+    let search = location.search().unwrap_or_default();
+    let hash = location.hash().unwrap_or_default();
+    let (base, fragment) = target.split_once('#').map_or((target, None), |(b, f)| (b, Some(f)));
+    let mut url = base.to_string();
+    if search.len() > 1 {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&search[1..]);
+    }
+    match fragment {
+        Some(f) => {
+            url.push('#');
+            url.push_str(f);
+        }
+        None => url.push_str(&hash),
+    }
+    debug::log(debug, &["redirecting to ", &url].concat());
+    if location.replace(&url).is_err() {
+        debug::error(&["cannot redirect to ", &url].concat());
+    }
+}
+
+fn describe_issues(loaded: &config::Loaded) -> String {
+    let mut line = String::from("experiments config has problems");
+    if !loaded.dropped.is_empty() {
+        line.push_str(" (skipped: ");
+        line.push_str(&loaded.dropped.join(", "));
+        line.push(')');
+    }
+    for (i, issue) in loaded.issues.iter().enumerate() {
+        line.push_str(if i == 0 { ": " } else { "; " });
+        line.push_str(if issue.path.is_empty() { "(root)" } else { &issue.path });
+        line.push_str(": ");
+        line.push_str(&issue.message);
+    }
+    line
+}
+
+/// The raw value of `name` in a query string (`?a=1&b`): `Some("")` when present without a value.
+fn query_param(search: &str, name: &str) -> Option<String> {
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| js_sys::decode_uri_component(value).ok().and_then(|v| v.as_string()).unwrap_or_else(|| value.to_string()))
+    })
+}
+
+// ---- the JS API (the loader maps `window.splitbeam.*` onto these) ----
+
+/// `splitbeam.track(goal, props)`: queues a goal event for the transport.
+#[wasm_bindgen]
+pub fn track(goal: String, props: JsValue) {
+    let done = with_snippet(|s| {
+        let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+        let event = api::goal_event(&goal, &props, &s.identity.visitor_id, &href, &s.exposed);
+        s.outbox.events.push(event);
+        debug::log(s.debug, &["tracked ", &goal].concat());
+    });
+    if done.is_none() {
+        debug::error("track() called while the snippet is busy or not started");
+    }
+}
+
+/// `splitbeam.variant(experiment)`: the variant key shown on this page, or null.
+#[wasm_bindgen]
+pub fn variant(experiment: String) -> Option<String> {
+    with_snippet(|s| s.active.iter().find(|a| a.experiment == experiment).map(|a| a.variant.clone())).flatten()
+}
+
+/// `splitbeam.attributes({...})`: merges custom targeting attributes and re-decides.
+#[wasm_bindgen]
+pub fn attributes(custom: JsValue) {
+    let value = match js_value::to_value(&custom) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(other) => return debug::error(&["attributes() wants an object, not ", other.type_name()].concat()),
+        Err(why) => return debug::error(&["attributes(): ", &why].concat()),
+    };
+    let announcements = with_snippet(|s| {
+        if let Value::Object(entries) = value {
+            for (key, item) in entries {
+                s.custom.set(&key, item);
+            }
+        }
+        s.evaluate()
+    });
+    announce_all(announcements.unwrap_or_default());
+}
+
+/// `splitbeam.consent(granted)`.
+#[wasm_bindgen]
+pub fn consent(granted: bool) {
+    with_snippet(|s| s.identity.set_consent(granted));
+}
+
+/// `splitbeam.on('exposure', callback)`: also replays the exposures that already happened.
+#[wasm_bindgen]
+pub fn on(event: String, callback: Function) {
+    if event != "exposure" {
+        return debug::error(&["on(): unknown event \"", &event, "\" (only \"exposure\")"].concat());
+    }
+    let missed = with_snippet(|s| s.outbox.listen(callback.clone())).unwrap_or_default();
+    for exposure in missed {
+        if callback.call1(&JsValue::NULL, &exposure).is_err() {
+            debug::error("an exposure listener threw");
+        }
+    }
+}
+
+/// `splitbeam.flush()`: the events waiting for delivery. Until the transport exists they stay queued
+/// in memory; this hands the page a copy so it can see what would be sent.
+#[wasm_bindgen]
+pub fn flush() -> js_sys::Array {
+    with_snippet(|s| s.outbox.events.iter().collect()).unwrap_or_default()
+}
+
+// talc instead of Rust's default dlmalloc: fewer bytes in every visitor's download (README table).
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();

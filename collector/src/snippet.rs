@@ -1,8 +1,50 @@
 //! The loader served as `/splitbeam.js` and printed by `splitbeam snippet`, with the current
 //! experiments config baked in so that a first visit needs no extra round trip.
-//! STUB: the signature is the contract; the body is being written.
+
+/// The marker the loader (www/loader.js) carries where a baked config goes, as esbuild prints it.
+const MARKERS: [&str; 2] = ["\"__SPLITBEAM_CONFIG__\"", "'__SPLITBEAM_CONFIG__'"];
 
 /// The loader script with `config_json` (a validated experiments.json) baked in.
-pub fn render(loader_js: &str, _config_json: &str) -> String {
-    loader_js.to_string()
+///
+/// JSON is a JavaScript expression, so it replaces the marker as is; `<` is escaped so the script can
+/// also be inlined in a page (`</script>` inside a string would end it), and U+2028/U+2029 for old
+/// engines. A loader without the marker is returned unchanged (it then reads `data-config`).
+pub fn render(loader_js: &str, config_json: &str) -> String {
+    let mut config = String::with_capacity(config_json.len());
+    for c in config_json.trim().chars() {
+        match c {
+            // Outside strings JSON has no `<` and no line separators, so this only touches strings.
+            '<' => config.push_str("\\u003c"),
+            '\u{2028}' => config.push_str("\\u2028"),
+            '\u{2029}' => config.push_str("\\u2029"),
+            c => config.push(c),
+        }
+    }
+    match MARKERS.iter().find(|m| loader_js.contains(*m)) {
+        Some(marker) => loader_js.replacen(marker, &config, 1),
+        None => loader_js.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+
+    #[test]
+    fn the_config_replaces_the_marker() {
+        let out = render("var c={c:\"__SPLITBEAM_CONFIG__\"}.c;", "{\"version\":1}");
+        assert_eq!(out, "var c={c:{\"version\":1}}.c;");
+    }
+
+    #[test]
+    fn a_closing_script_tag_in_the_config_cannot_end_an_inline_script() {
+        let out = render("x=\"__SPLITBEAM_CONFIG__\"", "{\"a\":\"</script>\"}");
+        assert!(!out.contains("</script>"), "{out}");
+        assert!(out.contains("\\u003c/script>"));
+    }
+
+    #[test]
+    fn a_loader_without_the_marker_is_returned_unchanged() {
+        assert_eq!(render("console.log(1)", "{}"), "console.log(1)");
+    }
 }

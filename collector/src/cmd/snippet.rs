@@ -1,9 +1,48 @@
-//! `splitbeam snippet`.
+//! `splitbeam snippet experiments.json [--dist dist] > splitbeam.js`: the loader with the config
+//! baked in, so a first visit hides and decides without fetching the config. Validates first.
+
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use anyhow::Context;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("splitbeam snippet is not built yet")
+use crate::config_file;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The experiments file to bake in.
+    pub file: PathBuf,
+    /// The folder built by `npm run build` (holds splitbeam.js and splitbeam_bg.wasm).
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let file = match config_file::read(&args.file) {
+        Ok(file) => file,
+        Err(err) => {
+            eprintln!("{err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let problems = file.problems();
+    if !problems.is_empty() {
+        for line in &problems {
+            eprintln!("{line}");
+        }
+        eprintln!("{}: {} problems; nothing printed (fix them, then run again)", args.file.display(), problems.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    let loader_path = args.dist.join("splitbeam.js");
+    let loader = std::fs::read_to_string(&loader_path)
+        .with_context(|| format!("cannot read {} (run `npm run build` first)", loader_path.display()))?;
+    let out = crate::snippet::render(&loader, &file.text);
+    std::io::stdout().write_all(out.as_bytes()).context("cannot write to stdout")?;
+    eprintln!(
+        "{}: baked into splitbeam.js; serve it next to {}",
+        args.file.display(),
+        args.dist.join("splitbeam_bg.wasm").display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

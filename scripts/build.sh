@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm run build`: the snippet into dist/ — splitbeam.js (loader + wasm-bindgen glue, one classic
+# script), splitbeam_bg.wasm and splitbeam.d.ts. Direct path: cargo → wasm-bindgen → wasm-opt → esbuild.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# npm's binaryen, never Debian's wasm-opt 108 (its -Oz output throws at load).
+bin=node_modules/.bin
+out=dist
+glue=target/splitbeam-glue
+
+cargo build --release --target wasm32-unknown-unknown -p splitbeam
+rm -rf "$glue"
+wasm-bindgen --target web --no-typescript --out-dir "$glue" target/wasm32-unknown-unknown/release/splitbeam.wasm
+mkdir -p "$out"
+"$bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+  "$glue/splitbeam_bg.wasm" -o "$out/splitbeam_bg.wasm"
+# One classic script: the glue is bundled in, so nothing waits for a module graph or DOMContentLoaded.
+"$bin/esbuild" www/loader.js --bundle --minify --format=iife --target=es2019 \
+  --alias:splitbeam-glue=./"$glue"/splitbeam.js --log-level=warning --log-override:empty-import-meta=silent \
+  --outfile="$out/splitbeam.js"
+cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
+
+js=$(gzip -9 -c "$out/splitbeam.js" | wc -c)
+wasm=$(gzip -9 -c "$out/splitbeam_bg.wasm" | wc -c)
+echo "build: dist/splitbeam.js $js B + dist/splitbeam_bg.wasm $wasm B = $((js + wasm)) B gzip -9 (budget 14336)"

@@ -1,0 +1,24 @@
+//! `?splitbeam-debug`: one console line per decision and per notable event, so a QA person can see
+//! why this browser got what it got. Errors always go to the console, as one `splitbeam:` line.
+
+use wasm_bindgen::JsValue;
+
+/// The prefix every console line of the snippet starts with.
+const PREFIX: &str = "splitbeam: ";
+
+/// Whether `search` (the URL's query string) asks for the debug log.
+pub fn requested(search: &str) -> bool {
+    search.trim_start_matches('?').split('&').any(|pair| pair == "splitbeam-debug" || pair.starts_with("splitbeam-debug="))
+}
+
+/// A debug line (only printed when the debug log is on).
+pub fn log(enabled: bool, line: &str) {
+    if enabled {
+        web_sys::console::log_1(&JsValue::from_str(&[PREFIX, line].concat()));
+    }
+}
+
+/// The one console line that says why something did not work.
+pub fn error(line: &str) {
+    web_sys::console::error_1(&JsValue::from_str(&[PREFIX, line].concat()));
+}

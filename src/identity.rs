@@ -1,0 +1,132 @@
+//! Who this browser is: a random visitor id and its sticky assignments, kept in first-party
+//! localStorage. With consent required, everything stays in memory until `consent(true)`.
+
+use js_sys::{Array, JSON};
+use splitbeam_core::assign::Sticky;
+use wasm_bindgen::JsCast;
+use web_sys::Storage;
+
+const VISITOR_KEY: &str = "splitbeam_visitor";
+const STICKY_KEY: &str = "splitbeam_sticky";
+/// QA overrides live for the browser session only.
+const FORCED_KEY: &str = "splitbeam_forced";
+
+pub struct Identity {
+    pub visitor_id: String,
+    /// No id was stored before this page view.
+    pub new_visitor: bool,
+    pub sticky: Vec<Sticky>,
+    /// Whether we may write to storage now.
+    pub may_store: bool,
+}
+
+impl Identity {
+    /// Reads the stored identity, or makes a new one; stores it only when allowed.
+    pub fn load(consent_required: bool) -> Identity {
+        let stored = local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten()).filter(|id| id.starts_with("v_"));
+        let new_visitor = stored.is_none();
+        let visitor_id = stored.unwrap_or_else(new_visitor_id);
+        let sticky = local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
+        let identity = Identity { visitor_id, new_visitor, sticky, may_store: !consent_required };
+        identity.save();
+        identity
+    }
+
+    /// Records a new assignment (replacing an older one for the same experiment) and saves.
+    pub fn remember(&mut self, sticky: Sticky) {
+        self.sticky.retain(|s| s.experiment != sticky.experiment);
+        self.sticky.push(sticky);
+        self.save();
+    }
+
+    /// `splitbeam.consent(granted)`: granting stores what was kept in memory; withdrawing erases it.
+    pub fn set_consent(&mut self, granted: bool) {
+        self.may_store = granted;
+        if granted {
+            self.save();
+        } else if let Some(storage) = local() {
+            let _ = storage.remove_item(VISITOR_KEY);
+            let _ = storage.remove_item(STICKY_KEY);
+        }
+    }
+
+    fn save(&self) {
+        if !self.may_store {
+            return;
+        }
+        if let Some(storage) = local() {
+            // Storage may be full or blocked: the assignment still holds for this page view.
+            let _ = storage.set_item(VISITOR_KEY, &self.visitor_id);
+            let _ = storage.set_item(STICKY_KEY, &sticky_json(&self.sticky));
+        }
+    }
+}
+
+/// QA overrides: this URL's `?splitbeam=` plus earlier ones of this session; kept for the session
+/// when storing is allowed.
+pub fn forced(query_value: Option<String>, may_store: bool) -> Vec<(String, String)> {
+    let session = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+    let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
+    let mut forced = splitbeam_core::assign::forced_from_query(&earlier);
+    for (experiment, variant) in splitbeam_core::assign::forced_from_query(query_value.as_deref().unwrap_or("")) {
+        forced.retain(|(e, _)| *e != experiment);
+        forced.push((experiment, variant));
+    }
+    if may_store && query_value.is_some() {
+        if let Some(session) = session {
+            let text: Vec<String> = forced.iter().map(|(e, v)| [e.as_str(), ":", v.as_str()].concat()).collect();
+            let _ = session.set_item(FORCED_KEY, &text.join(","));
+        }
+    }
+    forced
+}
+
+/// `v_` and 32 hex digits from crypto.getRandomValues; no personal data.
+fn new_visitor_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No crypto (very old browser): still unique enough for bucketing, never for security.
+        let seed = js_sys::Math::random().to_bits() ^ js_sys::Date::now().to_bits();
+        bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    }
+    let mut id = String::with_capacity(34);
+    id.push_str("v_");
+    for b in bytes {
+        for nibble in [b >> 4, b & 15] {
+            id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    id
+}
+
+fn local() -> Option<Storage> {
+    // Accessing localStorage throws in some privacy modes: treat that as no storage.
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// `[[experiment, variant, fingerprint], ...]`, written with the browser's JSON.
+fn sticky_json(sticky: &[Sticky]) -> String {
+    let rows = Array::new();
+    for s in sticky {
+        rows.push(&Array::of3(&s.experiment.as_str().into(), &s.variant.as_str().into(), &s.fingerprint.as_str().into()));
+    }
+    JSON::stringify(&rows).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "[]".into())
+}
+
+/// Anything malformed in storage is ignored row by row: the visitor is just assigned afresh.
+fn parse_sticky(text: &str) -> Vec<Sticky> {
+    let Ok(rows) = JSON::parse(text) else { return Vec::new() };
+    if !Array::is_array(&rows) {
+        return Vec::new();
+    }
+    rows.unchecked_into::<Array>()
+        .iter()
+        .filter(|row| Array::is_array(row))
+        .filter_map(|row| {
+            let row: Array = row.unchecked_into();
+            let field = |i| row.get(i).as_string();
+            Some(Sticky { experiment: field(0)?, variant: field(1)?, fingerprint: field(2)? })
+        })
+        .collect()
+}
+

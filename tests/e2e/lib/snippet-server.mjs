@@ -1,0 +1,53 @@
+// A static server for the snippet's end-to-end tests, on 127.0.0.1 and a random port: the fixture
+// pages, dist/ (the built snippet) and a baked splitbeam.js, with switches for the failure cases.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const fixtures = path.join(root, 'tests/fixtures/snippet');
+const dist = path.join(root, 'dist');
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
+
+// The same substitution as collector/src/snippet.rs `render` (the loader keeps one marker string).
+export function bake(loader, configText) {
+  const config = configText.trim().replace(/</g, '\\u003c');
+  return loader.replace('"__SPLITBEAM_CONFIG__"', () => config);
+}
+
+/** Starts the server. `options.missingWasm`: the wasm answers 404. Returns { url, close }. */
+export async function startServer(options = {}) {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, 'http://localhost');
+    const send = (status, type, body, headers = {}) => {
+      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', ...headers });
+      res.end(body);
+    };
+    try {
+      let p = url.pathname;
+      if (p.endsWith('.wasm') && options.missingWasm) return send(404, 'text/plain', 'not found');
+      if (p === '/baked/splitbeam.js') {
+        const loader = fs.readFileSync(path.join(dist, 'splitbeam.js'), 'utf8');
+        const config = fs.readFileSync(path.join(fixtures, 'experiments.json'), 'utf8');
+        return send(200, types['.js'], bake(loader, config));
+      }
+      p = p.replace(/^\/baked\//, '/');
+      if (p === '/') p = '/index.html';
+      if (p.startsWith('/spa/')) p = '/spa.html';
+      const file = p.startsWith('/splitbeam') ? path.join(dist, path.basename(p)) : path.join(fixtures, path.normalize(p));
+      if (!file.startsWith(root) || !fs.existsSync(file)) return send(404, 'text/plain', 'not found');
+      const headers = {};
+      if (p === '/csp.html') headers['content-security-policy'] = "script-src 'self' 'wasm-unsafe-eval'";
+      send(200, types[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file), headers);
+    } catch (err) {
+      send(500, 'text/plain', String(err));
+    }
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}

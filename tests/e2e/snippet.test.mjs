@@ -1,0 +1,149 @@
+// The snippet in real Chromium (issue 3, item 7): variants applied, sticky, forced, SPA routes,
+// a page that fights back, and every failure leaving the page intact with one console line.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer } from './lib/snippet-server.mjs';
+import { launch, openPage, textOf, isVisible } from './lib/snippet-browser.mjs';
+
+const VARIANT = 'Free shipping on every order';
+const ORIGINAL = 'Welcome to the shop';
+let server, brokenWasm, browser;
+
+before(async () => {
+  server = await startServer();
+  brokenWasm = await startServer({ missingWasm: true });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  await brokenWasm?.close();
+});
+
+/** Opens `path` in a new page (a new visitor unless `context` is given), up to its load event. */
+async function load(path, context, base = server.url) {
+  const opened = await openPage(browser, context);
+  await opened.page.goto(base + path);
+  return opened;
+}
+
+const waitForText = (page, selector, text) => page.waitForFunction(([s, t]) => document.querySelector(s)?.textContent === t, [selector, text], { timeout: 10000 });
+
+test('the variant is applied: text, attribute and class', async () => {
+  const { page, ctx, seen } = await load('/');
+  await waitForText(page, '#hero h1', VARIANT);
+  assert.equal(await page.$eval('.cta', (el) => el.getAttribute('data-variant')), 'b');
+  assert.equal(await page.$eval('.cta', (el) => el.classList.contains('cta--big')), true);
+  assert.equal(await isVisible(page, '#hero h1'), true);
+  assert.deepEqual(seen.uncaught, []);
+  assert.deepEqual(seen.splitbeamErrors, []);
+  await ctx.close();
+});
+
+test('an inline config tag works without fetching the config', async () => {
+  const { page, ctx } = await load('/inline.html');
+  await waitForText(page, '#hero h1', VARIANT);
+  await ctx.close();
+});
+
+test('each exposure is pushed to window.dataLayer as experiment_viewed', async () => {
+  const { page, ctx } = await load('/');
+  await waitForText(page, '#hero h1', VARIANT);
+  const pushed = await page.evaluate(() => window.dataLayer.filter((e) => e.event === 'experiment_viewed'));
+  assert.ok(pushed.some((e) => e.experiment_id === 'hero' && e.variation_id === 'free-shipping'), JSON.stringify(pushed));
+  assert.ok(!pushed.some((e) => e.experiment_id === 'qa'), 'a draft is never exposed');
+  await ctx.close();
+});
+
+test('the same visitor sees the same variant after a reload', async () => {
+  const context = await browser.newContext();
+  const first = await load('/', context);
+  await first.page.waitForFunction(() => window.splitbeam.variant('split'));
+  const variant = await first.page.evaluate(() => window.splitbeam.variant('split'));
+  const text = await textOf(first.page, '#split');
+  const visitor = await first.page.evaluate(() => localStorage.getItem('splitbeam_visitor'));
+  assert.match(visitor, /^v_[0-9a-f]{32}$/);
+  await first.page.reload();
+  await first.page.waitForFunction(() => window.splitbeam.variant && window.splitbeam.variant('split'));
+  assert.equal(await first.page.evaluate(() => window.splitbeam.variant('split')), variant);
+  assert.equal(await textOf(first.page, '#split'), text);
+  assert.equal(await first.page.evaluate(() => localStorage.getItem('splitbeam_visitor')), visitor);
+  await context.close();
+});
+
+test('a QA link forces a variant, even of a draft, and is not exposed', async () => {
+  const { page, ctx } = await load('/?splitbeam=qa:forced,hero:control');
+  await waitForText(page, '#qa', 'Forced QA copy');
+  assert.equal(await textOf(page, '#hero h1'), ORIGINAL, 'hero forced to control');
+  const exposed = await page.evaluate(() => window.dataLayer.map((e) => e.experiment_id));
+  assert.ok(!exposed.includes('qa') && !exposed.includes('hero'), JSON.stringify(exposed));
+  await ctx.close();
+});
+
+test('a single-page app route change applies the new route\'s variant and reverts it on leaving', async () => {
+  const { page, ctx, seen } = await load('/spa/home');
+  assert.equal(await textOf(page, '#title'), 'Cart', 'not on the cart route: untouched');
+  await page.evaluate(() => window.navigate('/spa/cart'));
+  await waitForText(page, '#title', 'Your bag');
+  await page.evaluate(() => window.navigate('/spa/home'));
+  await waitForText(page, '#title', 'Home');
+  await page.evaluate(() => history.back());
+  await waitForText(page, '#title', 'Your bag');
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
+});
+
+test('a page that resets the changed text in a tight loop does not hang and ends showing the variant', async () => {
+  const { page, ctx, seen } = await load('/fight.html');
+  await page.waitForFunction(() => window.fightOver === true, null, { timeout: 10000 });
+  await waitForText(page, '#hero h1', VARIANT);
+  const resets = await page.evaluate(() => window.resets);
+  // Unbounded, the two observers would ping-pong thousands of times; bounded, a few per second.
+  assert.ok(resets >= 1, 'the page did fight back');
+  assert.ok(resets < 30, `${resets} resets: re-applies are not bounded`);
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
+});
+
+test('an invalid config leaves the page intact with one console error and no exception', async () => {
+  const { page, ctx, seen } = await load('/invalid.html');
+  await page.waitForFunction(() => !document.querySelector('style'));
+  assert.equal(await textOf(page, '#hero h1'), ORIGINAL);
+  assert.equal(await isVisible(page, '#hero h1'), true);
+  assert.equal(seen.splitbeamErrors.length, 1, JSON.stringify(seen.errors));
+  assert.match(seen.splitbeamErrors[0], /experiments\[0\]/);
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
+});
+
+test('a config that is not JSON leaves the page intact with one console error', async () => {
+  const { page, ctx, seen } = await load('/not-json.html');
+  await waitForErrors(page, seen, 1);
+  assert.equal(await textOf(page, '#hero h1'), ORIGINAL);
+  assert.equal(seen.splitbeamErrors.length, 1, JSON.stringify(seen.errors));
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
+});
+
+test('the wasm answering 404 leaves the page intact and visible', async () => {
+  const { page, ctx, seen } = await load('/csp.html', undefined, brokenWasm.url);
+  await waitForErrors(page, seen, 1);
+  assert.equal(await textOf(page, '#hero h1'), ORIGINAL);
+  assert.equal(await isVisible(page, '#hero h1'), true);
+  assert.equal(seen.splitbeamErrors.length, 1, JSON.stringify(seen.errors));
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
+});
+
+test("a strict CSP (script-src 'self' 'wasm-unsafe-eval') lets the snippet work", async () => {
+  const { page, ctx, seen } = await load('/csp.html');
+  await waitForText(page, '#hero h1', VARIANT);
+  assert.ok(!seen.errors.some((e) => /Content Security Policy/i.test(e)), JSON.stringify(seen.errors));
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
+});
+
+/** Waits (event-driven, no fixed sleep) until `count` splitbeam console errors were seen. */
+async function waitForErrors(page, seen, count) {
+  for (let i = 0; i < 100 && seen.splitbeamErrors.length < count; i++) await page.waitForEvent('console', { timeout: 10000 }).catch(() => {});
+}
