@@ -1,9 +1,84 @@
-//! `splitbeam export`.
+//! `splitbeam export KEY --format csv|ndjson --db PATH`: an experiment's raw events (its exposures
+//! and the goal and page-view events of its exposed visitors) to standard output.
+
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use anyhow::Context;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("splitbeam export is not built yet")
+use crate::store::{SqliteStore, Store};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The experiment key.
+    pub key: String,
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: Format,
+    #[arg(long, default_value = "splitbeam.db")]
+    pub db: PathBuf,
+}
+
+pub const CSV_COLUMNS: [&str; 11] =
+    ["id", "type", "ts", "visitor", "session", "url", "experiment", "variant", "goal", "value", "props"];
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let store = SqliteStore::open_existing(&args.db)?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match args.format {
+        Format::Ndjson => store.export(&args.key, &mut |event| {
+            writeln!(out, "{}", event.body).context("writing to standard output")
+        })?,
+        Format::Csv => {
+            let mut csv = csv::Writer::from_writer(&mut out);
+            csv.write_record(CSV_COLUMNS)?;
+            let written = store.export(&args.key, &mut |event| {
+                let props = serde_json::from_str::<serde_json::Value>(&event.body)
+                    .ok()
+                    .and_then(|body| body.get("props").map(|p| p.to_string()))
+                    .unwrap_or_default();
+                let value = event.value.map(|v| v.to_string()).unwrap_or_default();
+                let record = [
+                    event.id.as_str(),
+                    event.kind.as_str(),
+                    &event.ts.to_string(),
+                    &event.visitor,
+                    &event.session,
+                    &event.url,
+                    event.experiment.as_deref().unwrap_or(""),
+                    event.variant.as_deref().unwrap_or(""),
+                    event.goal.as_deref().unwrap_or(""),
+                    &value,
+                    &props,
+                ]
+                .map(defuse_formula);
+                csv.write_record(&record).context("writing CSV")
+            })?;
+            csv.flush()?;
+            written
+        }
+    };
+    out.flush()?;
+    drop(out);
+    eprintln!("exported {written} events of experiment {:?}", args.key);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Visitor-controlled text must not run as a spreadsheet formula when the CSV is opened:
+/// cells starting with = + - @ (and tab/CR) get a leading apostrophe (OWASP's advice).
+/// Numbers are written by us and never start with one except negative values, left as they are.
+pub fn defuse_formula(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '@', '\t', '\r']) || (cell.starts_with('-') && cell.parse::<f64>().is_err());
+    if risky {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
 }

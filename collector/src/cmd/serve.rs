@@ -1,9 +1,113 @@
-//! `splitbeam serve`.
+//! `splitbeam serve`: the collector. Opens the database, loads the config, serves until Ctrl-C
+//! or SIGTERM, and prints the URLs it serves.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use crate::server::{self, Options};
+use crate::store::sqlite::{Durability, SqliteStore};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The experiments file; re-read when it changes.
+    #[arg(long, default_value = "experiments.json")]
+    pub config: PathBuf,
+    /// The SQLite database (created if missing).
+    #[arg(long, default_value = "splitbeam.db")]
+    pub db: PathBuf,
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// The built snippet: splitbeam.js, its wasm and glue.
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+    /// A static site (the demo shop) served under /shop/.
+    #[arg(long)]
+    pub site: Option<PathBuf>,
+    /// A storefront origin allowed by CORS (repeatable); any origin when none is given.
+    #[arg(long = "allow-origin")]
+    pub allow_origins: Vec<String>,
+    /// `normal`: acknowledged batches survive the collector being killed (WAL, synchronous=NORMAL);
+    /// `full`: they also survive a power cut (an fsync per commit group).
+    #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
+    pub durability: String,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("splitbeam serve is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting tokio")?;
+    runtime.block_on(serve(args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
+    let store = Arc::new(SqliteStore::open(&args.db, durability)?);
+    let options = Options {
+        config: args.config.clone(),
+        dist: args.dist.clone(),
+        site: args.site.clone(),
+        allow_origins: args.allow_origins.clone(),
+    };
+    let (router, state) = tokio::task::block_in_place(|| server::app(&options, store.clone()))?;
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+        .await
+        .with_context(|| format!("listening on {}:{}", args.host, args.port))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let base = format!("http://{}", display_host(&addr));
+    println!("splitbeam serving {} (database {})", args.config.display(), args.db.display());
+    println!("  dashboard    {base}/");
+    println!("  collector    {base}/collect");
+    println!("  snippet      {base}/splitbeam.js  config {base}/experiments.json");
+    println!("  results API  {base}/api/experiments");
+    if args.site.is_some() {
+        println!("  shop         {base}/shop/");
+    }
+    println!("  health       {base}/healthz  metrics {base}/metrics");
+
+    let watcher = server::spawn_config_watcher(state.clone());
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    watcher.abort();
+    drop(state);
+    Ok(())
+}
+
+fn display_host(addr: &SocketAddr) -> String {
+    if addr.ip().is_loopback() && addr.is_ipv4() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
 }

@@ -1,1 +1,141 @@
-//! HTTP server.
+//! The HTTP server behind `splitbeam serve`: routes, shared state, CORS, limits, and the task
+//! that hot-reloads the experiments file. Handlers are small; the work is in ingest/store/results.
+
+pub mod api;
+pub mod assets;
+pub mod collect;
+pub mod dashboard;
+pub mod error;
+pub mod live_config;
+pub mod metrics;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::services::ServeDir;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::ingest::MAX_BODY_BYTES;
+use crate::store::Store;
+use live_config::{LiveConfig, Reload};
+use metrics::Metrics;
+
+/// A request (body included) that takes longer than this is answered 408: slow clients cannot
+/// hold connections and memory forever.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the experiments file is checked for changes.
+const CONFIG_POLL: Duration = Duration::from_secs(1);
+
+/// What the server is started with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub config: PathBuf,
+    pub dist: PathBuf,
+    pub site: Option<PathBuf>,
+    /// Storefront origins allowed to post events and read the config; empty = any origin.
+    pub allow_origins: Vec<String>,
+}
+
+/// Shared by every handler.
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: LiveConfig,
+    pub dist: PathBuf,
+    pub metrics: Metrics,
+}
+
+/// Loads the config, tells the store its funnels and builds the router.
+pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, Arc<AppState>)> {
+    let config = LiveConfig::load(&options.config)?;
+    store.register_funnels(funnels_of(&config)).context("building funnel aggregates")?;
+    let state = Arc::new(AppState { store, config, dist: options.dist.clone(), metrics: Metrics::default() });
+    let router = router(options, state.clone())?;
+    Ok((router, state))
+}
+
+fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
+    let mut router = Router::new()
+        .route("/collect", post(collect::collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        .route("/experiments.json", get(assets::experiments_json))
+        .route("/splitbeam.js", get(assets::loader))
+        .route("/{file}", get(assets::dist_file))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics_text))
+        .route("/api/experiments", get(api::experiments))
+        .route("/api/experiments/{key}/results", get(api::experiment_results))
+        .with_state(state.clone())
+        .merge(dashboard::routes());
+    if let Some(site) = &options.site {
+        router = router.nest_service("/shop", ServeDir::new(site));
+    }
+    Ok(router
+        .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
+        .layer(cors(&options.allow_origins)?)
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT)))
+}
+
+async fn metrics_text(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> impl axum::response::IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let allow = if origins.is_empty() {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o.trim_end_matches('/')).with_context(|| format!("--allow-origin {o:?}")))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(86_400)))
+}
+
+fn funnels_of(config: &LiveConfig) -> Vec<(String, Vec<String>)> {
+    config.current().config.experiments.iter().map(|e| (e.key.clone(), e.funnel.clone())).collect()
+}
+
+/// Polls the experiments file every second; a good edit goes live (and its funnels are
+/// registered), a bad one is logged and the last good config stays.
+pub fn spawn_config_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(CONFIG_POLL);
+        loop {
+            tick.tick().await;
+            let watched = state.clone();
+            let reload = tokio::task::spawn_blocking(move || {
+                let outcome = watched.config.reload_if_changed();
+                if outcome == Reload::Reloaded {
+                    if let Err(e) = watched.store.register_funnels(funnels_of(&watched.config)) {
+                        tracing::error!("registering the funnels of the new config: {e:#}");
+                    }
+                }
+                outcome
+            })
+            .await;
+            let path = state.config.path().display();
+            match reload {
+                Ok(Reload::Unchanged) => {}
+                Ok(Reload::Reloaded) => tracing::info!("{path}: reloaded"),
+                Ok(Reload::Rejected(reasons)) => {
+                    tracing::warn!("{path}: edit refused, the last good config stays live");
+                    for reason in reasons {
+                        tracing::warn!("{path}: {reason}");
+                    }
+                }
+                Err(e) => tracing::error!("{path}: reload task failed: {e}"),
+            }
+        }
+    })
+}

@@ -1,1 +1,80 @@
-//! Storage.
+//! Storage behind one trait: the collector writes validated batches and reads per-experiment
+//! aggregates through `Store`; `sqlite` is the embedded default backend.
+
+pub mod contribution;
+pub mod sqlite;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::ingest::Event;
+
+pub use sqlite::SqliteStore;
+
+/// What a committed batch changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    /// Events stored for the first time.
+    pub stored: u64,
+    /// Events whose id was already stored (a resent batch): ignored.
+    pub duplicates: u64,
+}
+
+/// Visitors exposed to one variant (first exposure wins).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VariantCount {
+    pub experiment: String,
+    pub variant: String,
+    pub visitors: u64,
+}
+
+/// One goal in one variant: visitors converting after their first exposure, and the per-visitor
+/// value (sum of that visitor's goal values after exposure) summed and summed in squares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GoalTotals {
+    pub variant: String,
+    pub goal: String,
+    pub conversions: u64,
+    pub value_sum: f64,
+    pub value_sum_sq: f64,
+}
+
+/// Visitors reaching each funnel step in order, per variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelCounts {
+    pub variant: String,
+    pub counts: Vec<u64>,
+}
+
+/// Everything the results need for one experiment, as aggregates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExperimentTotals {
+    pub variants: Vec<VariantCount>,
+    pub goals: Vec<GoalTotals>,
+    pub funnel: Vec<FunnelCounts>,
+}
+
+/// A batch write that completes once the batch is durably committed (or refused).
+pub type PendingInsert = Pin<Box<dyn Future<Output = anyhow::Result<InsertOutcome>> + Send>>;
+
+/// The storage backend. Writes are asynchronous because a backend batches them (SQLite group
+/// commit; a ClickHouse backend would send JSONEachRow inserts over HTTP); reads are blocking
+/// calls that the server runs on its blocking pool.
+pub trait Store: Send + Sync {
+    /// Stores a validated batch atomically: all of it or none. Event ids already stored are
+    /// skipped, so a resent batch is never counted twice.
+    fn insert_batch(&self, events: Vec<Event>) -> PendingInsert;
+
+    /// Tells the store which funnels (goal keys in order) to keep running aggregates for.
+    fn register_funnels(&self, funnels: Vec<(String, Vec<String>)>) -> anyhow::Result<()>;
+
+    /// Per-variant aggregates of one experiment; `funnel` is its steps in order.
+    fn experiment_totals(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<ExperimentTotals>;
+
+    /// Exposed visitors per experiment and variant, for every experiment with data.
+    fn visitor_counts(&self) -> anyhow::Result<Vec<VariantCount>>;
+
+    /// Streams the raw events of an experiment (its exposures and the goal and page-view events of
+    /// its exposed visitors), visitor by visitor in time order. Returns how many were written.
+    fn export(&self, experiment: &str, each: &mut dyn FnMut(&Event) -> anyhow::Result<()>) -> anyhow::Result<u64>;
+}

@@ -1,0 +1,38 @@
+//! `POST /collect`: validate the whole batch, store it, and answer only once it is committed.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::ingest;
+
+#[derive(Serialize)]
+pub struct Stored {
+    pub stored: u64,
+    pub duplicates: u64,
+}
+
+/// Accepts `application/json` and `text/plain` alike (the snippet sends text/plain so that no
+/// preflight is needed); the body limit is enforced by the route's `DefaultBodyLimit`.
+pub async fn collect(State(state): State<Arc<AppState>>, body: Bytes) -> Result<Json<Stored>, ApiError> {
+    let events = ingest::parse_batch(&body).inspect_err(|_| {
+        state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
+    })?;
+    let outcome = state.store.insert_batch(events).await.map_err(|e| {
+        let err = ApiError::from_store(e);
+        if matches!(err, ApiError::Overloaded) {
+            state.metrics.batches_overloaded.fetch_add(1, Ordering::Relaxed);
+        }
+        err
+    })?;
+    state.metrics.batches_accepted.fetch_add(1, Ordering::Relaxed);
+    state.metrics.events_ingested.fetch_add(outcome.stored, Ordering::Relaxed);
+    state.metrics.events_duplicate.fetch_add(outcome.duplicates, Ordering::Relaxed);
+    Ok(Json(Stored { stored: outcome.stored, duplicates: outcome.duplicates }))
+}

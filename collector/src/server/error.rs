@@ -1,0 +1,75 @@
+//! Every way a request can fail, as one enum: each variant maps to one status code and a JSON
+//! body `{"error": ..}` (plus `index` and `field` for a refused event).
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::ingest::BatchError;
+use crate::store::sqlite::Overloaded;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// The batch was refused whole (400, or 413 when over a size limit).
+    BadBatch(BatchError),
+    /// The writer queue is full: the client should retry (503 + Retry-After).
+    Overloaded,
+    NotFound(String),
+    /// Something the server needs is missing, e.g. the built snippet (503).
+    Unavailable(String),
+    Internal(anyhow::Error),
+}
+
+impl ApiError {
+    /// Maps a storage failure: a full queue is retryable, anything else is internal.
+    pub fn from_store(err: anyhow::Error) -> ApiError {
+        if err.downcast_ref::<Overloaded>().is_some() {
+            ApiError::Overloaded
+        } else {
+            ApiError::Internal(err)
+        }
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(err: BatchError) -> ApiError {
+        ApiError::BadBatch(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::BadBatch(err) => {
+                let message = err.to_string();
+                match err {
+                    BatchError::Malformed(_) => (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response(),
+                    BatchError::TooLarge { index, .. } => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, Json(json!({ "error": message, "index": index }))).into_response()
+                    }
+                    BatchError::InvalidEvent { index, field, .. } => (
+                        StatusCode::BAD_REQUEST,
+                        Json(json!({ "error": message, "index": index, "field": field })),
+                    )
+                        .into_response(),
+                }
+            }
+            ApiError::Overloaded => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "1")],
+                Json(json!({ "error": Overloaded.to_string() })),
+            )
+                .into_response(),
+            ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            ApiError::Unavailable(message) => {
+                (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()
+            }
+            ApiError::Internal(err) => {
+                tracing::error!("internal error: {err:#}");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": format!("internal error: {err:#}") })))
+                    .into_response()
+            }
+        }
+    }
+}

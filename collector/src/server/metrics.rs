@@ -1,0 +1,95 @@
+//! Counters and request-duration histograms for `/metrics`, in the Prometheus text format.
+//! Kept by hand: a handful of atomics needs no metrics framework.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::AppState;
+
+const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub events_ingested: AtomicU64,
+    pub events_duplicate: AtomicU64,
+    pub batches_accepted: AtomicU64,
+    pub batches_rejected: AtomicU64,
+    pub batches_overloaded: AtomicU64,
+    durations: Mutex<BTreeMap<(String, String), Histogram>>,
+}
+
+#[derive(Default, Clone)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, seconds: f64) {
+        let Ok(mut durations) = self.durations.lock() else { return };
+        let h = durations.entry((method.to_string(), route.to_string())).or_default();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counters = [
+            ("splitbeam_events_ingested_total", "Events stored for the first time.", &self.events_ingested),
+            ("splitbeam_events_duplicate_total", "Events ignored because their id was already stored.", &self.events_duplicate),
+            ("splitbeam_batches_accepted_total", "Batches committed.", &self.batches_accepted),
+            ("splitbeam_batches_rejected_total", "Batches refused as invalid or too large.", &self.batches_rejected),
+            ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue was full.", &self.batches_overloaded),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        let name = "splitbeam_http_request_duration_seconds";
+        let _ = writeln!(out, "# HELP {name} Time to answer HTTP requests, by route.\n# TYPE {name} histogram");
+        let durations = match self.durations.lock() {
+            Ok(d) => d.clone(),
+            Err(_) => BTreeMap::new(),
+        };
+        for ((method, route), h) in durations {
+            let labels = format!("method=\"{}\",route=\"{}\"", escape(&method), escape(&route));
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
+            }
+            let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
+            let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
+        }
+        out
+    }
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// Times every request under its route pattern (never the raw path: bounded label values).
+pub async fn track_duration(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = request.method().as_str().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    state.metrics.observe(&method, &route, started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,70 @@
+// Runs the real `splitbeam` binary for the dashboard's end-to-end tests: `serve` on a free
+// 127.0.0.1 port with a throwaway database, and `simulate` against it. Bounded in time; always stopped.
+import { spawn, execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** $SPLITBEAM_BIN, else the release build (`npm test` builds it), else the debug build. */
+export function splitbeamBinary() {
+  const candidates = [process.env.SPLITBEAM_BIN, 'target/release/splitbeam', 'target/debug/splitbeam']
+    .filter(Boolean).map((p) => path.resolve(ROOT, p));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`no splitbeam binary (tried ${candidates.join(', ')}); run: cargo build --release -p splitbeam-collector`);
+  return found;
+}
+
+async function freePort() {
+  const probe = createServer();
+  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address();
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Starts `splitbeam serve` with the demo config and shop; resolves once /healthz answers. */
+export async function startCollector() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-dashboard-'));
+  const port = await freePort();
+  const origin = `http://127.0.0.1:${port}`;
+  const child = spawn(splitbeamBinary(), [
+    'serve', '--config', 'www/experiments.json', '--db', path.join(dir, 'test.db'),
+    '--port', String(port), '--host', '127.0.0.1', '--site', 'www/shop', '--dist', 'dist',
+  ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr.on('data', (chunk) => { log = (log + chunk).slice(-4000); });
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`splitbeam serve exited with ${child.exitCode}: ${log}`);
+    try {
+      if ((await fetch(`${origin}/healthz`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`splitbeam serve did not answer /healthz within 15 s: ${log}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    origin,
+    async close() {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `splitbeam simulate` against `origin`; resolves to its standard output. */
+export async function simulate(origin, ...args) {
+  const { stdout } = await promisify(execFile)(splitbeamBinary(),
+    ['simulate', '--collector', `${origin}/collect`, '--config', 'www/experiments.json', ...args],
+    { cwd: ROOT, timeout: 60000 });
+  return stdout;
+}

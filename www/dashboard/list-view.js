@@ -1,0 +1,47 @@
+// The experiment list: what is running, how many visitors each has seen, who leads, and SRM alarms.
+// Input: the JSON of GET /api/experiments; output: a DOM node (text only, see dom.js).
+
+import { h, experimentHref } from './dom.js';
+import { count } from './format.js';
+
+export function statusBadge(status) {
+  const known = ['running', 'draft', 'stopped'].includes(status) ? status : 'unknown';
+  return h('span', { class: `badge badge--${known}`, text: status || 'unknown' });
+}
+
+function split(variants) {
+  if (!Array.isArray(variants) || variants.length === 0) return '—';
+  return h('ul', { class: 'split' }, variants.map((v) =>
+    h('li', null, h('span', { class: 'split__key', text: v.key }), ' ', h('span', { class: 'num', text: count(v.visitors) })),
+  ));
+}
+
+export function renderList(data) {
+  const experiments = Array.isArray(data && data.experiments) ? data.experiments : [];
+  if (experiments.length === 0) {
+    return h('section', { class: 'empty' },
+      h('h1', { text: 'No experiments yet' }),
+      h('p', { text: 'Add an experiment to experiments.json; it appears here as soon as the collector loads it.' }));
+  }
+  const rows = experiments.map((e) => h('tr', { attrs: { 'data-experiment': e.key } },
+    h('td', null,
+      h('a', { class: 'experiment-name', href: experimentHref(e.key), text: e.name || e.key }),
+      h('div', { class: 'experiment-key', text: e.key })),
+    h('td', null, statusBadge(e.status)),
+    h('td', { class: 'num visitors', text: count(e.visitors) }),
+    h('td', null, split(e.variants)),
+    h('td', { class: 'leading' }, e.leading === null || e.leading === undefined
+      ? h('span', { class: 'muted', text: 'no clear leader' })
+      : h('strong', { text: e.leading })),
+    h('td', null, e.srm_alarm
+      ? h('span', { class: 'badge badge--alarm', text: 'SRM alarm', title: 'The visitor split differs from the configured weights' })
+      : h('span', { class: 'badge badge--ok', text: 'split ok' })),
+  ));
+  return h('section', null,
+    h('h1', { text: 'Experiments' }),
+    h('table', { class: 'data-table experiment-list' },
+      h('thead', null, h('tr', null,
+        h('th', { text: 'Experiment' }), h('th', { text: 'Status' }), h('th', { class: 'num', text: 'Visitors' }),
+        h('th', { text: 'Visitors per variant' }), h('th', { text: 'Leading' }), h('th', { text: 'Sample ratio' }))),
+      h('tbody', null, rows)));
+}
