@@ -73,7 +73,10 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .with_state(state.clone())
         .merge(dashboard::routes());
     if let Some(site) = &options.site {
-        router = router.nest_service("/shop", ServeDir::new(site));
+        // `/shop` must become `/shop/`, or the shop's relative links resolve against `/`.
+        router = router
+            .route("/shop", get(|| async { axum::response::Redirect::permanent("/shop/") }))
+            .nest_service("/shop/", ServeDir::new(site));
     }
     Ok(router
         .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
