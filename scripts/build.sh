@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # npm's binaryen, never Debian's wasm-opt 108 (its -Oz output throws at load).
+# --converge: repeat -Oz until it stops shrinking (-0.2 KB gzip; measured with -tnh/--gufa too, kept out: no gain worth the risk).
 bin=node_modules/.bin
 out=dist
 glue=target/splitbeam-glue
@@ -12,7 +13,7 @@ cargo build --release --target wasm32-unknown-unknown -p splitbeam
 rm -rf "$glue"
 wasm-bindgen --target web --no-typescript --out-dir "$glue" target/wasm32-unknown-unknown/release/splitbeam.wasm
 mkdir -p "$out"
-"$bin/wasm-opt" -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+"$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$glue/splitbeam_bg.wasm" -o "$out/splitbeam_bg.wasm"
 # One classic script: the glue is bundled in, so nothing waits for a module graph or DOMContentLoaded.
 "$bin/esbuild" www/loader.js --bundle --minify --format=iife --target=es2019 \

@@ -127,6 +127,9 @@ pub struct Issue {
     pub message: String,
 }
 
+/// The message of every issue when the `validate` feature is off (the browser snippet).
+pub const UNEXPLAINED: &str = "invalid (run `splitbeam validate` on this experiments.json for the reasons)";
+
 /// The outcome of loading a configuration: what runs, and what was wrong.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {

@@ -1,11 +1,13 @@
 //! Reads experiments.json (a `json::Value`) into the typed `Config`, collecting every problem at once.
 //! Each experiment is read on its own: one with issues is dropped, the others still run.
 
+#[cfg(feature = "validate")]
 use crate::condition;
 use crate::config::{Change, Experiment, Goal, GoalTrigger, Issue, Loaded, Move, Namespace, Status, Variant};
 use crate::json::{join_index, join_key, Value};
 use crate::pages::{self, PageRules};
 use crate::regex::RegexMatcher;
+#[cfg(feature = "validate")]
 use crate::selector;
 use crate::time;
 
@@ -24,15 +26,15 @@ const MAX_KEY_LEN: usize = 64;
 pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
     let mut loaded = Loaded::default();
     let Some(entries) = root.as_object() else {
-        loaded.issues.push(issue("", format!("expected an object with \"version\" and \"experiments\", found {}", root.type_name())));
+        loaded.issues.push(issue!("", "expected an object with \"version\" and \"experiments\", found {}", root.type_name()));
         return loaded;
     };
     unknown_keys(entries, "", TOP_KEYS, &mut loaded.issues);
 
     match root.get("version") {
         Some(Value::Number(n)) if *n == 1.0 => loaded.config.version = 1,
-        Some(_) => loaded.issues.push(issue("version", "unsupported version: this splitbeam reads version 1".into())),
-        None => loaded.issues.push(issue("", "missing \"version\": 1".into())),
+        Some(_) => loaded.issues.push(issue!("version", "unsupported version: this splitbeam reads version 1")),
+        None => loaded.issues.push(issue!("", "missing \"version\": 1")),
     }
 
     match root.get("groups") {
@@ -40,22 +42,22 @@ pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
         Some(groups @ Value::Object(list)) => {
             for (name, ids) in list {
                 if ids.as_array().is_none() {
-                    loaded.issues.push(issue(&join_key("groups", name), "a group must be an array of ids".into()));
+                    loaded.issues.push(issue!(&join_key("groups", name), "a group must be an array of ids"));
                 }
             }
             loaded.config.groups = groups.clone();
         }
-        Some(other) => loaded.issues.push(issue("groups", format!("expected an object of id lists, found {}", other.type_name()))),
+        Some(other) => loaded.issues.push(issue!("groups", "expected an object of id lists, found {}", other.type_name())),
     }
 
     let experiments = match root.get("experiments") {
         Some(Value::Array(items)) => items.as_slice(),
         Some(other) => {
-            loaded.issues.push(issue("experiments", format!("expected an array, found {}", other.type_name())));
+            loaded.issues.push(issue!("experiments", "expected an array, found {}", other.type_name()));
             &[]
         }
         None => {
-            loaded.issues.push(issue("", "missing \"experiments\" array".into()));
+            loaded.issues.push(issue!("", "missing \"experiments\" array"));
             &[]
         }
     };
@@ -65,7 +67,7 @@ pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
         let experiment = read_experiment(value, &path, regex, &mut issues);
         if let Some(exp) = &experiment {
             if loaded.config.experiments.iter().any(|e| e.key == exp.key) || loaded.dropped.contains(&exp.key) {
-                issues.push(issue(&join_key(&path, "key"), format!("duplicate experiment key \"{}\"", exp.key)));
+                issues.push(issue!(&join_key(&path, "key"), "duplicate experiment key \"{}\"", exp.key));
             }
         }
         match experiment {
@@ -73,6 +75,7 @@ pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
             other => {
                 let key = other.map(|e| e.key).or_else(|| value.get("key").and_then(Value::as_str).map(String::from));
                 loaded.dropped.push(key.unwrap_or_else(|| path.clone()));
+                summarize(&mut issues, &path);
                 loaded.issues.append(&mut issues);
             }
         }
@@ -80,14 +83,21 @@ pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
     loaded
 }
 
-fn issue(path: &str, message: String) -> Issue {
-    Issue { path: path.to_string(), message }
+/// Without the `validate` feature (the browser snippet) issues carry no message: one line per dropped
+/// experiment, at its path, points to `splitbeam validate` for the reasons.
+#[cfg(feature = "validate")]
+fn summarize(_issues: &mut Vec<Issue>, _experiment_path: &str) {}
+
+#[cfg(not(feature = "validate"))]
+fn summarize(issues: &mut Vec<Issue>, experiment_path: &str) {
+    issues.clear();
+    issues.push(Issue { path: experiment_path.to_string(), message: crate::config::UNEXPLAINED.into() });
 }
 
 fn unknown_keys(entries: &[(String, Value)], path: &str, known: &[&str], issues: &mut Vec<Issue>) {
     for (key, _) in entries {
         if !known.contains(&key.as_str()) {
-            issues.push(issue(&join_key(path, key), format!("unknown field \"{key}\" (expected one of: {})", known.join(", "))));
+            issues.push(issue!(&join_key(path, key), "unknown field \"{key}\" (expected one of: {})", known.join(", ")));
         }
     }
 }
@@ -97,12 +107,12 @@ fn string_field(obj: &Value, path: &str, key: &str, required: bool, issues: &mut
     match obj.get(key) {
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
-            issues.push(issue(&join_key(path, key), format!("expected a string, found {}", other.type_name())));
+            issues.push(issue!(&join_key(path, key), "expected a string, found {}", other.type_name()));
             None
         }
         None => {
             if required {
-                issues.push(issue(path, format!("missing \"{key}\"")));
+                issues.push(issue!(path, "missing \"{key}\""));
             }
             None
         }
@@ -113,10 +123,7 @@ fn key_field(obj: &Value, path: &str, what: &str, issues: &mut Vec<Issue>) -> Op
     let key = string_field(obj, path, "key", true, issues)?;
     let valid_chars = key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     if key.is_empty() || key.len() > MAX_KEY_LEN || !valid_chars {
-        issues.push(issue(
-            &join_key(path, "key"),
-            format!("{what} key \"{key}\" must be 1-64 characters of letters, digits, '-', '_' or '.'"),
-        ));
+        issues.push(issue!(&join_key(path, "key"), "{what} key \"{key}\" must be 1-64 characters of letters, digits, '-', '_' or '.'"));
         return None;
     }
     Some(key)
@@ -124,7 +131,7 @@ fn key_field(obj: &Value, path: &str, what: &str, issues: &mut Vec<Issue>) -> Op
 
 fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut Vec<Issue>) -> Option<Experiment> {
     let Some(entries) = value.as_object() else {
-        issues.push(issue(path, format!("an experiment must be an object, found {}", value.type_name())));
+        issues.push(issue!(path, "an experiment must be an object, found {}", value.type_name()));
         return None;
     };
     unknown_keys(entries, path, EXPERIMENT_KEYS, issues);
@@ -137,7 +144,7 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
         Some("running") => Some(Status::Running),
         Some("stopped") => Some(Status::Stopped),
         Some(other) => {
-            issues.push(issue(&join_key(path, "status"), format!("unknown status \"{other}\" (draft, running or stopped)")));
+            issues.push(issue!(&join_key(path, "status"), "unknown status \"{other}\" (draft, running or stopped)"));
             None
         }
         None => None,
@@ -151,11 +158,13 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
     let audience = match value.get("audience") {
         None => None,
         Some(cond @ Value::Object(_)) => {
+            // Validated by `splitbeam validate` before publishing; the snippet skips the ~10 KB validator.
+            #[cfg(feature = "validate")]
             issues.extend(condition::validate(cond, &join_key(path, "audience"), regex));
             Some(cond.clone())
         }
         Some(other) => {
-            issues.push(issue(&join_key(path, "audience"), format!("expected a condition object, found {}", other.type_name())));
+            issues.push(issue!(&join_key(path, "audience"), "expected a condition object, found {}", other.type_name()));
             None
         }
     };
@@ -164,11 +173,11 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
         None => 1.0,
         Some(Value::Number(n)) if (0.0..=1.0).contains(n) => *n,
         Some(Value::Number(_)) => {
-            issues.push(issue(&join_key(path, "traffic"), "traffic is a share of visitors between 0 and 1".into()));
+            issues.push(issue!(&join_key(path, "traffic"), "traffic is a share of visitors between 0 and 1"));
             1.0
         }
         Some(other) => {
-            issues.push(issue(&join_key(path, "traffic"), format!("expected a number between 0 and 1, found {}", other.type_name())));
+            issues.push(issue!(&join_key(path, "traffic"), "expected a number between 0 and 1, found {}", other.type_name()));
             1.0
         }
     };
@@ -184,7 +193,7 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
         Some(Value::Number(n)) if *n == 1.0 => 1,
         Some(Value::Number(n)) if *n == 2.0 => 2,
         Some(_) => {
-            issues.push(issue(&join_key(path, "hashVersion"), "hashVersion must be 1 or 2".into()));
+            issues.push(issue!(&join_key(path, "hashVersion"), "hashVersion must be 1 or 2"));
             2
         }
     };
@@ -193,7 +202,7 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
     let end_ms = read_date(value, path, "end", issues);
     if let (Some(start), Some(end)) = (start_ms, end_ms) {
         if end <= start {
-            issues.push(issue(&join_key(path, "end"), "end must be after start".into()));
+            issues.push(issue!(&join_key(path, "end"), "end must be after start"));
         }
     }
 
@@ -202,7 +211,7 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
         Some(w) => match variants.iter().position(|v| v.key == w) {
             Some(i) => Some(i),
             None => {
-                issues.push(issue(&join_key(path, "winner"), format!("winner \"{w}\" names no variant of this experiment")));
+                issues.push(issue!(&join_key(path, "winner"), "winner \"{w}\" names no variant of this experiment"));
                 None
             }
         },
@@ -233,7 +242,7 @@ fn read_date(value: &Value, path: &str, key: &str, issues: &mut Vec<Issue>) -> O
     let text = string_field(value, path, key, false, issues)?;
     let parsed = time::parse_date(&text);
     if parsed.is_none() {
-        issues.push(issue(&join_key(path, key), format!("\"{text}\" is not a date like 2026-11-27 or 2026-11-27T09:00:00Z")));
+        issues.push(issue!(&join_key(path, key), "\"{text}\" is not a date like 2026-11-27 or 2026-11-27T09:00:00Z"));
     }
     parsed
 }
@@ -248,7 +257,7 @@ fn read_namespace(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<
             Some(Namespace { id: id.clone(), start, end })
         }
         _ => {
-            issues.push(issue(path, "namespace must be [id, start, end] with 0 <= start < end <= 1".into()));
+            issues.push(issue!(path, "namespace must be [id, start, end] with 0 <= start < end <= 1"));
             None
         }
     }
@@ -259,26 +268,26 @@ fn read_variants(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Vari
     let items = match value.get("variants") {
         Some(Value::Array(items)) => items,
         Some(other) => {
-            issues.push(issue(&vpath, format!("expected an array of variants, found {}", other.type_name())));
+            issues.push(issue!(&vpath, "expected an array of variants, found {}", other.type_name()));
             return Vec::new();
         }
         None => {
-            issues.push(issue(path, "missing \"variants\"".into()));
+            issues.push(issue!(path, "missing \"variants\""));
             return Vec::new();
         }
     };
     if items.len() < 2 {
-        issues.push(issue(&vpath, "an experiment needs at least two variants (the first is the control)".into()));
+        issues.push(issue!(&vpath, "an experiment needs at least two variants (the first is the control)"));
     }
     let weighted = items.iter().filter(|v| v.get("weight").is_some()).count();
     if weighted != 0 && weighted != items.len() {
-        issues.push(issue(&vpath, "give every variant a weight, or none (equal split)".into()));
+        issues.push(issue!(&vpath, "give every variant a weight, or none (equal split)"));
     }
     let mut variants: Vec<Variant> = Vec::new();
     for (i, item) in items.iter().enumerate() {
         let path = join_index(&vpath, i);
         let Some(entries) = item.as_object() else {
-            issues.push(issue(&path, format!("a variant must be an object, found {}", item.type_name())));
+            issues.push(issue!(&path, "a variant must be an object, found {}", item.type_name()));
             continue;
         };
         unknown_keys(entries, &path, VARIANT_KEYS, issues);
@@ -287,24 +296,24 @@ fn read_variants(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Vari
             None => 1.0,
             Some(Value::Number(w)) if *w >= 0.0 => *w,
             Some(Value::Number(_)) => {
-                issues.push(issue(&join_key(&path, "weight"), "weight must not be negative".into()));
+                issues.push(issue!(&join_key(&path, "weight"), "weight must not be negative"));
                 0.0
             }
             Some(other) => {
-                issues.push(issue(&join_key(&path, "weight"), format!("expected a number, found {}", other.type_name())));
+                issues.push(issue!(&join_key(&path, "weight"), "expected a number, found {}", other.type_name()));
                 0.0
             }
         };
         let changes = read_changes(item, &path, issues);
         if let Some(key) = key_field(item, &path, "variant", issues) {
             if variants.iter().any(|v| v.key == key) {
-                issues.push(issue(&join_key(&path, "key"), format!("duplicate variant key \"{key}\"")));
+                issues.push(issue!(&join_key(&path, "key"), "duplicate variant key \"{key}\""));
             }
             variants.push(Variant { key, weight, changes });
         }
     }
     if !items.is_empty() && variants.iter().map(|v| v.weight).sum::<f64>() <= 0.0 {
-        issues.push(issue(&vpath, "variant weights add up to zero".into()));
+        issues.push(issue!(&vpath, "variant weights add up to zero"));
     }
     variants
 }
@@ -315,7 +324,7 @@ fn read_changes(variant: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Cha
         None => return Vec::new(),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            issues.push(issue(&cpath, format!("expected an array of changes, found {}", other.type_name())));
+            issues.push(issue!(&cpath, "expected an array of changes, found {}", other.type_name()));
             return Vec::new();
         }
     };
@@ -331,7 +340,7 @@ fn read_changes(variant: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Cha
 
 fn read_change(item: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Change> {
     let Some(entries) = item.as_object() else {
-        issues.push(issue(path, format!("a change must be an object, found {}", item.type_name())));
+        issues.push(issue!(path, "a change must be an object, found {}", item.type_name()));
         return None;
     };
     unknown_keys(entries, path, CHANGE_KEYS, issues);
@@ -357,27 +366,27 @@ fn read_change(item: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Chan
                         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
                         && !name.to_ascii_lowercase().starts_with("on");
                     if !valid_name {
-                        issues.push(issue(&join_key(&join_key(path, "attr"), name), format!("\"{name}\" is not an attribute splitbeam sets (event handlers are refused)")));
+                        issues.push(issue!(&join_key(&join_key(path, "attr"), name), "\"{name}\" is not an attribute splitbeam sets (event handlers are refused)"));
                     }
                     match value.as_str() {
                         Some(v) => change.attr.push((name.clone(), v.to_string())),
-                        None => issues.push(issue(&join_key(&join_key(path, "attr"), name), "attribute values must be strings".into())),
+                        None => issues.push(issue!(&join_key(&join_key(path, "attr"), name), "attribute values must be strings")),
                     }
                 }
             }
-            None => issues.push(issue(&join_key(path, "attr"), "expected an object of attribute names to values".into())),
+            None => issues.push(issue!(&join_key(path, "attr"), "expected an object of attribute names to values")),
         }
     }
     for class_key in ["addClass", "removeClass"] {
         let classes = if class_key == "addClass" { &change.add_class } else { &change.remove_class };
         if classes.as_deref().is_some_and(|c| c.trim().is_empty()) {
-            issues.push(issue(&join_key(path, class_key), "empty class list".into()));
+            issues.push(issue!(&join_key(path, class_key), "empty class list"));
         }
     }
     match item.get("remove") {
         None | Some(Value::Bool(false)) => {}
         Some(Value::Bool(true)) => change.remove = true,
-        Some(_) => issues.push(issue(&join_key(path, "remove"), "remove must be true or false".into())),
+        Some(_) => issues.push(issue!(&join_key(path, "remove"), "remove must be true or false")),
     }
     if let Some(target) = item.get("move") {
         let mpath = join_key(path, "move");
@@ -396,12 +405,12 @@ fn read_change(item: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Chan
                 check_selector(sel, &mpath, issues);
                 change.move_to = Some(m);
             }
-            None => issues.push(issue(&mpath, "move takes one of {\"before\": sel}, {\"after\": sel}, {\"into\": sel}".into())),
+            None => issues.push(issue!(&mpath, "move takes one of {{\"before\": sel}}, {{\"after\": sel}}, {{\"into\": sel}}")),
         }
     }
     if let Some(url) = &change.redirect {
         if url.trim().is_empty() || url.contains(char::is_whitespace) || url.to_ascii_lowercase().starts_with("javascript:") {
-            issues.push(issue(&join_key(path, "redirect"), "redirect needs an http(s) or relative URL".into()));
+            issues.push(issue!(&join_key(path, "redirect"), "redirect needs an http(s) or relative URL"));
         }
     }
 
@@ -415,20 +424,26 @@ fn read_change(item: &Value, path: &str, issues: &mut Vec<Issue>) -> Option<Chan
         || change.move_to.is_some();
     let page_ops = change.css.is_some() || change.redirect.is_some();
     if element_ops && change.selector.is_none() {
-        issues.push(issue(path, "this change edits elements: add a \"selector\"".into()));
+        issues.push(issue!(path, "this change edits elements: add a \"selector\""));
     }
     if page_ops && change.selector.is_some() {
-        issues.push(issue(path, "\"css\" and \"redirect\" apply to the page: put them in a change without \"selector\"".into()));
+        issues.push(issue!(path, "\"css\" and \"redirect\" apply to the page: put them in a change without \"selector\""));
     }
     if !element_ops && !page_ops {
-        issues.push(issue(path, "this change changes nothing (text, html, attr, addClass, removeClass, style, remove, move, css or redirect)".into()));
+        issues.push(issue!(path, "this change changes nothing (text, html, attr, addClass, removeClass, style, remove, move, css or redirect)"));
     }
     Some(change)
 }
 
+/// Selector syntax is checked by `splitbeam validate`; in the snippet an invalid selector matches
+/// nothing (the DOM layer catches querySelectorAll's SyntaxError), which costs no bytes.
+#[cfg(not(feature = "validate"))]
+fn check_selector(_selector: &str, _path: &str, _issues: &mut [Issue]) {}
+
+#[cfg(feature = "validate")]
 fn check_selector(selector: &str, path: &str, issues: &mut Vec<Issue>) {
     if let Err(why) = selector::check(selector) {
-        issues.push(issue(path, format!("invalid selector \"{selector}\": {why}")));
+        issues.push(issue!(path, "invalid selector \"{selector}\": {why}"));
     }
 }
 
@@ -438,7 +453,7 @@ fn read_goals(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut 
         None => return Vec::new(),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            issues.push(issue(&gpath, format!("expected an array of goals, found {}", other.type_name())));
+            issues.push(issue!(&gpath, "expected an array of goals, found {}", other.type_name()));
             return Vec::new();
         }
     };
@@ -446,7 +461,7 @@ fn read_goals(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut 
     for (i, item) in items.iter().enumerate() {
         let path = join_index(&gpath, i);
         let Some(entries) = item.as_object() else {
-            issues.push(issue(&path, format!("a goal must be an object, found {}", item.type_name())));
+            issues.push(issue!(&path, "a goal must be an object, found {}", item.type_name()));
             continue;
         };
         unknown_keys(entries, &path, GOAL_KEYS, issues);
@@ -464,7 +479,7 @@ fn read_goals(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut 
         }
         if let Some(name) = string_field(item, &path, "event", false, issues) {
             if name.is_empty() {
-                issues.push(issue(&join_key(&path, "event"), "empty event name".into()));
+                issues.push(issue!(&join_key(&path, "event"), "empty event name"));
             }
             triggers.push(GoalTrigger::Event(name));
         }
@@ -472,17 +487,17 @@ fn read_goals(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut 
             1 => triggers.pop(),
             0 if entries.iter().any(|(k, _)| k == "pageview") => None, // its issues are already reported
             0 => {
-                issues.push(issue(&path, "a goal needs one trigger: \"click\", \"pageview\" or \"event\"".into()));
+                issues.push(issue!(&path, "a goal needs one trigger: \"click\", \"pageview\" or \"event\""));
                 None
             }
             _ => {
-                issues.push(issue(&path, "a goal has exactly one trigger: \"click\", \"pageview\" or \"event\"".into()));
+                issues.push(issue!(&path, "a goal has exactly one trigger: \"click\", \"pageview\" or \"event\""));
                 None
             }
         };
         if let (Some(key), Some(trigger)) = (key, trigger) {
             if goals.iter().any(|g| g.key == key) {
-                issues.push(issue(&join_key(&path, "key"), format!("duplicate goal key \"{key}\"")));
+                issues.push(issue!(&join_key(&path, "key"), "duplicate goal key \"{key}\""));
             }
             goals.push(Goal { key, trigger, value_prop });
         }
@@ -496,7 +511,7 @@ fn read_funnel(value: &Value, path: &str, goals: &[Goal], issues: &mut Vec<Issue
         None => return Vec::new(),
         Some(Value::Array(items)) => items,
         Some(other) => {
-            issues.push(issue(&fpath, format!("expected an array of goal keys, found {}", other.type_name())));
+            issues.push(issue!(&fpath, "expected an array of goal keys, found {}", other.type_name()));
             return Vec::new();
         }
     };
@@ -506,12 +521,12 @@ fn read_funnel(value: &Value, path: &str, goals: &[Goal], issues: &mut Vec<Issue
         match step.as_str() {
             Some(key) if goals.iter().any(|g| g.key == key) => {
                 if funnel.iter().any(|k| k == key) {
-                    issues.push(issue(&spath, format!("goal \"{key}\" appears twice in the funnel")));
+                    issues.push(issue!(&spath, "goal \"{key}\" appears twice in the funnel"));
                 }
                 funnel.push(key.to_string());
             }
-            Some(key) => issues.push(issue(&spath, format!("funnel step \"{key}\" names no goal of this experiment"))),
-            None => issues.push(issue(&spath, "funnel steps are goal keys (strings)".into())),
+            Some(key) => issues.push(issue!(&spath, "funnel step \"{key}\" names no goal of this experiment")),
+            None => issues.push(issue!(&spath, "funnel steps are goal keys (strings)")),
         }
     }
     funnel

@@ -428,7 +428,7 @@ impl Parser<'_> {
             self.digits();
         }
         let text = std::str::from_utf8(&self.src[start..self.i]).map_err(|_| self.error("invalid number"))?;
-        let n: f64 = text.parse().map_err(|_| self.error("invalid number"))?;
+        let n = number_value(text);
         if !n.is_finite() {
             return Err(ParseError { pos: start_pos, message: format!("number {text} is out of range") });
         }
@@ -457,6 +457,31 @@ pub fn write_str(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+/// A number already checked against JSON's grammar, read exactly by `decimal::to_f64` (not
+/// `str::parse`, whose tables cost the snippet ~15 KB); out of range is infinite.
+fn number_value(text: &str) -> f64 {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = unsigned.split_once(['e', 'E']).unwrap_or((unsigned, "0"));
+    let (integer, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let (sign, exponent_digits) = match exponent.strip_prefix('-') {
+        Some(digits) => (-1, digits),
+        None => (1, exponent.strip_prefix('+').unwrap_or(exponent)),
+    };
+    let exponent =
+        sign * exponent_digits.bytes().fold(0i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d.wrapping_sub(b'0'))));
+    let digits = [integer, fraction].concat();
+    // The fraction is at most the text's length: the cast cannot overflow.
+    let magnitude = crate::decimal::to_f64(digits.as_bytes(), exponent.saturating_sub(fraction.len() as i64));
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 #[cfg(test)]

@@ -1,12 +1,47 @@
 //! splitbeam-core: every decision the snippet and the collector make that needs no browser.
 //! Pure Rust with no dependencies, compiled natively (CLI, collector, tests) and to wasm (snippet).
 
+/// An `Issue` at `path` with a `format!` message. Without the `validate` feature (the browser
+/// snippet) neither the path nor the message is built: the reader summarises per experiment instead.
+macro_rules! issue {
+    ($path:expr, $($message:tt)+) => {{
+        #[cfg(feature = "validate")]
+        let issue = $crate::config::Issue { path: ::std::string::String::from($path), message: ::std::format!($($message)+) };
+        #[cfg(not(feature = "validate"))]
+        let issue = {
+            // Never called: it only keeps the message's variables in use, so nothing is formatted.
+            let _ = || {
+                let _ = $path;
+                let _ = ::std::format!($($message)+);
+            };
+            $crate::config::Issue { path: ::std::string::String::new(), message: $crate::config::UNEXPLAINED.into() }
+        };
+        issue
+    }};
+}
+
+/// `format!` for a message only `splitbeam validate` shows; an empty string in the snippet.
+macro_rules! message {
+    ($($message:tt)+) => {{
+        #[cfg(feature = "validate")]
+        let message = ::std::format!($($message)+);
+        #[cfg(not(feature = "validate"))]
+        let message = {
+            // Never called: it only keeps the message's variables in use, so nothing is formatted.
+            let _ = || ::std::format!($($message)+);
+            ::std::string::String::new()
+        };
+        message
+    }};
+}
+
 pub mod assign;
 pub mod attributes;
 pub mod batch;
 pub mod condition;
 pub mod config;
 mod config_reader;
+pub mod decimal;
 pub mod event;
 pub mod hash;
 pub mod json;

@@ -17,13 +17,19 @@ pub fn entries(condition: &Value) -> Outcome<Vec<(Cow<'_, str>, Cow<'_, Value>)>
             .map(|(key, value)| (Cow::Borrowed(key.as_str()), Cow::Borrowed(value)))
             .collect(),
         Value::Array(items) => {
-            items.iter().enumerate().map(|(i, item)| (Cow::Owned(i.to_string()), Cow::Borrowed(item))).collect()
+            items.iter().enumerate().map(|(i, item)| (Cow::Owned(index_to_string(i)), Cow::Borrowed(item))).collect()
         }
         Value::String(text) => code_unit_strings(text)
             .enumerate()
-            .map(|(i, unit)| (Cow::Owned(i.to_string()), Cow::Owned(Value::String(unit))))
+            .map(|(i, unit)| (Cow::Owned(index_to_string(i)), Cow::Owned(Value::String(unit))))
             .collect(),
     })
+}
+
+/// An array index as a property key. Through `number_to_string`, not `usize::to_string`, which
+/// would bring `core::fmt` into the snippet. Indexes are far below 2^53: the cast is exact.
+fn index_to_string(i: usize) -> String {
+    number_to_string(i as f64)
 }
 
 /// The conditions of `$or` / `$and`, read the way GrowthBook's loops read them: through
@@ -437,8 +443,8 @@ fn radix_integer(digits: &str, radix: u32) -> f64 {
     n
 }
 
-/// A JavaScript decimal literal, rewritten into JSON's stricter grammar and read by our JSON
-/// parser, so the binary carries one decimal-to-double conversion, not two.
+/// A JavaScript decimal literal (sign, digits with at most one '.', optional exponent), read
+/// exactly by `decimal::to_f64`; `None` when it is not one.
 fn decimal(text: &str) -> Option<f64> {
     let (negative, unsigned) = match text.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -453,30 +459,24 @@ fn decimal(text: &str) -> Option<f64> {
     if integer.len() + fraction.len() == 0 || !all_digits(integer) || !all_digits(fraction) {
         return None;
     }
-    let mut json = String::with_capacity(text.len() + 2);
-    if negative {
-        json.push('-');
-    }
-    let integer = integer.trim_start_matches('0');
-    json.push_str(if integer.is_empty() { "0" } else { integer });
-    if !fraction.is_empty() {
-        json.push('.');
-        json.push_str(fraction);
-    }
-    if let Some(exponent) = exponent {
-        let digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-        if digits.is_empty() || !all_digits(digits) {
-            return None;
+    let exponent = match exponent {
+        None => 0,
+        Some(exponent) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(digits) => (-1, digits),
+                None => (1, exponent.strip_prefix('+').unwrap_or(exponent)),
+            };
+            if digits.is_empty() || !all_digits(digits) {
+                return None;
+            }
+            // Saturating: "1e99999999999999999999" is Infinity in JavaScript, not an error.
+            sign * digits.bytes().fold(0i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')))
         }
-        json.push('e');
-        json.push_str(exponent);
-    }
-    match crate::json::parse(&json) {
-        Ok((Value::Number(n), _)) => Some(n),
-        // The grammar is valid, so the parser refused the magnitude: JavaScript says Infinity.
-        _ if negative => Some(f64::NEG_INFINITY),
-        _ => Some(f64::INFINITY),
-    }
+    };
+    let digits = [integer, fraction].concat();
+    // A fraction is at most the text's length: the cast and the subtraction cannot overflow.
+    let magnitude = crate::decimal::to_f64(digits.as_bytes(), exponent.saturating_sub(fraction.len() as i64));
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// JavaScript's `Number.prototype.toString()`: the shortest digits that read back as the same
@@ -484,16 +484,17 @@ fn decimal(text: &str) -> Option<f64> {
 /// Written here because Rust's float formatting costs about 14 KB of wasm and uses another layout.
 pub fn number_to_string(x: f64) -> String {
     if x.is_nan() {
-        return "NaN".to_string();
+        return "NaN".into();
     }
     if x == 0.0 {
-        return "0".to_string(); // also -0
+        return "0".into(); // also -0
     }
     if x < 0.0 {
-        return format!("-{}", number_to_string(-x));
+        // Concatenation, not `format!`: the formatting machinery costs the snippet kilobytes.
+        return ["-", &number_to_string(-x)].concat();
     }
     if x.is_infinite() {
-        return "Infinity".to_string();
+        return "Infinity".into();
     }
     let (digits, point) = if x.fract() == 0.0 && x < 9_007_199_254_740_992.0 {
         // Integers below 2^53 print all their digits; the cast is exact in that range.
@@ -530,15 +531,18 @@ fn layout(digits: &[u8], point: i32) -> String {
         text + &"0".repeat((point - k) as usize)
     } else if 0 < point && point <= 21 {
         let (whole, fraction) = text.split_at_checked(point as usize).unwrap_or((&text, ""));
-        format!("{whole}.{fraction}")
+        [whole, ".", fraction].concat()
     } else if -6 < point && point <= 0 {
-        format!("0.{}{text}", "0".repeat((-point) as usize))
+        ["0.", &"0".repeat((-point) as usize), &text].concat()
     } else {
         let exponent = point - 1;
-        let sign = if exponent < 0 { '-' } else { '+' };
+        let sign = if exponent < 0 { "-" } else { "+" };
         let (first, rest) = text.split_at_checked(1).unwrap_or((&text, ""));
-        let rest = if rest.is_empty() { String::new() } else { format!(".{rest}") };
-        format!("{first}{rest}e{sign}{}", exponent.unsigned_abs())
+        let dot = if rest.is_empty() { "" } else { "." };
+        // |exponent| <= 324: exact through f64, and printed as a whole number.
+        let magnitude = integer_digits(u64::from(exponent.unsigned_abs()));
+        let magnitude = layout(&magnitude.0, magnitude.1);
+        [first, dot, rest, "e", sign, &magnitude].concat()
     }
 }
 
@@ -548,102 +552,7 @@ fn layout(digits: &[u8], point: i32) -> String {
 mod shortest {
     use std::cmp::Ordering;
 
-    /// A non-negative integer, little-endian base 2^32 limbs, no high zero limbs.
-    #[derive(Clone, Debug)]
-    struct Big(Vec<u32>);
-
-    impl Big {
-        fn from_u64(n: u64) -> Big {
-            // Splitting into the low and high halves: both casts keep exactly 32 bits.
-            let mut big = Big(vec![n as u32, (n >> 32) as u32]);
-            big.trim();
-            big
-        }
-        fn trim(&mut self) {
-            while self.0.last() == Some(&0) {
-                self.0.pop();
-            }
-        }
-        fn mul_small(&mut self, m: u32) {
-            let mut carry = 0u64;
-            for limb in &mut self.0 {
-                let product = u64::from(*limb) * u64::from(m) + carry;
-                *limb = product as u32; // low 32 bits
-                carry = product >> 32;
-            }
-            if carry > 0 {
-                self.0.push(carry as u32); // carry < 2^32
-            }
-            self.trim();
-        }
-        fn mul_pow10(&mut self, mut n: u32) {
-            while n >= 9 {
-                self.mul_small(1_000_000_000);
-                n -= 9;
-            }
-            self.mul_small(10u32.pow(n));
-        }
-        fn shl(&mut self, bits: u32) {
-            if self.0.is_empty() {
-                return;
-            }
-            let shift = bits % 32;
-            if shift > 0 {
-                let mut carry = 0u32;
-                for limb in &mut self.0 {
-                    let next = *limb >> (32 - shift);
-                    *limb = (*limb << shift) | carry;
-                    carry = next;
-                }
-                if carry > 0 {
-                    self.0.push(carry);
-                }
-            }
-            let words = (bits / 32) as usize;
-            self.0.splice(0..0, std::iter::repeat_n(0, words));
-        }
-        fn add(&self, other: &Big) -> Big {
-            let mut sum = Vec::with_capacity(self.0.len().max(other.0.len()) + 1);
-            let mut carry = 0u64;
-            for i in 0..self.0.len().max(other.0.len()) {
-                let total =
-                    u64::from(*self.0.get(i).unwrap_or(&0)) + u64::from(*other.0.get(i).unwrap_or(&0)) + carry;
-                sum.push(total as u32); // low 32 bits
-                carry = total >> 32;
-            }
-            if carry > 0 {
-                sum.push(1);
-            }
-            Big(sum)
-        }
-        /// `self -= other`; callers guarantee `self >= other`.
-        fn sub_assign(&mut self, other: &Big) {
-            let mut borrow = 0i64;
-            for i in 0..self.0.len() {
-                let difference = i64::from(self.0[i]) - i64::from(*other.0.get(i).unwrap_or(&0)) - borrow;
-                borrow = i64::from(difference < 0);
-                self.0[i] = (difference + (borrow << 32)) as u32; // in 0..2^32 after the borrow
-            }
-            self.trim();
-        }
-    }
-
-    impl PartialEq for Big {
-        fn eq(&self, other: &Big) -> bool {
-            self.cmp(other) == Ordering::Equal
-        }
-    }
-    impl Eq for Big {}
-    impl PartialOrd for Big {
-        fn partial_cmp(&self, other: &Big) -> Option<Ordering> {
-            Some(self.cmp(other))
-        }
-    }
-    impl Ord for Big {
-        fn cmp(&self, other: &Big) -> Ordering {
-            self.0.len().cmp(&other.0.len()).then_with(|| self.0.iter().rev().cmp(other.0.iter().rev()))
-        }
-    }
+    use crate::decimal::Big;
 
     /// The shortest digits of a finite positive `x` and the decimal point's position:
     /// x ≈ 0.d1d2...dk × 10^point.
