@@ -9,9 +9,9 @@ bin=node_modules/.bin
 out=dist
 glue=target/splitbeam-glue
 
-cargo build --release --target wasm32-unknown-unknown -p splitbeam
+cargo build --profile wasm --target wasm32-unknown-unknown -p splitbeam
 rm -rf "$glue"
-wasm-bindgen --target web --no-typescript --out-dir "$glue" target/wasm32-unknown-unknown/release/splitbeam.wasm
+wasm-bindgen --target web --no-typescript --out-dir "$glue" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
 mkdir -p "$out"
 "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$glue/splitbeam_bg.wasm" -o "$out/splitbeam_bg.wasm"

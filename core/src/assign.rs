@@ -1,6 +1,8 @@
 //! The assignment decision: which variant a visitor sees in each experiment, and why.
 //! `assign_one` reads top to bottom as the spec's steps; every early exit is a `Reason`.
 
+use std::borrow::Cow;
+
 use crate::condition;
 use crate::config::{Config, Experiment, Status};
 use crate::hash;
@@ -137,8 +139,7 @@ pub fn assign_one<'c>(config: &Config, exp: &'c Experiment, visitor: &Visitor, u
         return out(Reason::NoHashAttribute);
     };
     // 6. A stored assignment wins while the variants are the same ones.
-    let fingerprint = exp.variants_fingerprint();
-    if let Some(i) = sticky_variant(exp, visitor.sticky, &fingerprint) {
+    if let Some(i) = sticky_variant(exp, visitor.sticky) {
         return Decision { experiment: exp, variant: Some(i), reason: Reason::Sticky, tracked: true, sticky: None };
     }
     // 7. Namespace: mutually exclusive experiments share one hash space.
@@ -166,7 +167,11 @@ pub fn assign_one<'c>(config: &Config, exp: &'c Experiment, visitor: &Visitor, u
             variant: Some(i),
             reason: Reason::Assigned,
             tracked: true,
-            sticky: Some(Sticky { experiment: exp.key.clone(), variant: exp.variants[i].key.clone(), fingerprint }),
+            sticky: Some(Sticky {
+                experiment: exp.key.clone(),
+                variant: exp.variants[i].key.clone(),
+                fingerprint: exp.variants_fingerprint(),
+            }),
         },
     }
 }
@@ -176,17 +181,17 @@ fn forced_variant(exp: &Experiment, forced: &[(String, String)]) -> Option<usize
     exp.variants.iter().position(|v| v.key == *variant)
 }
 
-fn sticky_variant(exp: &Experiment, sticky: &[Sticky], fingerprint: &str) -> Option<usize> {
-    let stored = sticky.iter().find(|s| s.experiment == exp.key && s.fingerprint == fingerprint)?;
+fn sticky_variant(exp: &Experiment, sticky: &[Sticky]) -> Option<usize> {
+    let stored = sticky.iter().find(|s| s.experiment == exp.key && exp.has_fingerprint(&s.fingerprint))?;
     exp.variants.iter().position(|v| v.key == stored.variant)
 }
 
 /// The hash input: a non-empty string attribute, or an integer (ids are sometimes numeric).
-fn hash_value(attributes: &Value, name: &str) -> Option<String> {
+fn hash_value<'v>(attributes: &'v Value, name: &str) -> Option<Cow<'v, str>> {
     match attributes.get(name)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
         // Integers only: formatting arbitrary floats would cost the wasm ~14 KB.
-        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Some((*n as i64).to_string()),
+        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Some(Cow::Owned((*n as i64).to_string())),
         _ => None,
     }
 }

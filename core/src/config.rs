@@ -60,6 +60,13 @@ impl Experiment {
     pub fn variants_fingerprint(&self) -> String {
         self.variants.iter().map(|v| v.key.as_str()).collect::<Vec<_>>().join("|")
     }
+
+    /// Whether `fingerprint` is this experiment's `variants_fingerprint()`, without building it
+    /// (assignment checks it for every experiment on every page view).
+    pub fn has_fingerprint(&self, fingerprint: &str) -> bool {
+        let mut parts = fingerprint.split('|');
+        self.variants.iter().all(|v| parts.next() == Some(v.key.as_str())) && parts.next().is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
