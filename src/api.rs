@@ -1,22 +1,23 @@
 //! The JS API behind `window.splitbeam` (the loader maps its methods and drains the command queue
-//! here): track, variant, attributes, consent, on('exposure'), flush. Exposures also go to
-//! `window.dataLayer` as `experiment_viewed`. Events wait in memory for the transport to deliver.
+//! here): track's argument checks, on('exposure') listeners, and `window.dataLayer`, where each
+//! exposure also goes as `experiment_viewed`. Delivery to the collector is outbox.rs's job.
 
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, JsString, Object, Reflect};
+use splitbeam_core::config::Config;
+use splitbeam_core::event::EventKind;
+use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::debug;
+use crate::{debug, goals, outbox};
 
-/// Events not yet handed to a transport, and who wants to hear about exposures.
+/// Who wants to hear about exposures, and the exposures so far (replayed to late subscribers).
 #[derive(Default)]
-pub struct Outbox {
-    pub events: Vec<JsValue>,
-    exposure_listeners: Vec<Function>,
-    /// Exposures so far, replayed to listeners that subscribe late (after the snippet decided).
-    exposures: Vec<JsValue>,
+pub struct Exposures {
+    listeners: Vec<Function>,
+    seen: Vec<JsValue>,
 }
 
-/// An exposure as the event format has it (the transport adds id/session when it sends).
+/// An exposure as the page's listeners and `window.dataLayer` see it.
 pub fn exposure_event(experiment: &str, variant: &str, visitor: &str, url: &str) -> JsValue {
     let event = Object::new();
     set(&event, "type", &"exposure".into());
@@ -28,43 +29,56 @@ pub fn exposure_event(experiment: &str, variant: &str, visitor: &str, url: &str)
     event.into()
 }
 
-/// A goal from `splitbeam.track(goal, props)`.
-pub fn goal_event(goal: &str, props: &JsValue, visitor: &str, url: &str, experiments: &[(String, String)]) -> JsValue {
-    let event = Object::new();
-    set(&event, "type", &"goal".into());
-    set(&event, "goal", &goal.into());
-    set(&event, "ts", &js_sys::Date::now().into());
-    set(&event, "visitor", &visitor.into());
-    set(&event, "url", &url.into());
-    let active = Object::new();
-    for (experiment, variant) in experiments {
-        set(&active, experiment, &variant.into());
-    }
-    set(&event, "experiments", &active);
-    if props.is_object() {
-        if let Ok(value) = Reflect::get(props, &"value".into()) {
-            if value.as_f64().is_some() {
-                set(&event, "value", &value);
-            }
+/// The goal event for `splitbeam.track(goal, props)`, or why the call is refused. Odd input never
+/// throws: a bad goal name refuses the call; bad props are refused or trimmed, with one warning.
+pub fn goal_from_track(config: &Config, goal: &JsValue, props: &JsValue, experiments: Vec<(String, String)>) -> Option<EventKind> {
+    let name = match goal.as_string() {
+        Some(name) if !name.trim().is_empty() && goal.unchecked_ref::<JsString>().length() <= goals::MAX_STRING => name,
+        _ => {
+            outbox::warn("track() wants a goal name (a non-empty string of at most 1000 characters); the call is ignored");
+            return None;
         }
-        set(&event, "props", props);
+    };
+    let (props, trimmed) = match goals::read_props(props) {
+        Ok(read) => read,
+        Err(why) => {
+            outbox::warn(&["track(\"", &name, "\"): ", why, "; the call is ignored"].concat());
+            return None;
+        }
+    };
+    // A configured `"event"` goal names the goal key and the prop that carries its value.
+    let configured = goals::for_event(config, &name);
+    let value_prop = configured.and_then(|g| g.value_prop.as_deref()).unwrap_or("value");
+    let value = match props.get(value_prop) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(*n),
+        Some(_) => {
+            outbox::warn(&["track(\"", &name, "\"): \"", value_prop, "\" is not a finite number; sent without a value"].concat());
+            return Some(goal_kind(configured.map_or(name, |g| g.key.clone()), None, experiments, props));
+        }
+    };
+    if trimmed {
+        outbox::warn(&["track(\"", &name, "\"): props trimmed (non-JSON values, NaN/Infinity, cycles, long strings or too many fields)"].concat());
     }
-    event.into()
+    Some(goal_kind(configured.map_or(name, |g| g.key.clone()), value, experiments, props))
 }
 
-impl Outbox {
-    /// Queues an exposure; returns the listeners to notify once no state is borrowed (a listener may
+pub fn goal_kind(goal: String, value: Option<f64>, experiments: Vec<(String, String)>, props: Value) -> EventKind {
+    EventKind::Goal { goal, value, experiments, props }
+}
+
+impl Exposures {
+    /// Records an exposure; returns the listeners to notify once no state is borrowed (a listener may
     /// call back into the API).
     pub fn expose(&mut self, event: JsValue) -> (JsValue, Vec<Function>) {
-        self.events.push(event.clone());
-        self.exposures.push(event.clone());
-        (event, self.exposure_listeners.clone())
+        self.seen.push(event.clone());
+        (event, self.listeners.clone())
     }
 
     /// Adds a listener; returns the exposures it missed so far.
     pub fn listen(&mut self, listener: Function) -> Vec<JsValue> {
-        self.exposure_listeners.push(listener);
-        self.exposures.clone()
+        self.listeners.push(listener);
+        self.seen.clone()
     }
 }
 

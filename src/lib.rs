@@ -4,11 +4,15 @@
 mod api;
 mod debug;
 mod dom;
+mod goals;
 mod identity;
 mod js_value;
 mod observer;
+mod outbox;
 mod regex;
+mod session;
 mod spa;
+mod transport;
 mod variant;
 
 pub use dom::{apply, Applied};
@@ -19,11 +23,13 @@ use std::cell::RefCell;
 use js_sys::Function;
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::attributes::{self, PageContext};
-use splitbeam_core::config::{self, Config};
+use splitbeam_core::batch::FlushReason;
+use splitbeam_core::config::{self, Config, Status};
+use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
-use api::Outbox;
+use api::Exposures;
 use identity::Identity;
 use variant::ActiveVariant;
 
@@ -44,7 +50,13 @@ struct Snippet {
     active: Vec<ActiveVariant>,
     /// (experiment, variant) pairs exposed on this page load: one exposure each.
     exposed: Vec<(String, String)>,
-    outbox: Outbox,
+    exposures: Exposures,
+    /// Where events go (`data-collector`), if anywhere; delivery starts once consent allows.
+    collector: Option<String>,
+    /// `data-respect-dnt` and the browser sends Do-Not-Track or Global Privacy Control: nothing is sent.
+    do_not_track: bool,
+    /// The URL of the last page view (the referrer of the next SPA view).
+    viewed: String,
 }
 
 /// Exposures to announce once the state is no longer borrowed.
@@ -79,6 +91,10 @@ pub fn start(config_json: JsValue, options: JsValue) {
         debug::error(&describe_issues(&loaded));
     }
     let consent_required = option("consent").as_string().as_deref() == Some("required");
+    let script = window.document().and_then(|d| d.query_selector("script[data-collector]").ok().flatten());
+    let script_attr = |name: &str| script.as_ref().and_then(|s| s.get_attribute(name));
+    let collector = option("collector").as_string().or_else(|| script_attr("data-collector")).filter(|c| !c.is_empty());
+    let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| script_attr("data-respect-dnt").is_some_and(|v| v != "false"));
     let identity = Identity::load(consent_required);
     let forced = identity::forced(query_param(&search, "splitbeam"), identity.may_store);
     let snippet = Snippet {
@@ -90,18 +106,24 @@ pub fn start(config_json: JsValue, options: JsValue) {
         apply: option("apply").as_bool() != Some(false),
         active: Vec::new(),
         exposed: Vec::new(),
-        outbox: Outbox::default(),
+        exposures: Exposures::default(),
+        collector,
+        do_not_track: respect_dnt && do_not_track(&window.navigator()),
+        viewed: String::new(),
     };
     let announcements = SNIPPET.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
         let snippet = slot.insert(snippet);
+        snippet.start_delivery();
+        snippet.page_view();
         let announcements = snippet.evaluate();
+        snippet.page_goals();
         // Later route changes are new views: the visitor has not seen them yet.
         snippet.apply = true;
         announcements
     });
     announce_all(announcements);
-    if let Err(err) = observer::watch(on_mutation).and_then(|_| spa::watch(on_route)) {
+    if let Err(err) = observer::watch(on_mutation).and_then(|_| spa::watch(on_route)).and_then(|_| goals::watch_clicks(on_click)) {
         debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
     }
 }
@@ -114,10 +136,42 @@ fn on_mutation() {
     }
 }
 
-/// The URL changed without a page load.
+/// The URL changed without a page load: a new page view.
 fn on_route() {
-    let announcements = with_snippet(|s| s.evaluate()).unwrap_or_default();
-    announce_all(announcements);
+    let announcements = with_snippet(|s| {
+        s.page_view();
+        let announcements = s.evaluate();
+        s.page_goals();
+        announcements
+    });
+    announce_all(announcements.unwrap_or_default());
+}
+
+/// A click anywhere: the `click` goals it reaches.
+fn on_click(element: web_sys::Element) {
+    with_snippet(|s| {
+        if !outbox::running() {
+            return;
+        }
+        let reached: Vec<String> = goals::clicked(&s.config, &element).iter().map(|g| g.key.clone()).collect();
+        for goal in reached {
+            debug::log(s.debug, &["goal ", &goal, " (click)"].concat());
+            s.record(api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
+        }
+    });
+}
+
+/// `data-respect-dnt`: the browser's Do-Not-Track or Global Privacy Control signal.
+fn do_not_track(navigator: &web_sys::Navigator) -> bool {
+    // Reflect, not web-sys' `do_not_track()`: Chromium's `navigator.doNotTrack` is null when unset.
+    let read = |key: &str| js_sys::Reflect::get(navigator, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    read("doNotTrack").as_string().as_deref() == Some("1") || read("globalPrivacyControl").as_bool() == Some(true)
+}
+
+/// Path and query: what events carry as `url` (never the origin or the fragment).
+fn page_url() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
+    [location.pathname().unwrap_or_default(), location.search().unwrap_or_default()].concat()
 }
 
 impl Snippet {
@@ -173,13 +227,17 @@ impl Snippet {
             if decision.tracked && !self.exposed.iter().any(|(e, v)| e == key && *v == variant.key) {
                 self.exposed.push((key.to_string(), variant.key.clone()));
                 let event = api::exposure_event(key, &variant.key, &self.identity.visitor_id, &href);
-                announcements.push(self.outbox.expose(event));
+                announcements.push(self.exposures.expose(event));
+                // Once per session for the collector (outbox's check); every page for listeners.
+                outbox::expose(&self.identity.visitor_id, &page_url(), key, &variant.key);
             }
             if self.active.iter().any(|a| a.experiment == key) {
                 continue;
             }
             if let Some(target) = variant.changes.iter().find_map(|c| c.redirect.as_deref()) {
-                redirect(target, &window.location(), self.debug);
+                // The exposure leaves first (DESIGN: delivered before navigating, ~100 ms at most).
+                let (target, location, debug) = (target.to_string(), window.location(), self.debug);
+                outbox::before_leaving(Box::new(move || redirect(&target, &location, debug)));
                 continue;
             }
             self.active.push(ActiveVariant::new(key, variant));
@@ -189,6 +247,56 @@ impl Snippet {
             observer::retry_at(at, on_mutation);
         }
         announcements
+    }
+
+    /// Starts sending events if there is a collector and the visitor's choices allow it.
+    fn start_delivery(&mut self) {
+        if let (Some(collector), true, false) = (&self.collector, self.identity.may_store, self.do_not_track) {
+            outbox::start(collector.clone());
+        }
+    }
+
+    /// Queues an event for this visitor on this page (nothing while delivery is off).
+    fn record(&self, kind: EventKind) {
+        outbox::record(&self.identity.visitor_id, &page_url(), kind);
+    }
+
+    /// The page view event for the current URL (on load and after each SPA route change).
+    fn page_view(&mut self) {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let url = page_url();
+        let referrer = if self.viewed.is_empty() { document.referrer() } else { self.viewed.clone() };
+        let title = document.title();
+        self.viewed = url;
+        self.record(EventKind::Pageview {
+            referrer: (!referrer.is_empty()).then_some(referrer),
+            title: (!title.is_empty()).then_some(title),
+        });
+    }
+
+    /// The `pageview` goals the current URL reaches.
+    fn page_goals(&self) {
+        let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+        for goal in goals::viewed(&self.config, &href) {
+            debug::log(self.debug, &["goal ", &goal.key, " (page view)"].concat());
+            self.record(api::goal_kind(goal.key.clone(), None, self.assignments(), Value::Object(Vec::new())));
+        }
+    }
+
+    /// The visitor's current assignments, for goal events: running experiments they were bucketed
+    /// into (stored, unchanged variants), never a QA override.
+    fn assignments(&self) -> Vec<(String, String)> {
+        self.identity
+            .sticky
+            .iter()
+            .filter(|s| !self.forced.iter().any(|(e, _)| *e == s.experiment))
+            .filter(|s| {
+                self.config.experiments.iter().any(|e| {
+                    e.key == s.experiment && e.status == Status::Running && e.variants_fingerprint() == s.fingerprint
+                })
+            })
+            .map(|s| (s.experiment.clone(), s.variant.clone()))
+            .collect()
     }
 
     fn reconcile(&mut self) -> Option<f64> {
@@ -254,14 +362,18 @@ fn query_param(search: &str, name: &str) -> Option<String> {
 
 // ---- the JS API (the loader maps `window.splitbeam.*` onto these) ----
 
-/// `splitbeam.track(goal, props)`: queues a goal event for the transport.
+/// `splitbeam.track(goal, props)`: queues a goal event. Never throws: odd arguments are refused or
+/// trimmed with one console warning.
 #[wasm_bindgen]
-pub fn track(goal: String, props: JsValue) {
+pub fn track(goal: JsValue, props: JsValue) {
     let done = with_snippet(|s| {
-        let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
-        let event = api::goal_event(&goal, &props, &s.identity.visitor_id, &href, &s.exposed);
-        s.outbox.events.push(event);
-        debug::log(s.debug, &["tracked ", &goal].concat());
+        if !outbox::running() {
+            return debug::log(s.debug, "track(): not sent (no collector, no consent or Do-Not-Track)");
+        }
+        if let Some(kind) = api::goal_from_track(&s.config, &goal, &props, s.assignments()) {
+            debug::log(s.debug, "tracked a goal");
+            s.record(kind);
+        }
     });
     if done.is_none() {
         debug::error("track() called while the snippet is busy or not started");
@@ -293,10 +405,27 @@ pub fn attributes(custom: JsValue) {
     announce_all(announcements.unwrap_or_default());
 }
 
-/// `splitbeam.consent(granted)`.
+/// `splitbeam.consent(granted)`. Granting starts delivery with this page's view and exposures;
+/// withdrawing stops it and erases what was stored.
 #[wasm_bindgen]
-pub fn consent(granted: bool) {
-    with_snippet(|s| s.identity.set_consent(granted));
+pub fn consent(granted: JsValue) {
+    let granted = granted.as_bool() == Some(true);
+    with_snippet(|s| {
+        s.identity.set_consent(granted);
+        if !granted {
+            return outbox::stop();
+        }
+        if outbox::running() {
+            return;
+        }
+        s.start_delivery();
+        s.viewed.clear();
+        s.page_view();
+        for (experiment, variant) in &s.exposed {
+            outbox::expose(&s.identity.visitor_id, &page_url(), experiment, variant);
+        }
+        s.page_goals();
+    });
 }
 
 /// `splitbeam.on('exposure', callback)`: also replays the exposures that already happened.
@@ -305,7 +434,7 @@ pub fn on(event: String, callback: Function) {
     if event != "exposure" {
         return debug::error(&["on(): unknown event \"", &event, "\" (only \"exposure\")"].concat());
     }
-    let missed = with_snippet(|s| s.outbox.listen(callback.clone())).unwrap_or_default();
+    let missed = with_snippet(|s| s.exposures.listen(callback.clone())).unwrap_or_default();
     for exposure in missed {
         if callback.call1(&JsValue::NULL, &exposure).is_err() {
             debug::error("an exposure listener threw");
@@ -313,11 +442,10 @@ pub fn on(event: String, callback: Function) {
     }
 }
 
-/// `splitbeam.flush()`: the events waiting for delivery. Until the transport exists they stay queued
-/// in memory; this hands the page a copy so it can see what would be sent.
+/// `splitbeam.flush()`: sends every queued event now.
 #[wasm_bindgen]
-pub fn flush() -> js_sys::Array {
-    with_snippet(|s| s.outbox.events.iter().collect()).unwrap_or_default()
+pub fn flush() {
+    outbox::flush(FlushReason::Manual);
 }
 
 // talc instead of Rust's default dlmalloc: fewer bytes in every visitor's download (README table).

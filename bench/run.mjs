@@ -1,0 +1,57 @@
+// `npm run bench` (via scripts/bench.sh): size, flicker and paint, start-up time and the native
+// assignment figures as Markdown tables, printed and written to bench/results.md. No assertions.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { benchDir } from './lib/configs.mjs';
+import { startServer } from './lib/server.mjs';
+import { launch } from './lib/browser.mjs';
+import { sizeBench } from './size.mjs';
+import { flickerBench } from './flicker.mjs';
+import { startupBench } from './startup.mjs';
+import { criterionSummary } from './criterion.mjs';
+
+const { values: options } = parseArgs({
+  options: {
+    loads: { type: 'string', default: process.env.BENCH_LOADS || '30' },
+    'startup-loads': { type: 'string', default: process.env.BENCH_STARTUP_LOADS || '20' },
+    criterion: { type: 'string' },
+    out: { type: 'string', default: path.join(benchDir, 'results.md') },
+  },
+});
+const log = (line) => console.error(line);
+
+function chromiumVersion() {
+  try {
+    return execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim();
+  } catch (_) {
+    return 'chromium (version unknown)';
+  }
+}
+
+const sections = [];
+log('== (a) size');
+sections.push(sizeBench().markdown);
+
+const server = await startServer();
+let browser;
+try {
+  browser = await launch();
+  log(`== (b) flicker and paint: ${options.loads} loads per setup`);
+  sections.push((await flickerBench({ browser, baseUrl: server.url, loads: +options.loads, log })).markdown);
+  log(`== (c) start-up: ${options['startup-loads']} loads per config`);
+  sections.push((await startupBench({ browser, baseUrl: server.url, loads: +options['startup-loads'], log })).markdown);
+} finally {
+  await browser?.close();
+  await server.close();
+}
+
+if (options.criterion) sections.push(criterionSummary(options.criterion).markdown);
+
+const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} at the end, ${chromiumVersion()}, node ${process.version}`;
+const markdown = `## Benchmarks\n\nMeasured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}. Produced by \`npm run bench\`.\n\n${sections.join('\n\n')}\n`;
+fs.writeFileSync(options.out, markdown);
+console.log(markdown);
+log(`written to ${path.relative(process.cwd(), options.out)}`);

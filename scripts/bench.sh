@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `npm run bench`: builds the snippet, runs the native assignment benchmark, then measures size,
+# flicker/paint and start-up time in headless Chromium. Prints Markdown tables, writes bench/results.md.
+# BENCH_SKIP_BUILD=1 uses dist/ as it is; BENCH_LOADS / BENCH_STARTUP_LOADS change the load counts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >&2
+
+if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
+  echo "== build the snippet" >&2
+  bash scripts/build.sh >&2
+fi
+
+criterion_out=$(mktemp -t splitbeam-criterion.XXXXXX)
+trap 'rm -f "$criterion_out"' EXIT
+echo "== (d) cargo bench -p splitbeam-core --bench assign" >&2
+# Shorter than criterion's defaults (3 s warm-up, 5 s measurement) to keep the whole run short.
+cargo bench -p splitbeam-core --bench assign -- --warm-up-time 1 --measurement-time 4 2>&1 | tee "$criterion_out" >&2 \
+  || echo "bench: cargo bench failed; the assignment table will say so" >&2
+
+node bench/run.mjs --criterion "$criterion_out" "$@"

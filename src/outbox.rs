@@ -1,0 +1,492 @@
+//! The delivery shell around core's `Outbox`: stamps events (id, session), sends due batches on a
+//! setTimeout, flushes by beacon when the page hides, and keeps unsent events in localStorage.
+//!
+//! Storage layout, per page load ("tab"): `splitbeam.outbox.<tab>` holds the tab's snapshot and
+//! `splitbeam.lease.<tab>` says who may send it. A live tab renews its own lease; a page that goes
+//! away releases it, so the next page load (or another open tab) adopts the snapshot, but only under
+//! `may_send` and after re-reading its claim, so that two tabs never send the same events.
+
+use std::cell::{Cell, RefCell};
+
+use js_sys::Function;
+use splitbeam_core::batch::{may_send, parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
+use splitbeam_core::event::{new_id, Event, EventKind};
+use wasm_bindgen::prelude::*;
+use web_sys::Storage;
+
+use crate::session::Sessions;
+use crate::transport;
+
+const OUTBOX_PREFIX: &str = "splitbeam.outbox.";
+const LEASE_PREFIX: &str = "splitbeam.lease.";
+/// A redirect waits this long at most for its exposure to leave (DESIGN: "about 100 ms").
+const LEAVE_WAIT_MS: u64 = 100;
+/// How long a snapshot write may wait, so that a burst of events is written once.
+const SAVE_DELAY_MS: u64 = 50;
+
+struct Delivery {
+    outbox: Outbox,
+    collector: String,
+    /// This page load's id in the storage keys.
+    tab: String,
+    /// Bumped when the page returns from the back/forward cache: answers to older requests are stale.
+    generation: u32,
+    sessions: Sessions,
+    lease: Option<Lease>,
+    /// The pending setTimeout (handle, due time).
+    timer: Option<(i32, u64)>,
+    wake: Function,
+    /// A redirect waiting for its exposure to leave.
+    leaving: Option<Box<dyn FnOnce()>>,
+    /// A look for orphans is scheduled (another tab's lease runs out then, unless renewed).
+    recheck_pending: bool,
+    /// A snapshot write is scheduled: a burst of track() calls persists once, not once per event.
+    save_pending: bool,
+}
+
+thread_local! {
+    static DELIVERY: RefCell<Option<Delivery>> = const { RefCell::new(None) };
+    static STORAGE_WARNED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn with<R>(f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
+    DELIVERY.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Whether events are being queued (a collector is configured and consent/DNT allow it).
+pub fn running() -> bool {
+    with(|_| ()).is_some()
+}
+
+/// Starts delivery to `collector`: adopts what earlier pages or closed tabs left unsent and
+/// listens for the page hiding. Idempotent.
+pub fn start(collector: String) {
+    if running() {
+        return;
+    }
+    let Some(window) = web_sys::window() else { return };
+    let wake = Closure::<dyn FnMut()>::new(on_timer).into_js_value().unchecked_into::<Function>();
+    let delivery = Delivery {
+        outbox: Outbox::new(Policy::default()),
+        collector,
+        tab: random_hex(8),
+        generation: 0,
+        sessions: Sessions::load(true),
+        lease: None,
+        timer: None,
+        wake,
+        leaving: None,
+        recheck_pending: false,
+        save_pending: false,
+    };
+    DELIVERY.with(|cell| *cell.borrow_mut() = Some(delivery));
+    let document = window.document();
+    listen(&window, "pagehide", |_| page_hidden(true));
+    listen(&window, "pageshow", |event| {
+        // Back from the back/forward cache: another page may have adopted our events meanwhile,
+        // so start over from storage instead of trusting memory.
+        if js_sys::Reflect::get(&event, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
+            with(|d| {
+                // A new tab id: the old one's snapshot is then an orphan like any other.
+                d.generation += 1;
+                d.tab = random_hex(8);
+                d.outbox = Outbox::new(Policy::default());
+                d.lease = None;
+            });
+            claim_orphans();
+        }
+    });
+    listen(&window, "online", |_| flush(FlushReason::Manual));
+    // Another tab went away and released its lease: its events are ours to send now.
+    listen(&window, "storage", |event| {
+        let key = js_sys::Reflect::get(&event, &"key".into()).ok().and_then(|k| k.as_string()).unwrap_or_default();
+        let released = js_sys::Reflect::get(&event, &"newValue".into()).map(|v| v.is_null()).unwrap_or(false);
+        if key.starts_with(LEASE_PREFIX) && released {
+            claim_orphans();
+        }
+    });
+    if let Some(document) = document {
+        let target = document.clone();
+        listen(&document, "visibilitychange", move |_| {
+            if target.hidden() {
+                page_hidden(false);
+            }
+        });
+    }
+    claim_orphans();
+}
+
+fn listen(target: &web_sys::EventTarget, name: &str, handler: impl FnMut(JsValue) + 'static) {
+    let closure = Closure::<dyn FnMut(JsValue)>::new(handler);
+    let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
+    closure.forget();
+}
+
+/// Consent withdrawn: stop, and forget everything unsent.
+pub fn stop() {
+    let stopped = DELIVERY.with(|cell| cell.try_borrow_mut().ok()?.take());
+    if let Some(d) = stopped {
+        if let (Some(window), Some((handle, _))) = (web_sys::window(), d.timer) {
+            window.clear_timeout_with_handle(handle);
+        }
+        if let Some(storage) = storage() {
+            let _ = storage.remove_item(&[OUTBOX_PREFIX, &d.tab].concat());
+            let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
+        }
+        Sessions::erase();
+    }
+}
+
+/// Queues an exposure unless this experiment was already exposed in the visitor's session.
+pub fn expose(visitor: &str, url: &str, experiment: &str, variant: &str) {
+    with(|d| {
+        let session = d.sessions.touch(now(), true);
+        if d.sessions.first_exposure(&session, experiment, true) {
+            let kind = EventKind::Exposure { experiment: experiment.to_string(), variant: variant.to_string() };
+            d.push(visitor, url, session, kind);
+        }
+    });
+}
+
+/// Queues a page view or goal event.
+pub fn record(visitor: &str, url: &str, kind: EventKind) {
+    with(|d| {
+        let session = d.sessions.touch(now(), true);
+        d.push(visitor, url, session, kind);
+    });
+}
+
+/// `splitbeam.flush()`, coming back online, or the page hiding: everything pending goes now.
+pub fn flush(reason: FlushReason) {
+    with(|d| {
+        for send in d.outbox.flush_all(now(), reason) {
+            d.send(send);
+        }
+        d.save();
+        d.schedule();
+    });
+}
+
+/// The page is going away (`pagehide`) or hidden. A beacon's `true` only means "queued", so it is
+/// trusted only while the collector is known to answer; otherwise the events stay in storage for
+/// the next page load. On pagehide the lease is released so that page can adopt them at once.
+fn page_hidden(leaving: bool) {
+    with(|d| {
+        if d.healthy() {
+            let reason = if leaving { FlushReason::PageHide } else { FlushReason::Hidden };
+            for send in d.outbox.flush_all(now(), reason) {
+                d.send(send);
+            }
+        }
+        d.save();
+        if leaving {
+            if let Some(storage) = storage() {
+                let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
+            }
+            d.lease = None;
+        } else {
+            d.schedule();
+        }
+    });
+}
+
+/// Runs `then` (a redirect) once this page's events are on their way: beacons are queued at once;
+/// a fetch (no beacon, or the beacon refused) is waited for, at most `LEAVE_WAIT_MS`.
+pub fn before_leaving(then: Box<dyn FnOnce()>) {
+    let mut then = Some(then);
+    let waiting = with(|d| {
+        if d.healthy() {
+            for send in d.outbox.flush_all(now(), FlushReason::PageHide) {
+                d.send(send);
+            }
+        }
+        d.save();
+        if d.in_flight() > 0 {
+            d.leaving = then.take();
+        }
+        d.leaving.is_some()
+    });
+    if waiting == Some(true) {
+        later(LEAVE_WAIT_MS, run_leaving);
+    } else if let Some(then) = then {
+        // Delivery not running (no collector, no consent) or nothing in flight: go now.
+        then();
+    }
+}
+
+/// The waiting redirect, if still waiting (run outside the borrow: it navigates).
+fn run_leaving() {
+    if let Some(then) = with(|d| d.leaving.take()).flatten() {
+        then();
+    }
+}
+
+fn on_timer() {
+    with(|d| {
+        d.timer = None;
+        d.pump();
+    });
+}
+
+fn on_fetch_result(generation: u32, batch_id: u64, status: u16, retry_after: Option<String>) {
+    let leave = with(|d| {
+        if d.generation != generation {
+            return false;
+        }
+        let outcome = Outcome::from_status(status, retry_after.as_deref().and_then(parse_retry_after));
+        let settled = d.outbox.on_result(batch_id, outcome, now(), random_u32());
+        if !settled.rejected.is_empty() {
+            warn(&["the collector refused ", &settled.rejected.len().to_string(), " events (HTTP ", &status.to_string(), "); they are dropped"].concat());
+        }
+        d.pump();
+        d.leaving.is_some() && d.in_flight() == 0
+    });
+    if leave == Some(true) {
+        run_leaving();
+    }
+}
+
+impl Delivery {
+    fn push(&mut self, visitor: &str, url: &str, session: String, kind: EventKind) {
+        let ts = now();
+        let event = Event { id: new_id(random_bytes(), ts), ts, visitor: visitor.to_string(), session, url: url.to_string(), kind };
+        if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), ts) {
+            warn(&err.to_string());
+        }
+        self.pump();
+    }
+
+    /// The collector answered lately and the browser thinks it is online.
+    fn healthy(&self) -> bool {
+        let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
+        self.outbox.failures() == 0 && online
+    }
+
+    fn in_flight(&self) -> usize {
+        self.outbox.len() - self.outbox.pending_len()
+    }
+
+    /// Sends every due batch, saves soon, and sets the timer for the next wake-up.
+    fn pump(&mut self) {
+        while let Some(send) = self.outbox.poll(now()) {
+            self.send(send);
+        }
+        self.save_soon();
+        self.schedule();
+    }
+
+    /// Persists at the end of this burst of work (the page hiding saves at once, see page_hidden).
+    fn save_soon(&mut self) {
+        if !self.save_pending {
+            self.save_pending = true;
+            later(SAVE_DELAY_MS, || {
+                with(|d| {
+                    if d.save_pending {
+                        d.save();
+                    }
+                });
+            });
+        }
+    }
+
+    fn send(&mut self, send: Send) {
+        let mut send = Some(send);
+        if let Some(beacon) = send.take_if(|s| s.transport == Transport::Beacon) {
+            if transport::beacon(&self.collector, &beacon.body) {
+                self.outbox.on_result(beacon.batch_id, Outcome::Ok, now(), 0);
+                return;
+            }
+            send = self.outbox.beacon_refused(beacon.batch_id, now());
+        }
+        let Some(send) = send else { return };
+        let (generation, batch_id) = (self.generation, send.batch_id);
+        transport::fetch(&self.collector, &send.body, move |status, retry_after| {
+            on_fetch_result(generation, batch_id, status, retry_after)
+        });
+    }
+
+    /// Writes the snapshot and renews the lease; an empty outbox leaves nothing behind.
+    fn save(&mut self) {
+        self.save_pending = false;
+        let Some(storage) = storage() else { return warn_storage() };
+        let outbox_key = [OUTBOX_PREFIX, &self.tab].concat();
+        let lease_key = [LEASE_PREFIX, &self.tab].concat();
+        if self.outbox.is_empty() {
+            let _ = storage.remove_item(&outbox_key);
+            let _ = storage.remove_item(&lease_key);
+            self.lease = None;
+            return;
+        }
+        let renew = self.lease.as_ref().is_none_or(|l| l.needs_renewal(now(), self.outbox.policy()));
+        if renew {
+            let lease = Lease::take(&self.tab, now(), self.outbox.policy());
+            store(&lease_key, &lease.encode());
+            self.lease = Some(lease);
+        }
+        store(&outbox_key, &self.outbox.snapshot());
+    }
+
+    /// One timer, at the earliest of the outbox's next wake-up and the lease renewal.
+    fn schedule(&mut self) {
+        let now = now();
+        let mut wake = self.outbox.next_wakeup(now);
+        if let Some(lease) = &self.lease {
+            let renew = lease.until_ms.saturating_sub(self.outbox.policy().lease_ms / 2);
+            wake = Some(wake.map_or(renew, |w| w.min(renew)));
+        }
+        let Some(window) = web_sys::window() else { return };
+        match (wake, self.timer) {
+            (Some(at), Some((_, due))) if due <= at => {}
+            (wake, timer) => {
+                if let Some((handle, _)) = timer {
+                    window.clear_timeout_with_handle(handle);
+                }
+                self.timer = wake.and_then(|at| {
+                    let delay = at.saturating_sub(now).min(i32::MAX as u64) as i32;
+                    let handle = window.set_timeout_with_callback_and_timeout_and_arguments_0(&self.wake, delay).ok()?;
+                    Some((handle, at))
+                });
+            }
+        }
+    }
+}
+
+/// Finds snapshots no live tab holds (a previous page, a closed tab), claims their leases, and
+/// adopts them after a short random pause if the claim still stands: a tab that claimed at the
+/// same moment has overwritten it by then, so only one of the two sends them. Snapshots under
+/// another tab's live lease are looked at again when that lease would run out (a tab that
+/// vanished without `pagehide` releases nothing).
+fn claim_orphans() {
+    let claimed = with(|d| {
+        let Some(storage) = storage() else { return Vec::new() };
+        let now = now();
+        let mut claimed = Vec::new();
+        let mut recheck: Option<u64> = None;
+        for key in keys(&storage) {
+            let Some(tab) = key.strip_prefix(OUTBOX_PREFIX) else { continue };
+            if tab == d.tab {
+                continue;
+            }
+            let lease_key = [LEASE_PREFIX, tab].concat();
+            let lease = storage.get_item(&lease_key).ok().flatten().and_then(|text| Lease::decode(&text));
+            match lease {
+                Some(lease) if !may_send(Some(&lease), &d.tab, now) => {
+                    recheck = Some(recheck.map_or(lease.until_ms, |r| r.min(lease.until_ms)));
+                }
+                _ => {
+                    store(&lease_key, &Lease::take(&d.tab, now, d.outbox.policy()).encode());
+                    claimed.push(tab.to_string());
+                }
+            }
+        }
+        if let (Some(at), false) = (recheck, d.recheck_pending) {
+            d.recheck_pending = true;
+            later(at.saturating_sub(now) + 50, || {
+                with(|d| d.recheck_pending = false);
+                claim_orphans();
+            });
+        }
+        claimed
+    })
+    .unwrap_or_default();
+    if claimed.is_empty() {
+        return;
+    }
+    later(50 + u64::from(random_u32() % 150), move || adopt(claimed));
+}
+
+/// Runs `f` once, `delay_ms` from now.
+fn later(delay_ms: u64, f: impl FnOnce() + 'static) {
+    let f = Closure::once_into_js(f);
+    if let Some(window) = web_sys::window() {
+        let delay = delay_ms.min(i32::MAX as u64) as i32;
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), delay);
+    }
+}
+
+fn adopt(claimed: Vec<String>) {
+    with(|d| {
+        let Some(storage) = storage() else { return };
+        let now = now();
+        let mut adopted = Vec::new();
+        for tab in claimed {
+            let lease_key = [LEASE_PREFIX, &tab].concat();
+            let lease = storage.get_item(&lease_key).ok().flatten().and_then(|text| Lease::decode(&text));
+            if lease.is_none_or(|l| l.owner != d.tab) {
+                continue;
+            }
+            let outbox_key = [OUTBOX_PREFIX, &tab].concat();
+            let snapshot = storage.get_item(&outbox_key).ok().flatten().unwrap_or_default();
+            let report = d.outbox.merge(&snapshot, now);
+            if let Some(problem) = report.problem {
+                warn(&problem);
+            }
+            adopted.push((outbox_key, lease_key));
+        }
+        // Ours first, then theirs removed: a crash in between duplicates (the collector keeps each
+        // id once), it never loses.
+        d.save();
+        for (outbox_key, lease_key) in adopted {
+            let _ = storage.remove_item(&outbox_key);
+            let _ = storage.remove_item(&lease_key);
+        }
+        d.pump();
+    });
+}
+
+fn keys(storage: &Storage) -> Vec<String> {
+    let count = storage.length().unwrap_or(0);
+    (0..count).filter_map(|i| storage.key(i).ok().flatten()).collect()
+}
+
+/// localStorage, if the browser lets us have it (it throws in some privacy modes).
+pub fn storage() -> Option<Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Writes `value`; a full or blocked storage costs persistence, never delivery (one warning).
+pub fn store(key: &str, value: &str) {
+    match storage() {
+        Some(storage) if storage.set_item(key, value).is_ok() => {}
+        _ => warn_storage(),
+    }
+}
+
+fn warn_storage() {
+    if !STORAGE_WARNED.with(|w| w.replace(true)) {
+        warn("localStorage is full or disabled: events are still sent, but unsent ones are lost if the page closes");
+    }
+}
+
+pub fn warn(line: &str) {
+    web_sys::console::warn_1(&["splitbeam: ", line].concat().into());
+}
+
+/// JavaScript's Number→String for event values: no Rust float formatting in the wasm.
+fn number(n: f64) -> String {
+    js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_else(|_| "null".into())
+}
+
+/// 16 bytes from crypto.getRandomValues (Math.random if there is no crypto: ids stay unique enough).
+pub fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+fn random_u32() -> u32 {
+    let b = random_bytes();
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}
+
+fn random_hex(len: usize) -> String {
+    random_bytes()[..len].iter().flat_map(|b| [b >> 4, b & 15]).map(|n| char::from_digit(u32::from(n), 16).unwrap_or('0')).collect()
+}

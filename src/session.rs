@@ -1,0 +1,92 @@
+//! The visitor's session (core's 30-minute SessionClock) and which experiments were already exposed
+//! in it, kept in localStorage so that an exposure is sent once per visitor per experiment per session.
+
+use js_sys::{Array, JSON};
+use splitbeam_core::event::{Session, SessionClock};
+use wasm_bindgen::JsCast;
+
+use crate::outbox::{random_bytes, storage};
+
+const SESSION_KEY: &str = "splitbeam_session";
+/// `[session id, experiment key, ...]`: the experiments exposed in that session.
+const EXPOSED_KEY: &str = "splitbeam_exposed";
+
+/// The stored last-activity time may lag this much behind (30-minute sessions): saves writes.
+const STORE_EVERY_MS: u64 = 10_000;
+
+pub struct Sessions {
+    current: Option<Session>,
+    /// `last_seen` as last written to storage.
+    stored_last_seen: u64,
+    exposed: Vec<String>,
+    clock: SessionClock,
+}
+
+impl Sessions {
+    /// The stored session and its exposures (nothing is read when `persist` is off).
+    pub fn load(persist: bool) -> Sessions {
+        let read = |key| if persist { storage().and_then(|s| s.get_item(key).ok().flatten()) } else { None };
+        let current = read(SESSION_KEY).and_then(|text| Session::decode(&text));
+        let exposed = read(EXPOSED_KEY).map(|text| parse_exposed(&text)).unwrap_or_default();
+        let stored_last_seen = current.as_ref().map_or(0, |s| s.last_seen_ms);
+        let mut sessions = Sessions { current, stored_last_seen, exposed: Vec::new(), clock: SessionClock::default() };
+        // Exposures of another (ended) session do not carry over.
+        if let (Some(session), Some((id, keys))) = (&sessions.current, exposed.split_first()) {
+            if *id == session.id {
+                sessions.exposed = keys.to_vec();
+            }
+        }
+        sessions
+    }
+
+    /// The session id for activity now (a new one after 30 minutes of inactivity), saved.
+    pub fn touch(&mut self, now: u64, persist: bool) -> String {
+        let (session, rotated) = self.clock.touch(self.current.take(), now, random_bytes());
+        if rotated {
+            self.exposed.clear();
+        }
+        let id = session.id.clone();
+        if persist && (rotated || session.last_seen_ms >= self.stored_last_seen + STORE_EVERY_MS) {
+            crate::outbox::store(SESSION_KEY, &session.encode());
+            self.stored_last_seen = session.last_seen_ms;
+        }
+        self.current = Some(session);
+        id
+    }
+
+    /// Whether `experiment` still needs its exposure in the session `session_id`; marks it as done.
+    pub fn first_exposure(&mut self, session_id: &str, experiment: &str, persist: bool) -> bool {
+        if self.exposed.iter().any(|e| e == experiment) {
+            return false;
+        }
+        self.exposed.push(experiment.to_string());
+        if persist {
+            let rows = Array::new();
+            rows.push(&session_id.into());
+            for key in &self.exposed {
+                rows.push(&key.as_str().into());
+            }
+            if let Some(text) = JSON::stringify(&rows).ok().and_then(|s| s.as_string()) {
+                crate::outbox::store(EXPOSED_KEY, &text);
+            }
+        }
+        true
+    }
+
+    /// Consent withdrawn: forget the stored session.
+    pub fn erase() {
+        if let Some(storage) = storage() {
+            let _ = storage.remove_item(SESSION_KEY);
+            let _ = storage.remove_item(EXPOSED_KEY);
+        }
+    }
+}
+
+/// Anything malformed reads as "nothing exposed yet".
+fn parse_exposed(text: &str) -> Vec<String> {
+    let Ok(rows) = JSON::parse(text) else { return Vec::new() };
+    if !Array::is_array(&rows) {
+        return Vec::new();
+    }
+    rows.unchecked_into::<Array>().iter().filter_map(|row| row.as_string()).collect()
+}
