@@ -79,7 +79,12 @@ try {
       }
       clearTimeout(timer);
       if (timedOut) say('ready after the ' + timeoutMs + ' ms timeout; this page view shows the original');
-      wasm.start(cfg, { consent, apply: !timedOut });
+      wasm.start(cfg, {
+        consent,
+        apply: !timedOut,
+        collector: attr('collector'),
+        respectDnt: !!script && script.hasAttribute('data-respect-dnt') && attr('respect-dnt') != 'false',
+      });
       ready = wasm;
       queued.forEach((cmd) => api.push(cmd));
     })

@@ -42,8 +42,8 @@ export interface Splitbeam {
   consent(granted: boolean): void;
   /** Called for each exposure, including those that happened before subscribing. */
   on(event: 'exposure', callback: (exposure: SplitbeamExposure) => void): void;
-  /** The events waiting for delivery (delivery itself comes with the event transport). */
-  flush(): SplitbeamEvent[] | undefined;
+  /** Sends the events waiting for delivery now (fetch with keepalive). */
+  flush(): void;
   /** The command-queue form of the calls above. */
   push(command: SplitbeamCommand): void;
 }

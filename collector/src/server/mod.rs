@@ -102,6 +102,8 @@ fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE])
+        // The snippet honours Retry-After; a cross-origin page can read it only when it is exposed.
+        .expose_headers([header::RETRY_AFTER])
         .max_age(Duration::from_secs(86_400)))
 }
 
