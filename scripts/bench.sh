@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds the snippet, runs the native assignment benchmark, then measures size,
 # flicker/paint and start-up time in headless Chromium. Prints Markdown tables, writes bench/results.md.
-# BENCH_SKIP_BUILD=1 uses dist/ as it is; BENCH_LOADS / BENCH_STARTUP_LOADS change the load counts.
+# BENCH_SKIP_BUILD=1 uses dist/ as it is; BENCH_LOADS / BENCH_STARTUP_LOADS change the load counts;
+# BENCH_SCALE=1 adds the 10 M-event results query benchmark (~3 min, 3.5 GB under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >&2
@@ -19,3 +20,18 @@ cargo bench -p splitbeam-core --bench assign -- --warm-up-time 1 --measurement-t
   || echo "bench: cargo bench failed; the assignment table will say so" >&2
 
 node bench/run.mjs --criterion "$criterion_out" "$@"
+
+echo
+echo "== delivery: main-thread cost per tracked event and per flush (bench/delivery.mjs)"
+node bench/delivery.mjs
+
+echo
+echo "== collector ingest (cargo bench -p splitbeam-collector --bench ingest)"
+cargo bench -p splitbeam-collector --bench ingest 2>/dev/null
+
+# Filling 10 M events takes ~2 min and 3.5 GB of disk: opt in.
+if [ "${BENCH_SCALE:-}" = 1 ]; then
+  echo
+  echo "== results query at 10 M events (cargo bench -p splitbeam-collector --bench results_at_scale)"
+  cargo bench -p splitbeam-collector --bench results_at_scale 2>/dev/null
+fi
