@@ -57,6 +57,12 @@ impl fmt::Display for ConfigFileError {
 
 impl std::error::Error for ConfigFileError {}
 
+/// `read` for the CLI commands: a file that cannot be read as JSON is reported on stderr
+/// (`file:line:col: message`, which editors can jump to) and the command should exit with 1.
+pub fn read_or_report(path: &Path) -> Option<ConfigFile> {
+    read(path).map_err(|err| eprintln!("{err}")).ok()
+}
+
 pub fn read(path: &Path) -> Result<ConfigFile, ConfigFileError> {
     let fail = |pos, message: String| ConfigFileError { path: path.to_path_buf(), pos, message };
     let meta = std::fs::metadata(path).map_err(|e| fail(None, format!("cannot read: {e}")))?;

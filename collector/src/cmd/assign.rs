@@ -40,12 +40,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let file = match config_file::read(&args.file) {
-        Ok(file) => file,
-        Err(err) => {
-            eprintln!("{err}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(file) = config_file::read_or_report(&args.file) else {
+        return Ok(ExitCode::FAILURE);
     };
     // Like the snippet: invalid experiments are reported and skipped, the valid ones decided.
     for line in file.problems() {

@@ -12,12 +12,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let file = match config_file::read(&args.file) {
-        Ok(file) => file,
-        Err(err) => {
-            eprintln!("{err}");
-            return Ok(ExitCode::FAILURE);
-        }
+    let Some(file) = config_file::read_or_report(&args.file) else {
+        return Ok(ExitCode::FAILURE);
     };
     let problems = file.problems();
     for line in &problems {
