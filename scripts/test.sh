@@ -7,6 +7,8 @@ bash scripts/setup.sh
 
 echo "== native tests (core, collector, CLI)"
 cargo test --workspace --exclude splitbeam
+echo "== core as the browser builds it (no regex engine, no validation messages)"
+cargo test -p splitbeam-core --no-default-features --lib
 
 if [ -f scripts/build.sh ]; then
   echo "== build the snippet"

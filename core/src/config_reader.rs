@@ -531,3 +531,43 @@ fn read_funnel(value: &Value, path: &str, goals: &[Goal], issues: &mut Vec<Issue
     }
     funnel
 }
+
+/// The browser build's reader (no `validate` feature): run with
+/// `cargo test -p splitbeam-core --no-default-features --lib config_reader`.
+#[cfg(all(test, not(feature = "validate")))]
+mod browser_tests {
+    use crate::config::{load, UNEXPLAINED};
+    use crate::json::parse;
+
+    fn loaded(text: &str) -> crate::config::Loaded {
+        let (root, _) = parse(text).expect("test config is JSON");
+        load(&root)
+    }
+
+    #[test]
+    fn a_structurally_invalid_experiment_is_dropped_with_one_generic_line() {
+        let l = loaded(
+            r#"{"version": 1, "experiments": [
+                {"key": "ok", "status": "running", "variants": [{"key": "a"}, {"key": "b"}]},
+                {"key": "bad", "status": "running", "traffic": 7, "colour": 1, "variants": [{"key": "a", "weight": -1}, {"key": "a"}]}
+            ]}"#,
+        );
+        let keys: Vec<_> = l.config.experiments.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["ok"]);
+        assert_eq!(l.dropped, ["bad"]);
+        assert_eq!(l.issues.len(), 1, "one line per dropped experiment: {:?}", l.issues);
+        assert_eq!((l.issues[0].path.as_str(), l.issues[0].message.as_str()), ("experiments[1]", UNEXPLAINED));
+    }
+
+    #[test]
+    fn selector_and_condition_checks_are_left_to_the_cli() {
+        let l = loaded(
+            r#"{"version": 1, "experiments": [
+                {"key": "e", "status": "running", "audience": {"device": {"$like": "x"}},
+                 "variants": [{"key": "a"}, {"key": "b", "changes": [{"selector": "#hero >", "text": "x"}]}]}
+            ]}"#,
+        );
+        assert_eq!(l.config.experiments.len(), 1, "{:?}", l.issues);
+        assert!(l.issues.is_empty());
+    }
+}
