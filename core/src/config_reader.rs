@@ -562,10 +562,10 @@ mod browser_tests {
     #[test]
     fn selector_and_condition_checks_are_left_to_the_cli() {
         let l = loaded(
-            r#"{"version": 1, "experiments": [
+            r##"{"version": 1, "experiments": [
                 {"key": "e", "status": "running", "audience": {"device": {"$like": "x"}},
                  "variants": [{"key": "a"}, {"key": "b", "changes": [{"selector": "#hero >", "text": "x"}]}]}
-            ]}"#,
+            ]}"##,
         );
         assert_eq!(l.config.experiments.len(), 1, "{:?}", l.issues);
         assert!(l.issues.is_empty());
