@@ -28,15 +28,24 @@ impl Identity {
         let visitor_id = stored.unwrap_or_else(new_visitor_id);
         let sticky = local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
         let identity = Identity { visitor_id, new_visitor, sticky, may_store: !consent_required };
-        identity.save();
+        // A returning visitor's storage already holds what was just read: no write on every page load.
+        if new_visitor {
+            identity.save();
+        }
         identity
     }
 
-    /// Records a new assignment (replacing an older one for the same experiment) and saves.
-    pub fn remember(&mut self, sticky: Sticky) {
-        self.sticky.retain(|s| s.experiment != sticky.experiment);
-        self.sticky.push(sticky);
-        self.save();
+    /// Records new assignments (each replacing an older one for the same experiment) and saves them
+    /// in one write: a page with 50 experiments must not rewrite storage 50 times.
+    pub fn remember(&mut self, assigned: Vec<Sticky>) {
+        if assigned.is_empty() {
+            return;
+        }
+        for sticky in assigned {
+            self.sticky.retain(|s| s.experiment != sticky.experiment);
+            self.sticky.push(sticky);
+        }
+        self.save_sticky();
     }
 
     /// `splitbeam.consent(granted)`: granting stores what was kept in memory; withdrawing erases it.
@@ -55,8 +64,18 @@ impl Identity {
             return;
         }
         if let Some(storage) = local() {
-            // Storage may be full or blocked: the assignment still holds for this page view.
+            // Storage may be full or blocked: the identity still holds for this page view.
             let _ = storage.set_item(VISITOR_KEY, &self.visitor_id);
+        }
+        self.save_sticky();
+    }
+
+    fn save_sticky(&self) {
+        if !self.may_store {
+            return;
+        }
+        if let Some(storage) = local() {
+            // Storage may be full or blocked: the assignment still holds for this page view.
             let _ = storage.set_item(STICKY_KEY, &sticky_json(&self.sticky));
         }
     }
@@ -74,8 +93,15 @@ pub fn forced(query_value: Option<String>, may_store: bool) -> Vec<(String, Stri
     }
     if may_store && query_value.is_some() {
         if let Some(session) = session {
-            let text: Vec<String> = forced.iter().map(|(e, v)| [e.as_str(), ":", v.as_str()].concat()).collect();
-            let _ = session.set_item(FORCED_KEY, &text.join(","));
+            // `experiment:variant,…`, the `?splitbeam=` form.
+            let mut text = String::new();
+            for (i, (experiment, variant)) in forced.iter().enumerate() {
+                text.push_str(if i == 0 { "" } else { "," });
+                text.push_str(experiment);
+                text.push(':');
+                text.push_str(variant);
+            }
+            let _ = session.set_item(FORCED_KEY, &text);
         }
     }
     forced

@@ -171,7 +171,10 @@ fn do_not_track(navigator: &web_sys::Navigator) -> bool {
 /// Path and query: what events carry as `url` (never the origin or the fragment).
 fn page_url() -> String {
     let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
-    [location.pathname().unwrap_or_default(), location.search().unwrap_or_default()].concat()
+    // push_str, not `[String; 2].concat()`: that would be a second copy of `concat` in the wasm.
+    let mut url = location.pathname().unwrap_or_default();
+    url.push_str(&location.search().unwrap_or_default());
+    url
 }
 
 impl Snippet {
@@ -200,17 +203,19 @@ impl Snippet {
         let decisions = assign(&self.config, &visitor);
         let mut announcements = Vec::new();
         let mut wanted: Vec<(&str, &str)> = Vec::new();
+        let mut assigned = Vec::new();
         for decision in &decisions {
             let key = decision.experiment.key.as_str();
             let variant = decision.variant_key();
             debug::log(self.debug, &[key, ": ", variant.unwrap_or("(none)"), " (", decision.reason.as_str(), ")"].concat());
             if let Some(sticky) = decision.sticky.clone() {
-                self.identity.remember(sticky);
+                assigned.push(sticky);
             }
             if let (Some(variant), true) = (variant, self.apply) {
                 wanted.push((key, variant));
             }
         }
+        self.identity.remember(assigned);
         // Revert what no longer applies (another route, or another variant after new attributes).
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.active)
             .into_iter()
@@ -220,6 +225,8 @@ impl Snippet {
             active.revert();
         }
         self.active = keep;
+        let mut exposures = Vec::new();
+        let mut redirects = Vec::new();
         for decision in &decisions {
             let (Some(index), true) = (decision.variant, self.apply) else { continue };
             let Some(variant) = decision.experiment.variants.get(index) else { continue };
@@ -229,20 +236,25 @@ impl Snippet {
                 let event = api::exposure_event(key, &variant.key, &self.identity.visitor_id, &href);
                 announcements.push(self.exposures.expose(event));
                 // Once per session for the collector (outbox's check); every page for listeners.
-                outbox::expose(&self.identity.visitor_id, &page_url(), key, &variant.key);
+                exposures.push((key.to_string(), variant.key.clone()));
             }
             if self.active.iter().any(|a| a.experiment == key) {
                 continue;
             }
             if let Some(target) = variant.changes.iter().find_map(|c| c.redirect.as_deref()) {
-                // The exposure leaves first (DESIGN: delivered before navigating, ~100 ms at most).
-                let (target, location, debug) = (target.to_string(), window.location(), self.debug);
-                outbox::before_leaving(Box::new(move || redirect(&target, &location, debug)));
+                redirects.push(target.to_string());
                 continue;
             }
             self.active.push(ActiveVariant::new(key, variant));
         }
         drop(decisions);
+        outbox::expose(&self.identity.visitor_id, &page_url(), &exposures);
+        for target in redirects {
+            // The exposures are queued above, so they leave first (DESIGN: delivered before
+            // navigating, ~100 ms at most).
+            let (location, debug) = (window.location(), self.debug);
+            outbox::before_leaving(Box::new(move || redirect(&target, &location, debug)));
+        }
         if let Some(at) = self.reconcile() {
             observer::retry_at(at, on_mutation);
         }
@@ -292,7 +304,7 @@ impl Snippet {
             .filter(|s| !self.forced.iter().any(|(e, _)| *e == s.experiment))
             .filter(|s| {
                 self.config.experiments.iter().any(|e| {
-                    e.key == s.experiment && e.status == Status::Running && e.variants_fingerprint() == s.fingerprint
+                    e.key == s.experiment && e.status == Status::Running && e.has_fingerprint(&s.fingerprint)
                 })
             })
             .map(|s| (s.experiment.clone(), s.variant.clone()))
@@ -321,7 +333,7 @@ fn redirect(target: &str, location: &web_sys::Location, debug: bool) {
     let mut url = base.to_string();
     if search.len() > 1 {
         url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(&search[1..]);
+        url.push_str(search.get(1..).unwrap_or_default());
     }
     match fragment {
         Some(f) => {
@@ -340,7 +352,10 @@ fn describe_issues(loaded: &config::Loaded) -> String {
     let mut line = String::from("experiments config has problems");
     if !loaded.dropped.is_empty() {
         line.push_str(" (skipped: ");
-        line.push_str(&loaded.dropped.join(", "));
+        for (i, key) in loaded.dropped.iter().enumerate() {
+            line.push_str(if i == 0 { "" } else { ", " });
+            line.push_str(key);
+        }
         line.push(')');
     }
     for (i, issue) in loaded.issues.iter().enumerate() {
@@ -421,9 +436,7 @@ pub fn consent(granted: JsValue) {
         s.start_delivery();
         s.viewed.clear();
         s.page_view();
-        for (experiment, variant) in &s.exposed {
-            outbox::expose(&s.identity.visitor_id, &page_url(), experiment, variant);
-        }
+        outbox::expose(&s.identity.visitor_id, &page_url(), &s.exposed);
         s.page_goals();
     });
 }

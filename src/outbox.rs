@@ -11,9 +11,11 @@ use std::cell::{Cell, RefCell};
 use js_sys::Function;
 use splitbeam_core::batch::{may_send, parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
 use splitbeam_core::event::{new_id, Event, EventKind};
+use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 use web_sys::Storage;
 
+use crate::js_value;
 use crate::session::Sessions;
 use crate::transport;
 
@@ -141,14 +143,22 @@ pub fn stop() {
     }
 }
 
-/// Queues an exposure unless this experiment was already exposed in the visitor's session.
-pub fn expose(visitor: &str, url: &str, experiment: &str, variant: &str) {
+/// Queues the exposures, (experiment, variant) pairs, of experiments not yet exposed in the
+/// visitor's session: one pass (and one storage write) for a whole page's worth.
+pub fn expose(visitor: &str, url: &str, exposures: &[(String, String)]) {
+    if exposures.is_empty() {
+        return;
+    }
     with(|d| {
         let session = d.sessions.touch(now(), true);
-        if d.sessions.first_exposure(&session, experiment, true) {
-            let kind = EventKind::Exposure { experiment: experiment.to_string(), variant: variant.to_string() };
-            d.push(visitor, url, session, kind);
+        let first = d.sessions.first_exposures(&session, exposures.iter().map(|(e, _)| e.as_str()), true);
+        for ((experiment, variant), first) in exposures.iter().zip(first) {
+            if first {
+                let kind = EventKind::Exposure { experiment: experiment.clone(), variant: variant.clone() };
+                d.queue(visitor, url, session.clone(), kind);
+            }
         }
+        d.pump();
     });
 }
 
@@ -156,7 +166,8 @@ pub fn expose(visitor: &str, url: &str, experiment: &str, variant: &str) {
 pub fn record(visitor: &str, url: &str, kind: EventKind) {
     with(|d| {
         let session = d.sessions.touch(now(), true);
-        d.push(visitor, url, session, kind);
+        d.queue(visitor, url, session, kind);
+        d.pump();
     });
 }
 
@@ -251,13 +262,13 @@ fn on_fetch_result(generation: u32, batch_id: u64, status: u16, retry_after: Opt
 }
 
 impl Delivery {
-    fn push(&mut self, visitor: &str, url: &str, session: String, kind: EventKind) {
+    /// Queues one event; the caller pumps once after a burst.
+    fn queue(&mut self, visitor: &str, url: &str, session: String, kind: EventKind) {
         let ts = now();
         let event = Event { id: new_id(random_bytes(), ts), ts, visitor: visitor.to_string(), session, url: url.to_string(), kind };
         if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), ts) {
             warn(&err.to_string());
         }
-        self.pump();
     }
 
     /// The collector answered lately and the browser thinks it is online.
@@ -372,7 +383,7 @@ fn claim_orphans() {
                 continue;
             }
             let lease_key = [LEASE_PREFIX, tab].concat();
-            let lease = storage.get_item(&lease_key).ok().flatten().and_then(|text| Lease::decode(&text));
+            let lease = read_lease(&storage, &lease_key);
             match lease {
                 Some(lease) if !may_send(Some(&lease), &d.tab, now) => {
                     recheck = Some(recheck.map_or(lease.until_ms, |r| r.min(lease.until_ms)));
@@ -415,15 +426,20 @@ fn adopt(claimed: Vec<String>) {
         let mut adopted = Vec::new();
         for tab in claimed {
             let lease_key = [LEASE_PREFIX, &tab].concat();
-            let lease = storage.get_item(&lease_key).ok().flatten().and_then(|text| Lease::decode(&text));
+            let lease = read_lease(&storage, &lease_key);
             if lease.is_none_or(|l| l.owner != d.tab) {
                 continue;
             }
             let outbox_key = [OUTBOX_PREFIX, &tab].concat();
             let snapshot = storage.get_item(&outbox_key).ok().flatten().unwrap_or_default();
-            let report = d.outbox.merge(&snapshot, now);
-            if let Some(problem) = report.problem {
-                warn(&problem);
+            match parse_stored(&snapshot) {
+                Ok(Some(root)) => {
+                    if let Some(problem) = d.outbox.merge_value(&root, now).problem {
+                        warn(&problem);
+                    }
+                }
+                Ok(None) => {}
+                Err(why) => warn(&["stored outbox ignored: ", &why].concat()),
             }
             adopted.push((outbox_key, lease_key));
         }
@@ -436,6 +452,22 @@ fn adopt(claimed: Vec<String>) {
         }
         d.pump();
     });
+}
+
+/// A stored text through the browser's `JSON.parse` (core's text parser stays out of the wasm):
+/// `None` when nothing is stored.
+fn parse_stored(text: &str) -> Result<Option<Value>, String> {
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    let parsed = js_sys::JSON::parse(text).map_err(|_| String::from("not JSON"))?;
+    js_value::to_value(&parsed).map(Some)
+}
+
+/// The lease stored under `key`; `None` (free) when absent or unreadable.
+fn read_lease(storage: &Storage, key: &str) -> Option<Lease> {
+    let text = storage.get_item(key).ok().flatten()?;
+    Lease::from_value(&parse_stored(&text).ok()??)
 }
 
 fn keys(storage: &Storage) -> Vec<String> {

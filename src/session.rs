@@ -54,13 +54,20 @@ impl Sessions {
         id
     }
 
-    /// Whether `experiment` still needs its exposure in the session `session_id`; marks it as done.
-    pub fn first_exposure(&mut self, session_id: &str, experiment: &str, persist: bool) -> bool {
-        if self.exposed.iter().any(|e| e == experiment) {
-            return false;
-        }
-        self.exposed.push(experiment.to_string());
-        if persist {
+    /// Which of `experiments` still need their exposure in the session `session_id` (in order);
+    /// marks them as done, with one storage write for all of them.
+    pub fn first_exposures<'a>(&mut self, session_id: &str, experiments: impl Iterator<Item = &'a str>, persist: bool) -> Vec<bool> {
+        let before = self.exposed.len();
+        let first: Vec<bool> = experiments
+            .map(|experiment| {
+                let first = !self.exposed.iter().any(|e| e == experiment);
+                if first {
+                    self.exposed.push(experiment.to_string());
+                }
+                first
+            })
+            .collect();
+        if persist && self.exposed.len() > before {
             let rows = Array::new();
             rows.push(&session_id.into());
             for key in &self.exposed {
@@ -70,7 +77,7 @@ impl Sessions {
                 crate::outbox::store(EXPOSED_KEY, &text);
             }
         }
-        true
+        first
     }
 
     /// Consent withdrawn: forget the stored session.

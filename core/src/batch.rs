@@ -452,6 +452,14 @@ impl Outbox {
         (outbox, report)
     }
 
+    /// `restore` from an already parsed snapshot: the browser parses with its own `JSON.parse`,
+    /// so core's text parser stays out of the wasm.
+    pub fn restore_value(policy: Policy, snapshot: &Value, now: u64) -> (Outbox, RestoreReport) {
+        let mut outbox = Outbox::new(policy);
+        let report = outbox.merge_value(snapshot, now);
+        (outbox, report)
+    }
+
     /// Adopts the events of another snapshot (an earlier page load, a closed tab) that this
     /// outbox does not hold yet, with their drop count and the stricter backoff.
     pub fn merge(&mut self, snapshot: &str, now: u64) -> RestoreReport {
@@ -459,13 +467,18 @@ impl Outbox {
         if snapshot.trim().is_empty() {
             return report;
         }
-        let root = match json::parse(snapshot) {
-            Ok((root, _)) => root,
+        match json::parse(snapshot) {
+            Ok((root, _)) => self.merge_value(&root, now),
             Err(err) => {
                 report.problem = Some(format!("stored outbox ignored: not JSON ({err})"));
-                return report;
+                report
             }
-        };
+        }
+    }
+
+    /// `merge` from an already parsed snapshot (see `restore_value`).
+    pub fn merge_value(&mut self, root: &Value, now: u64) -> RestoreReport {
+        let mut report = RestoreReport::default();
         if root.get("v").and_then(Value::as_f64) != Some(1.0) {
             report.problem = Some("stored outbox ignored: not a version 1 outbox".to_string());
             return report;
@@ -496,13 +509,13 @@ impl Outbox {
             }
         }
         let lost = unreadable + too_large;
-        self.dropped_unreported += lost + read_count(&root, "dropped");
+        self.dropped_unreported += lost + read_count(root, "dropped");
         self.dropped_total += lost;
         // A clock that went backwards must not park the events: clamp how far ahead we wait.
         let horizon = now.saturating_add(self.policy.backoff_cap_ms.max(self.policy.max_retry_after_ms));
-        self.failures = self.failures.max(read_count(&root, "failures").min(64) as u32);
-        self.retry_at = self.retry_at.max(read_count(&root, "retry_at").min(horizon));
-        self.hold_until = self.hold_until.max(read_count(&root, "hold_until").min(horizon));
+        self.failures = self.failures.max(read_count(root, "failures").min(64) as u32);
+        self.retry_at = self.retry_at.max(read_count(root, "retry_at").min(horizon));
+        self.hold_until = self.hold_until.max(read_count(root, "hold_until").min(horizon));
         let before = self.dropped_total;
         self.enforce_bounds();
         let evicted = self.dropped_total - before;
@@ -702,6 +715,11 @@ impl Lease {
     /// `None` for anything unreadable: the lease is then free, as if absent.
     pub fn decode(text: &str) -> Option<Lease> {
         let (root, _) = json::parse(text).ok()?;
+        Lease::from_value(&root)
+    }
+
+    /// `decode` from an already parsed lease (the browser's `JSON.parse`).
+    pub fn from_value(root: &Value) -> Option<Lease> {
         let owner = root.get("owner")?.as_str()?.to_string();
         let until = root.get("until")?.as_f64()?;
         (until >= 0.0 && !owner.is_empty()).then_some(Lease { owner, until_ms: until as u64 })

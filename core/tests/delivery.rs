@@ -432,6 +432,34 @@ fn a_backoff_from_a_clock_far_ahead_is_clamped() {
 }
 
 #[test]
+fn restoring_from_a_parsed_snapshot_agrees_with_restoring_from_text() {
+    let policy = Policy { max_stored_events: 6, ..Policy::default() };
+    let mut outbox = Outbox::new(Policy::default());
+    push_n(&mut outbox, 0..8, 200, T0);
+    let send = outbox.flush_all(T0, FlushReason::Manual).remove(0);
+    outbox.on_result(send.batch_id, Outcome::Retry { retry_after_ms: Some(30_000) }, T0, 7);
+    let snapshot = outbox.snapshot();
+    let (parsed, _) = splitbeam_core::json::parse(&snapshot).expect("a snapshot is valid JSON");
+    let (mut from_text, text_report) = Outbox::restore(policy.clone(), &snapshot, T0 + 1_000);
+    let (mut from_value, value_report) = Outbox::restore_value(policy, &parsed, T0 + 1_000);
+    assert_eq!(value_report, text_report);
+    assert_eq!(from_value.ids().collect::<Vec<_>>(), from_text.ids().collect::<Vec<_>>());
+    assert_eq!((from_value.failures(), from_value.retry_at()), (from_text.failures(), from_text.retry_at()));
+    assert_eq!(from_value.snapshot(), from_text.snapshot());
+    let later = T0 + 60_000;
+    assert_eq!(from_value.poll(later).map(|s| s.body), from_text.poll(later).map(|s| s.body));
+}
+
+#[test]
+fn a_parsed_snapshot_of_the_wrong_shape_restores_as_empty() {
+    for bad in [Value::Null, Value::Array(Vec::new()), Value::Object(vec![("v".into(), Value::Number(2.0))])] {
+        let (restored, report) = Outbox::restore_value(Policy::default(), &bad, T0);
+        assert!(restored.is_empty(), "{bad:?}");
+        assert!(report.problem.is_some(), "{bad:?} should be reported");
+    }
+}
+
+#[test]
 fn merging_another_tabs_snapshot_adopts_only_new_events() {
     let mut mine = Outbox::new(Policy::default());
     push_n(&mut mine, 0..3, 100, T0);
