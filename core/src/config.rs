@@ -58,7 +58,14 @@ impl Experiment {
 
     /// A fingerprint of the variant keys: a sticky assignment is kept only while this is unchanged.
     pub fn variants_fingerprint(&self) -> String {
-        self.variants.iter().map(|v| v.key.as_str()).collect::<Vec<_>>().join("|")
+        let mut fingerprint = String::with_capacity(self.variants.iter().map(|v| v.key.len() + 1).sum());
+        for (i, variant) in self.variants.iter().enumerate() {
+            if i > 0 {
+                fingerprint.push('|');
+            }
+            fingerprint.push_str(&variant.key);
+        }
+        fingerprint
     }
 
     /// Whether `fingerprint` is this experiment's `variants_fingerprint()`, without building it

@@ -74,7 +74,7 @@ impl Url {
         Url {
             href: href.to_string(),
             host: host.to_ascii_lowercase(),
-            path: absolute_path(&percent_decode(path, false)),
+            path: absolute_path(percent_decode(path, false)),
             query: parse_query(query),
         }
     }
@@ -90,16 +90,15 @@ impl Url {
     /// The href without its scheme and host: `/cart?x=1#top`.
     fn after_origin(&self) -> String {
         let (_, rest) = split_host(&self.href);
-        absolute_path(rest)
+        absolute_path(rest.to_string())
     }
 }
 
-fn absolute_path(path: &str) -> String {
-    if path.starts_with('/') {
-        path.to_string()
-    } else {
-        ["/", path].concat()
+fn absolute_path(mut path: String) -> String {
+    if !path.starts_with('/') {
+        path.insert(0, '/');
     }
+    path
 }
 
 fn is_scheme(s: &str) -> bool {
