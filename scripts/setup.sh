@@ -7,11 +7,13 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: headless Chromium + its driver for browser tests, brotli for the size benchmark.
+# Debian packages: headless Chromium + its driver for browser tests, brotli for the size benchmark,
+# clickhouse-server for the ClickHouse backend's tests (they start their own server).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v brotli >/dev/null || missing+=(brotli)
+[ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq

@@ -1,5 +1,5 @@
-//! `splitbeam serve`: the collector. Opens the database, loads the config, serves until Ctrl-C
-//! or SIGTERM, and prints the URLs it serves.
+//! `splitbeam serve`: the collector. Opens the store (SQLite or ClickHouse), loads the config,
+//! serves until Ctrl-C or SIGTERM, and prints the URLs it serves.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -9,7 +9,9 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::server::{self, Options};
+use crate::store::clickhouse::ClickHouseStore;
 use crate::store::sqlite::{Durability, SqliteStore};
+use crate::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -36,6 +38,16 @@ pub struct Args {
     /// `full`: they also survive a power cut (an fsync per commit group).
     #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
+    /// `sqlite`: the embedded database at --db; `clickhouse`: a ClickHouse server over HTTP, for
+    /// many stateless collectors sharing one ClickHouse cluster.
+    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "clickhouse"])]
+    pub store: String,
+    /// ClickHouse's HTTP interface (with `--store clickhouse`).
+    #[arg(long, default_value = "http://127.0.0.1:8123")]
+    pub clickhouse_url: String,
+    /// The ClickHouse database (created if missing; with `--store clickhouse`).
+    #[arg(long, default_value = "splitbeam")]
+    pub clickhouse_database: String,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -52,8 +64,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
-    let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
-    let store = Arc::new(SqliteStore::open(&args.db, durability)?);
+    let (store, storage): (Arc<dyn Store>, String) = if args.store == "clickhouse" {
+        let (url, database) = (args.clickhouse_url.clone(), args.clickhouse_database.clone());
+        let store = tokio::task::block_in_place(|| ClickHouseStore::open(&url, &database))?;
+        (Arc::new(store), format!("ClickHouse {url} database {database}"))
+    } else {
+        let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
+        (Arc::new(SqliteStore::open(&args.db, durability)?), format!("database {}", args.db.display()))
+    };
     let options = Options {
         config: args.config.clone(),
         dist: args.dist.clone(),
@@ -66,7 +84,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}:{}", args.host, args.port))?;
     let addr: SocketAddr = listener.local_addr()?;
     let base = format!("http://{}", display_host(&addr));
-    println!("splitbeam serving {} (database {})", args.config.display(), args.db.display());
+    println!("splitbeam serving {} ({storage})", args.config.display());
     println!("  dashboard    {base}/");
     println!("  collector    {base}/collect");
     println!("  snippet      {base}/splitbeam.js  config {base}/experiments.json");

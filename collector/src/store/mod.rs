@@ -1,6 +1,7 @@
 //! Storage behind one trait: the collector writes validated batches and reads per-experiment
 //! aggregates through `Store`; `sqlite` is the embedded default backend.
 
+pub mod clickhouse;
 pub mod contribution;
 pub mod sqlite;
 
@@ -9,6 +10,7 @@ use std::pin::Pin;
 
 use crate::ingest::Event;
 
+pub use clickhouse::ClickHouseStore;
 pub use sqlite::SqliteStore;
 
 /// What a committed batch changed.

@@ -1,0 +1,502 @@
+//! The ClickHouse backend against a real clickhouse-server started for this test run: the same
+//! behaviours as the SQLite store (each checked on both), agreement with SQLite on a random event
+//! stream, and `splitbeam serve --store clickhouse` end to end.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{batch, events, exposure, goal, pageview, request};
+use splitbeam_collector::ingest::Event;
+use splitbeam_collector::store::clickhouse::ClickHouseStore;
+use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
+use splitbeam_collector::store::{ExperimentTotals, InsertOutcome, Store, VariantCount};
+
+const CLICKHOUSE_SERVER: &str = "/usr/sbin/clickhouse-server";
+/// How long clickhouse-server may take to answer its first query.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+// ---- the clickhouse-server of this test run ----
+
+/// One clickhouse-server for the whole test binary, on free 127.0.0.1 ports in a temp dir. A
+/// shell watchdog kills it (and removes the dir) once this test process has exited.
+struct ClickHouse {
+    url: String,
+    http: SocketAddr,
+    /// Never waited for: it must outlive this process to clean up after it.
+    _watchdog: Child,
+}
+
+fn clickhouse() -> Option<&'static ClickHouse> {
+    static SERVER: OnceLock<Option<ClickHouse>> = OnceLock::new();
+    SERVER
+        .get_or_init(|| {
+            if !Path::new(CLICKHOUSE_SERVER).exists() {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!("{CLICKHOUSE_SERVER} is missing and CI=true: run scripts/setup.sh");
+                }
+                eprintln!("skipping the ClickHouse checks: {CLICKHOUSE_SERVER} is not installed (scripts/setup.sh installs it)");
+                return None;
+            }
+            Some(start_clickhouse())
+        })
+        .as_ref()
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
+    listener.local_addr().expect("local addr").port()
+}
+
+fn start_clickhouse() -> ClickHouse {
+    let dir: PathBuf = tempfile::Builder::new().prefix("splitbeam-clickhouse-").tempdir().expect("temp dir").keep();
+    std::fs::create_dir_all(dir.join("tmp")).expect("tmp dir");
+    let (http_port, tcp_port) = (free_port(), free_port());
+    let d = dir.display();
+    std::fs::write(
+        dir.join("config.xml"),
+        format!(
+            "<yandex><logger><level>warning</level><console>1</console></logger>\
+             <http_port>{http_port}</http_port><tcp_port>{tcp_port}</tcp_port><listen_host>127.0.0.1</listen_host>\
+             <path>{d}/</path><tmp_path>{d}/tmp/</tmp_path><users_config>users.xml</users_config>\
+             <default_profile>default</default_profile><default_database>default</default_database>\
+             <mark_cache_size>5368709</mark_cache_size></yandex>"
+        ),
+    )
+    .expect("write config.xml");
+    std::fs::write(
+        dir.join("users.xml"),
+        "<yandex><profiles><default/></profiles><users><default><password></password>\
+         <networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>\
+         <quotas><default/></quotas></yandex>",
+    )
+    .expect("write users.xml");
+    // The watchdog outlives no one: it polls this process and stops the server when it is gone.
+    let watchdog = format!(
+        "{CLICKHOUSE_SERVER} --config-file=\"$1/config.xml\" >\"$1/server.log\" 2>&1 & server=$!; \
+         while kill -0 \"$2\" 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done; \
+         kill $server 2>/dev/null; wait $server; rm -rf \"$1\""
+    );
+    let watchdog = Command::new("sh")
+        .args(["-c", &watchdog, "clickhouse-watchdog", &dir.to_string_lossy(), &std::process::id().to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start clickhouse-server");
+    let http = SocketAddr::from(([127, 0, 0, 1], http_port));
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    loop {
+        match request(http, "POST", "/", &[], b"SELECT version()") {
+            Ok(response) if response.status == 200 => break,
+            _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
+            outcome => {
+                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+                panic!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{log}");
+            }
+        }
+    }
+    ClickHouse { url: format!("http://{http}"), http, _watchdog: watchdog }
+}
+
+/// Asks the test server directly (not through the store) for one number.
+fn clickhouse_count(ch: &ClickHouse, sql: &str) -> u64 {
+    let response = request(ch.http, "POST", "/", &[], sql.as_bytes()).expect("query ClickHouse");
+    assert_eq!(response.status, 200, "{sql}: {}", response.text());
+    response.text().trim().parse().unwrap_or_else(|_| panic!("{sql}: not a number: {}", response.text()))
+}
+
+// ---- both backends behind one interface ----
+
+enum Backend {
+    /// The temp dir holds the database file for as long as the store lives.
+    Sqlite { _dir: tempfile::TempDir, store: SqliteStore },
+    ClickHouse(ClickHouseStore),
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::ClickHouse(_) => "clickhouse",
+        }
+    }
+
+    fn store(&self) -> &dyn Store {
+        match self {
+            Backend::Sqlite { store, .. } => store,
+            Backend::ClickHouse(store) => store,
+        }
+    }
+
+    fn insert(&self, batch: Vec<Event>) -> InsertOutcome {
+        let outcome = match self {
+            Backend::Sqlite { store, .. } => store.insert_batch_blocking(batch),
+            Backend::ClickHouse(store) => store.insert_batch_blocking(batch),
+        };
+        outcome.unwrap_or_else(|e| panic!("{}: insert failed: {e:#}", self.name()))
+    }
+
+    fn totals(&self, experiment: &str, funnel: &[String]) -> ExperimentTotals {
+        self.store().experiment_totals(experiment, funnel).unwrap_or_else(|e| panic!("{}: totals: {e:#}", self.name()))
+    }
+}
+
+fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteStore::open(&dir.path().join("t.db"), Durability::Normal).expect("open sqlite");
+    Backend::Sqlite { _dir: dir, store }
+}
+
+/// A fresh ClickHouse database per test, so tests running in parallel do not see each other.
+fn clickhouse_backend(database: &str) -> Option<Backend> {
+    let ch = clickhouse()?;
+    let store = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("open ClickHouse {database}: {e:#}"));
+    Some(Backend::ClickHouse(store))
+}
+
+/// SQLite, and ClickHouse when it is installed.
+fn backends(database: &str) -> Vec<Backend> {
+    let mut all = vec![sqlite()];
+    all.extend(clickhouse_backend(database));
+    all
+}
+
+fn funnel() -> Vec<String> {
+    vec!["add_to_cart".to_string(), "purchase".to_string()]
+}
+
+fn visitors(t: &ExperimentTotals, variant: &str) -> u64 {
+    t.variants.iter().find(|v| v.variant == variant).map_or(0, |v| v.visitors)
+}
+
+fn conversions(t: &ExperimentTotals, variant: &str, goal: &str) -> u64 {
+    t.goals.iter().find(|g| g.variant == variant && g.goal == goal).map_or(0, |g| g.conversions)
+}
+
+// ---- the store's behaviours, on both backends ----
+
+#[test]
+fn a_resent_batch_is_stored_and_counted_once() {
+    for b in backends("resent_batch") {
+        let batch = || events(&[exposure("e1", "v1", "hero", "b", 100), goal("g1", "v1", "purchase", Some(10.0), 200)]);
+        let first = b.insert(batch());
+        let again = b.insert(batch());
+        assert_eq!((first.stored, first.duplicates), (2, 0), "{}", b.name());
+        assert_eq!((again.stored, again.duplicates), (0, 2), "{}", b.name());
+        let t = b.totals("hero", &funnel());
+        assert_eq!(visitors(&t, "b"), 1, "{}", b.name());
+        assert_eq!(conversions(&t, "b", "purchase"), 1, "{}", b.name());
+    }
+}
+
+#[test]
+fn an_event_repeated_inside_one_batch_is_stored_once() {
+    for b in backends("repeated_in_batch") {
+        let outcome = b.insert(events(&[
+            exposure("e1", "v1", "hero", "b", 100),
+            goal("g1", "v1", "purchase", Some(4.0), 200),
+            goal("g1", "v1", "purchase", Some(4.0), 200),
+        ]));
+        assert_eq!((outcome.stored, outcome.duplicates), (2, 1), "{}", b.name());
+        let t = b.totals("hero", &[]);
+        assert_eq!(t.goals.iter().map(|g| g.value_sum).sum::<f64>(), 4.0, "{}", b.name());
+    }
+}
+
+#[test]
+fn a_goal_before_the_first_exposure_does_not_convert() {
+    for b in backends("goal_before_exposure") {
+        b.insert(events(&[goal("g1", "v1", "purchase", None, 50), exposure("e1", "v1", "hero", "b", 100)]));
+        let t = b.totals("hero", &funnel());
+        assert_eq!(visitors(&t, "b"), 1, "{}", b.name());
+        assert_eq!(conversions(&t, "b", "purchase"), 0, "{}", b.name());
+    }
+}
+
+#[test]
+fn a_goal_stored_before_its_exposure_arrives_counts_once_the_exposure_does() {
+    for b in backends("goal_then_exposure") {
+        b.insert(events(&[goal("g1", "v1", "purchase", Some(5.0), 300)]));
+        assert_eq!(conversions(&b.totals("hero", &[]), "b", "purchase"), 0, "{}", b.name());
+        b.insert(events(&[exposure("e1", "v1", "hero", "b", 100)]));
+        let t = b.totals("hero", &[]);
+        assert_eq!(conversions(&t, "b", "purchase"), 1, "{}", b.name());
+        assert_eq!(t.goals.iter().find(|g| g.goal == "purchase").map(|g| g.value_sum), Some(5.0), "{}", b.name());
+    }
+}
+
+#[test]
+fn an_earlier_exposure_arriving_late_decides_the_variant() {
+    for b in backends("late_exposure") {
+        b.insert(events(&[exposure("e2", "v1", "hero", "b", 200), goal("g1", "v1", "add_to_cart", None, 250)]));
+        b.insert(events(&[exposure("e1", "v1", "hero", "control", 100)]));
+        let t = b.totals("hero", &funnel());
+        assert_eq!((visitors(&t, "control"), visitors(&t, "b")), (1, 0), "{}", b.name());
+        assert_eq!(
+            (conversions(&t, "control", "add_to_cart"), conversions(&t, "b", "add_to_cart")),
+            (1, 0),
+            "{}",
+            b.name()
+        );
+    }
+}
+
+#[test]
+fn revenue_is_summed_per_visitor_then_squared() {
+    for b in backends("revenue") {
+        b.insert(events(&[
+            exposure("e1", "v1", "hero", "b", 100),
+            goal("g1", "v1", "purchase", Some(10.0), 110),
+            goal("g2", "v1", "purchase", Some(5.0), 120),
+            exposure("e2", "v2", "hero", "b", 100),
+            goal("g3", "v2", "purchase", Some(2.0), 130),
+        ]));
+        let t = b.totals("hero", &[]);
+        let purchase = t.goals.iter().find(|g| g.variant == "b" && g.goal == "purchase").expect("purchase totals");
+        assert_eq!(purchase.conversions, 2, "{}", b.name());
+        assert_eq!(purchase.value_sum, 17.0, "{}", b.name());
+        assert_eq!(purchase.value_sum_sq, 15.0 * 15.0 + 2.0 * 2.0, "{}", b.name());
+    }
+}
+
+#[test]
+fn the_funnel_counts_visitors_reaching_each_step_in_order() {
+    for b in backends("funnel_order") {
+        b.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+        b.insert(events(&[
+            exposure("e1", "v1", "hero", "b", 100),
+            goal("g1", "v1", "add_to_cart", None, 110),
+            goal("g2", "v1", "purchase", None, 120),
+            exposure("e2", "v2", "hero", "b", 100),
+            goal("g3", "v2", "purchase", None, 110),
+            goal("g4", "v2", "add_to_cart", None, 120),
+            exposure("e3", "v3", "hero", "b", 100),
+            goal("g5", "v3", "add_to_cart", None, 130),
+        ]));
+        let t = b.totals("hero", &funnel());
+        let variant_b = t.funnel.iter().find(|f| f.variant == "b").expect("funnel of b");
+        assert_eq!(variant_b.counts, vec![3, 1], "{}", b.name());
+    }
+}
+
+#[test]
+fn visitor_counts_list_every_experiment_and_variant_by_first_exposure() {
+    for b in backends("visitor_counts") {
+        b.insert(events(&[
+            exposure("e1", "v1", "hero", "b", 200),
+            exposure("e2", "v1", "hero", "control", 100),
+            exposure("e3", "v2", "hero", "b", 100),
+            exposure("e4", "v1", "cart", "big", 100),
+        ]));
+        let counts = b.store().visitor_counts().expect("visitor counts");
+        let expected = [("cart", "big", 1), ("hero", "b", 1), ("hero", "control", 1)];
+        let expected: Vec<VariantCount> = expected
+            .iter()
+            .map(|(e, v, n)| VariantCount { experiment: e.to_string(), variant: v.to_string(), visitors: *n })
+            .collect();
+        assert_eq!(counts, expected, "{}", b.name());
+    }
+}
+
+#[test]
+fn export_streams_the_experiments_exposures_and_its_visitors_events() {
+    for b in backends("export") {
+        b.insert(events(&[
+            exposure("e1", "v1", "hero", "b", 100),
+            pageview("p1", "v1", 105),
+            goal("g1", "v1", "purchase", Some(1.0), 110),
+            exposure("e2", "v1", "other", "x", 100),
+            pageview("p2", "v-never-exposed", 100),
+        ]));
+        let mut exported = Vec::new();
+        let written = b
+            .store()
+            .export("hero", &mut |e| {
+                exported.push(e.clone());
+                Ok(())
+            })
+            .expect("export");
+        assert_eq!(written, 3, "{}", b.name());
+        let ids: Vec<&str> = exported.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, vec!["e1", "p1", "g1"], "{}", b.name());
+        assert_eq!(exported[2].value, Some(1.0), "{}", b.name());
+        assert!(exported[2].body.contains("\"currency\":\"EUR\""), "{}: the raw body is kept", b.name());
+    }
+}
+
+#[test]
+fn keys_with_quotes_and_backslashes_are_stored_and_queried_verbatim() {
+    let Some(b) = clickhouse_backend("quoting") else { return };
+    let experiment = r"it's \a";
+    let outcome = b.insert(events(&[
+        exposure(r"id'\\1", r"v'\\", "it's \\\\a", "b", 100),
+        goal("g'1", r"v'\\", "purchase", Some(3.0), 200),
+    ]));
+    assert_eq!(outcome.stored, 2);
+    let again = b.insert(events(&[exposure(r"id'\\1", r"v'\\", "it's \\\\a", "b", 100)]));
+    assert_eq!(again.duplicates, 1, "the escaped id is found again");
+    let t = b.totals(experiment, &[]);
+    assert_eq!((visitors(&t, "b"), conversions(&t, "b", "purchase")), (1, 1));
+}
+
+// ---- ClickHouse and SQLite agree on a random stream ----
+
+/// SplitMix64: a seeded generator, so a failure can be replayed.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Visitors with several exposures (possibly to different variants), goals before and after
+/// them, funnel steps in both orders and page views, shuffled into batches. Every timestamp is
+/// distinct (ties between exposures are broken differently: arrival order vs. event id), and
+/// values are multiples of 0.25 so that every sum is exact in any order.
+fn random_batches(seed: u64, visitors: usize) -> Vec<Vec<String>> {
+    let mut rng = Random(seed);
+    let mut items = Vec::new();
+    let ts = |rng: &mut Random, seq: usize| 1_000_000_000 + rng.below(100_000) as i64 * 10_000 + seq as i64;
+    for v in 0..visitors {
+        let visitor = format!("v{v}");
+        let events_of_visitor = 2 + rng.below(14) as usize;
+        for _ in 0..events_of_visitor {
+            let seq = items.len();
+            let at = ts(&mut rng, seq);
+            let id = format!("ev{seq}");
+            items.push(match rng.below(10) {
+                0..=2 => {
+                    let variant = ["control", "b"][rng.below(2) as usize];
+                    exposure(&id, &visitor, "hero", variant, at)
+                }
+                3 => exposure(&id, &visitor, "cart", ["small", "big"][rng.below(2) as usize], at),
+                4..=5 => goal(&id, &visitor, "add_to_cart", None, at),
+                6..=7 => goal(&id, &visitor, "purchase", Some(rng.below(2_000) as f64 * 0.25), at),
+                _ => pageview(&id, &visitor, at),
+            });
+        }
+    }
+    for i in (1..items.len()).rev() {
+        items.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let mut batches = Vec::new();
+    let mut rest = &items[..];
+    while !rest.is_empty() {
+        let size = (1 + rng.below(40) as usize).min(rest.len());
+        batches.push(rest[..size].to_vec());
+        // About one batch in twenty is resent, as a snippet retrying after a lost answer does.
+        if rng.below(20) == 0 {
+            batches.push(rest[..size].to_vec());
+        }
+        rest = &rest[size..];
+    }
+    batches
+}
+
+#[test]
+fn clickhouse_agrees_with_sqlite_on_a_random_event_stream() {
+    let Some(clickhouse) = clickhouse_backend("random_stream") else { return };
+    let sqlite = sqlite();
+    let batches = random_batches(20_261_127, 400);
+    assert!(batches.iter().map(Vec::len).sum::<usize>() > 2_000, "a few thousand events");
+    for b in [&sqlite, &clickhouse] {
+        b.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+    }
+    for items in &batches {
+        assert_eq!(clickhouse.insert(events(items)), sqlite.insert(events(items)), "same stored/duplicate counts");
+    }
+    let hero = sqlite.totals("hero", &funnel());
+    assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert_eq!(clickhouse.totals("hero", &funnel()), hero);
+    assert_eq!(clickhouse.totals("cart", &[]), sqlite.totals("cart", &[]));
+    assert_eq!(clickhouse.store().visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+}
+
+// ---- `splitbeam serve --store clickhouse` ----
+
+/// The collector as a child process; killed when dropped.
+struct Collector {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_collector(ch: &ClickHouse, dir: &Path, database: &str) -> Collector {
+    let config = dir.join("experiments.json");
+    std::fs::write(&config, common::CONFIG).expect("write config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_splitbeam"))
+        .args(["serve", "--store", "clickhouse", "--clickhouse-url", &ch.url, "--clickhouse-database", database])
+        .args(["--port", "0", "--host", "127.0.0.1", "--config", &config.to_string_lossy()])
+        .args(["--dist", &dir.join("dist").to_string_lossy()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start splitbeam serve");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (found, port) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.trim().strip_prefix("collector") {
+                let port = url.trim().trim_start_matches("http://localhost:").trim_end_matches("/collect").parse::<u16>();
+                let _ = found.send(port.ok());
+            }
+        }
+    });
+    let mut collector = Collector { child, addr: SocketAddr::from(([127, 0, 0, 1], 0)) };
+    match port.recv_timeout(Duration::from_secs(30)) {
+        Ok(Some(port)) => collector.addr.set_port(port),
+        outcome => panic!("splitbeam serve did not print its collector URL: {outcome:?}"),
+    }
+    collector
+}
+
+#[test]
+fn serve_with_the_clickhouse_store_ingests_a_batch_and_serves_its_results() {
+    let Some(ch) = clickhouse() else { return };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let collector = start_collector(ch, dir.path(), "serve_end_to_end");
+    let body = batch(&[
+        exposure("e1", "v1", "hero", "control", 100),
+        exposure("e2", "v2", "hero", "b", 100),
+        goal("g1", "v2", "purchase", Some(12.5), 200),
+        pageview("p1", "v2", 150),
+    ]);
+    let collected = request(collector.addr, "POST", "/collect", &[("Content-Type", "text/plain")], body.as_bytes())
+        .expect("POST /collect");
+    assert_eq!(collected.status, 200, "{}", collected.text());
+    assert_eq!(collected.json()["stored"], 4);
+    // Acknowledged means ClickHouse already holds the batch.
+    assert_eq!(clickhouse_count(ch, "SELECT count() FROM serve_end_to_end.events"), 4);
+
+    let results = request(collector.addr, "GET", "/api/experiments/hero/results", &[], b"").expect("GET results");
+    assert_eq!(results.status, 200, "{}", results.text());
+    let json = results.json();
+    let variant = |key: &str| {
+        json["variants"].as_array().and_then(|all| all.iter().find(|v| v["key"] == key)).cloned().unwrap_or_default()
+    };
+    assert_eq!(variant("control")["visitors"], 1);
+    assert_eq!(variant("b")["visitors"], 1);
+    assert_eq!(variant("b")["goals"]["purchase"]["conversions"], 1);
+    assert_eq!(variant("control")["goals"]["purchase"]["conversions"], 0);
+}
