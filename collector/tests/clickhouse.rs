@@ -500,3 +500,92 @@ fn serve_with_the_clickhouse_store_ingests_a_batch_and_serves_its_results() {
     assert_eq!(variant("b")["goals"]["purchase"]["conversions"], 1);
     assert_eq!(variant("control")["goals"]["purchase"]["conversions"], 0);
 }
+
+// ---- `splitbeam results` and `splitbeam export` with `--store clickhouse` ----
+
+/// The same seeded stream stored twice: in a SQLite file (returned with the temp dir keeping it)
+/// and in the ClickHouse database `database`, as two collectors with the config's funnel would.
+fn same_events_in_both(ch: &ClickHouse, database: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("events.db");
+    let sqlite = SqliteStore::open(&db, Durability::Normal).expect("open sqlite");
+    let clickhouse = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("open ClickHouse {database}: {e:#}"));
+    sqlite.register_funnels(vec![("hero".to_string(), funnel())]).expect("register the funnel");
+    for items in random_batches(20_261_128, 150) {
+        let stored = sqlite.insert_batch_blocking(events(&items)).expect("insert into sqlite");
+        assert_eq!(clickhouse.insert_batch_blocking(events(&items)).expect("insert into ClickHouse"), stored);
+    }
+    drop(sqlite);
+    (dir, db)
+}
+
+fn splitbeam_cli(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_splitbeam")).args(args).output().expect("run splitbeam");
+    assert!(out.status.success(), "splitbeam {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// `results --json` output without its `updated_at` (the time of the call, different per run).
+fn results_json(out: &std::process::Output) -> serde_json::Value {
+    let mut json: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("results --json printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let updated = json.as_object_mut().and_then(|o| o.remove("updated_at"));
+    assert!(updated.is_some_and(|t| t.as_i64().is_some()), "updated_at is a timestamp: {json}");
+    json
+}
+
+#[test]
+fn results_from_clickhouse_print_the_same_json_as_from_sqlite() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "cli_results";
+    let (dir, db) = same_events_in_both(ch, database);
+    let config = dir.path().join("experiments.json");
+    std::fs::write(&config, common::CONFIG).expect("write config");
+    let (config, db) = (config.to_string_lossy(), db.to_string_lossy());
+    // Without --store: SQLite stays the default.
+    let from_sqlite = results_json(&splitbeam_cli(&["results", "hero", "--db", &db, "--config", &config, "--json"]));
+    let from_clickhouse = results_json(&splitbeam_cli(&[
+        "results", "hero", "--store", "clickhouse", "--clickhouse-url", &ch.url, "--clickhouse-database", database,
+        "--config", &config, "--json",
+    ]));
+    let visitors: u64 =
+        from_sqlite["variants"].as_array().map_or(0, |all| all.iter().filter_map(|v| v["visitors"].as_u64()).sum());
+    assert!(visitors > 50, "the stream exposes visitors to hero: {from_sqlite}");
+    assert!(from_sqlite["funnel"]["variants"].as_array().is_some_and(|f| !f.is_empty()), "{from_sqlite}");
+    assert_eq!(from_clickhouse, from_sqlite);
+}
+
+#[test]
+fn export_from_clickhouse_writes_the_same_ndjson_as_from_sqlite() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "cli_export";
+    let (_dir, db) = same_events_in_both(ch, database);
+    let db = db.to_string_lossy();
+    let from_sqlite = splitbeam_cli(&["export", "hero", "--format", "ndjson", "--store", "sqlite", "--db", &db]);
+    let from_clickhouse = splitbeam_cli(&[
+        "export", "hero", "--format", "ndjson", "--store", "clickhouse", "--clickhouse-url", &ch.url,
+        "--clickhouse-database", database,
+    ]);
+    let lines = String::from_utf8_lossy(&from_sqlite.stdout).lines().count();
+    assert!(lines > 100, "the stream has events of hero's visitors: {lines} lines");
+    assert!(
+        String::from_utf8_lossy(&from_clickhouse.stderr).contains(&format!("exported {lines} events")),
+        "{}",
+        String::from_utf8_lossy(&from_clickhouse.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&from_clickhouse.stdout), String::from_utf8_lossy(&from_sqlite.stdout));
+}
+
+#[test]
+fn results_against_an_unreachable_clickhouse_fail_with_a_message_naming_it() {
+    // A port that was free a moment ago: nothing listens there.
+    let url = format!("http://127.0.0.1:{}", free_port());
+    let out = Command::new(env!("CARGO_BIN_EXE_splitbeam"))
+        .args(["results", "hero", "--store", "clickhouse", "--clickhouse-url", &url, "--json"])
+        .output()
+        .expect("run splitbeam");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&url), "the message names the server: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

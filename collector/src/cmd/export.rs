@@ -1,13 +1,12 @@
-//! `splitbeam export KEY --format csv|ndjson --db PATH`: an experiment's raw events (its exposures
-//! and the goal and page-view events of its exposed visitors) to standard output.
+//! `splitbeam export KEY --format csv|ndjson [--db PATH | --store clickhouse ...]`: an experiment's
+//! raw events (its exposures and its exposed visitors' goals and page views) to standard output.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::store::{SqliteStore, Store};
+use super::store_args::{SqliteAccess, StoreArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -21,15 +20,16 @@ pub struct Args {
     pub key: String,
     #[arg(long, value_enum, default_value = "ndjson")]
     pub format: Format,
-    #[arg(long, default_value = "splitbeam.db")]
-    pub db: PathBuf,
+    /// Where the events are: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
+    #[command(flatten)]
+    pub storage: StoreArgs,
 }
 
 pub const CSV_COLUMNS: [&str; 11] =
     ["id", "type", "ts", "visitor", "session", "url", "experiment", "variant", "goal", "value", "props"];
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = SqliteStore::open_existing(&args.db)?;
+    let store = args.storage.open(SqliteAccess::Existing)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {

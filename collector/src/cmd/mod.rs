@@ -6,4 +6,5 @@ pub mod results;
 pub mod serve;
 pub mod simulate;
 pub mod snippet;
+pub mod store_args;
 pub mod validate;

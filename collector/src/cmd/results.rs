@@ -1,5 +1,5 @@
-//! `splitbeam results KEY --db PATH [--config PATH] [--json]`: an experiment's results read
-//! straight from a database, as a terminal table or as the API's JSON.
+//! `splitbeam results KEY [--db PATH | --store clickhouse ...] [--config PATH] [--json]`: an
+//! experiment's results read straight from the store, as a terminal table or as the API's JSON.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,16 +7,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use splitbeam_core::config::Experiment;
 
+use super::store_args::{SqliteAccess, StoreArgs};
 use crate::results::{experiment_results, ExperimentResults};
 use crate::server::api::now_ms;
-use crate::store::{SqliteStore, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The experiment key.
     pub key: String,
-    #[arg(long, default_value = "splitbeam.db")]
-    pub db: PathBuf,
+    /// Where the events are: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
+    #[command(flatten)]
+    pub storage: StoreArgs,
     /// The experiments file: variant order, weights, goals and funnel (without it they are
     /// inferred from the data and equal weights are assumed for the SRM check).
     #[arg(long)]
@@ -31,11 +32,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(find_experiment(path, &args.key)?),
         None => None,
     };
-    let store = SqliteStore::open_existing(&args.db)?;
+    let store = args.storage.open(SqliteAccess::Existing)?;
     let funnel = experiment.as_ref().map(|e| e.funnel.clone()).unwrap_or_default();
     let totals = store.experiment_totals(&args.key, &funnel)?;
     if experiment.is_none() && totals.variants.is_empty() {
-        anyhow::bail!("no events for experiment {:?} in {}", args.key, args.db.display());
+        anyhow::bail!("no events for experiment {:?} in {}", args.key, args.storage.describe());
     }
     let results = experiment_results(&args.key, experiment.as_ref(), &totals, now_ms());
     if args.json {

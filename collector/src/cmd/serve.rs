@@ -4,23 +4,18 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::store_args::{SqliteAccess, StoreArgs};
 use crate::server::{self, Options};
-use crate::store::clickhouse::ClickHouseStore;
-use crate::store::sqlite::{Durability, SqliteStore};
-use crate::store::Store;
+use crate::store::sqlite::Durability;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The experiments file; re-read when it changes.
     #[arg(long, default_value = "experiments.json")]
     pub config: PathBuf,
-    /// The SQLite database (created if missing).
-    #[arg(long, default_value = "splitbeam.db")]
-    pub db: PathBuf,
     #[arg(long, default_value_t = 8080)]
     pub port: u16,
     #[arg(long, default_value = "127.0.0.1")]
@@ -38,16 +33,9 @@ pub struct Args {
     /// `full`: they also survive a power cut (an fsync per commit group).
     #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
-    /// `sqlite`: the embedded database at --db; `clickhouse`: a ClickHouse server over HTTP, for
-    /// many stateless collectors sharing one ClickHouse cluster.
-    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "clickhouse"])]
-    pub store: String,
-    /// ClickHouse's HTTP interface (with `--store clickhouse`).
-    #[arg(long, default_value = "http://127.0.0.1:8123")]
-    pub clickhouse_url: String,
-    /// The ClickHouse database (created if missing; with `--store clickhouse`).
-    #[arg(long, default_value = "splitbeam")]
-    pub clickhouse_database: String,
+    /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
+    #[command(flatten)]
+    pub storage: StoreArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -64,14 +52,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
-    let (store, storage): (Arc<dyn Store>, String) = if args.store == "clickhouse" {
-        let (url, database) = (args.clickhouse_url.clone(), args.clickhouse_database.clone());
-        let store = tokio::task::block_in_place(|| ClickHouseStore::open(&url, &database))?;
-        (Arc::new(store), format!("ClickHouse {url} database {database}"))
-    } else {
-        let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
-        (Arc::new(SqliteStore::open(&args.db, durability)?), format!("database {}", args.db.display()))
-    };
+    let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
+    let store = tokio::task::block_in_place(|| args.storage.open(SqliteAccess::Create(durability)))?;
+    let storage = args.storage.describe();
     let options = Options {
         config: args.config.clone(),
         dist: args.dist.clone(),
