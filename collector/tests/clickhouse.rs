@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::{batch, events, exposure, goal, pageview, request};
+use common::{batch, conversions, events, exposure, funnel, goal, pageview, request, visitors};
 use splitbeam_collector::ingest::Event;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
 use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
@@ -165,18 +165,6 @@ fn backends(database: &str) -> Vec<Backend> {
     let mut all = vec![sqlite()];
     all.extend(clickhouse_backend(database));
     all
-}
-
-fn funnel() -> Vec<String> {
-    vec!["add_to_cart".to_string(), "purchase".to_string()]
-}
-
-fn visitors(t: &ExperimentTotals, variant: &str) -> u64 {
-    t.variants.iter().find(|v| v.variant == variant).map_or(0, |v| v.visitors)
-}
-
-fn conversions(t: &ExperimentTotals, variant: &str, goal: &str) -> u64 {
-    t.goals.iter().find(|g| g.variant == variant && g.goal == goal).map_or(0, |g| g.conversions)
 }
 
 // ---- the store's behaviours, on both backends ----

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{events, exposure, goal, hero_experiment, pageview};
+use common::{conversions, events, exposure, funnel, goal, hero_experiment, pageview, visitors};
 use splitbeam_collector::results::experiment_results;
 use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
 use splitbeam_collector::store::{ExperimentTotals, Store};
@@ -14,20 +14,8 @@ fn store() -> (tempfile::TempDir, SqliteStore) {
     (dir, store)
 }
 
-fn funnel() -> Vec<String> {
-    vec!["add_to_cart".to_string(), "purchase".to_string()]
-}
-
 fn totals(store: &SqliteStore) -> ExperimentTotals {
     store.experiment_totals("hero", &funnel()).expect("totals")
-}
-
-fn visitors(t: &ExperimentTotals, variant: &str) -> u64 {
-    t.variants.iter().find(|v| v.variant == variant).map_or(0, |v| v.visitors)
-}
-
-fn conversions(t: &ExperimentTotals, variant: &str, goal: &str) -> u64 {
-    t.goals.iter().find(|g| g.variant == variant && g.goal == goal).map_or(0, |g| g.conversions)
 }
 
 #[test]

@@ -266,3 +266,18 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     }
     check()
 }
+
+/// The hero experiment's funnel in the store tests.
+pub fn funnel() -> Vec<String> {
+    vec!["add_to_cart".to_string(), "purchase".to_string()]
+}
+
+/// Exposed visitors of `variant` in a store's totals.
+pub fn visitors(t: &splitbeam_collector::store::ExperimentTotals, variant: &str) -> u64 {
+    t.variants.iter().find(|v| v.variant == variant).map_or(0, |v| v.visitors)
+}
+
+/// Conversions of `goal` in `variant` in a store's totals.
+pub fn conversions(t: &splitbeam_collector::store::ExperimentTotals, variant: &str, goal: &str) -> u64 {
+    t.goals.iter().find(|g| g.variant == variant && g.goal == goal).map_or(0, |g| g.conversions)
+}
