@@ -121,6 +121,27 @@ fn the_built_snippet_and_its_wasm_are_served_from_dist() {
 }
 
 #[test]
+fn the_wasm_is_sent_compressed_and_not_resent_when_unchanged() {
+    let server = TestServer::start();
+    let dist = server.path("dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    // Compressible like a real module: long runs of repeated code.
+    let wasm: Vec<u8> = b"\0asm\x01\0\0\0".iter().copied().chain(std::iter::repeat_n(7u8, 64 * 1024)).collect();
+    std::fs::write(dist.join("splitbeam_bg.wasm"), &wasm).expect("wasm");
+
+    let gzipped = request(server.addr, "GET", "/splitbeam_bg.wasm", &[("Accept-Encoding", "gzip")], b"").expect("GET");
+    assert_eq!(gzipped.status, 200);
+    assert_eq!(gzipped.header("content-encoding"), Some("gzip"));
+    assert!(gzipped.body.len() < wasm.len() / 10, "{} compressed bytes", gzipped.body.len());
+
+    let plain = server.get("/splitbeam_bg.wasm");
+    assert_eq!(plain.body, wasm, "without Accept-Encoding the bytes are sent as they are");
+    let modified = plain.header("last-modified").expect("Last-Modified").to_string();
+    let again = request(server.addr, "GET", "/splitbeam_bg.wasm", &[("If-Modified-Since", &modified)], b"").expect("GET");
+    assert_eq!((again.status, again.body.len()), (304, 0));
+}
+
+#[test]
 fn the_demo_site_is_served_under_shop() {
     let server = TestServer::start_with(CONFIG, |o| o.site = Some(o.config.with_file_name("site")));
     std::fs::create_dir_all(server.path("site")).expect("site");

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -32,7 +32,11 @@ pub async fn loader(State(state): State<Arc<AppState>>) -> Result<Response, ApiE
 }
 
 /// Any other built file by its plain name: no folders, no hidden files.
-pub async fn dist_file(State(state): State<Arc<AppState>>, Path(name): Path<String>) -> Result<Response, ApiError> {
+pub async fn dist_file(
+    State(state): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let plain = !name.is_empty()
         && !name.starts_with('.')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
@@ -47,6 +51,20 @@ pub async fn dist_file(State(state): State<Arc<AppState>>, Path(name): Path<Stri
     if !plain {
         return Err(not_found());
     }
-    let bytes = tokio::fs::read(state.dist.join(&name)).await.map_err(|_| not_found())?;
-    Ok(([(header::CONTENT_TYPE, content_type), NO_CACHE], bytes).into_response())
+    let path = state.dist.join(&name);
+    // Revalidated on every page (the glue and the wasm must stay a matching pair after a rebuild),
+    // so answer an unchanged file with 304 instead of its bytes.
+    let modified = tokio::fs::metadata(&path).await.map_err(|_| not_found())?.modified().ok().map(httpdate::fmt_http_date);
+    if let Some(modified) = &modified {
+        let since = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
+        if since == Some(modified.as_str()) {
+            return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE]).into_response());
+        }
+    }
+    let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+    let mut response = ([(header::CONTENT_TYPE, content_type), NO_CACHE], bytes).into_response();
+    if let Some(value) = modified.and_then(|m| HeaderValue::from_str(&m).ok()) {
+        response.headers_mut().insert(header::LAST_MODIFIED, value);
+    }
+    Ok(response)
 }
