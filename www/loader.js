@@ -36,6 +36,22 @@ try {
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
 
+  // Goals tracked before the wasm started would die with a tab that closes that early: hold them
+  // for the next page of this site (never where consent must come first; not for a page kept in
+  // the back/forward cache, which resumes and sends them itself).
+  const HELD = 'splitbeam_held';
+  try {
+    const held = JSON.parse(localStorage.getItem(HELD) || '[]');
+    localStorage.removeItem(HELD);
+    if (Array.isArray(held)) queued.unshift(...held.filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track'));
+  } catch (_) {}
+  addEventListener('pagehide', (event) => {
+    const tracks = ready || event.persisted || consent == 'required' ? [] : queued.filter((cmd) => cmd[0] == 'track');
+    try {
+      if (tracks.length) localStorage.setItem(HELD, JSON.stringify(tracks.slice(-50)));
+    } catch (_) {}
+  });
+
   // The config: baked in, inline JSON tag, or data-config URL (fetched in parallel with the wasm).
   let config = typeof BAKED == 'object' ? BAKED : null;
   const inline = document.getElementById('splitbeam-config');

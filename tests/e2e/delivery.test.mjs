@@ -39,6 +39,28 @@ const ofType = (events, type) => events.filter((e) => e.type === type);
 const goals = (events, key) => events.filter((e) => e.type === 'goal' && e.goal === key);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+test('a goal tracked before the snippet started, on a page closed at once, arrives from the next page', async () => {
+  const t = await setup();
+  try {
+    // The wasm never arrives on this page view: track() waits in the loader's queue when the page goes.
+    await t.page.route('**/*.wasm', () => {});
+    await t.page.goto(t.pages.url + '/index.html');
+    await t.page.evaluate(() => splitbeam.track('purchase', { value: 12.5 }));
+    await t.page.unroute('**/*.wasm');
+    await t.page.goto(t.pages.url + '/next.html');
+    await started(t.page);
+    await t.page.evaluate(() => splitbeam.flush());
+    await eventually(() => goals(t.collector.events(), 'purchase').length, 5000);
+    await sleep(500);
+    const purchases = goals(t.collector.events(), 'purchase');
+    assert.equal(purchases.length, 1, 'held once, sent once');
+    assert.equal(purchases[0].value, 12.5);
+    assert.equal(await t.page.evaluate(() => localStorage.getItem('splitbeam_held')), null);
+  } finally {
+    await t.done();
+  }
+});
+
 test('a batch is text/plain JSON in the documented format, with page view, exposure and goal', async () => {
   const t = await setup();
   try {
