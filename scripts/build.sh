@@ -14,10 +14,12 @@ rm -rf "$glue"
 wasm-bindgen --target web --no-typescript --out-dir "$glue" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
 mkdir -p "$out"
 "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  "$glue/splitbeam_bg.wasm" -o "$out/splitbeam_bg.wasm"
+  "$glue/splitbeam_bg.wasm" -o "$glue/optimized.wasm"
+# Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
+node scripts/minify-wasm-names.mjs "$glue/optimized.wasm" "$glue/splitbeam.js" "$out/splitbeam_bg.wasm" "$glue/splitbeam.short.js"
 # One classic script: the glue is bundled in, so nothing waits for a module graph or DOMContentLoaded.
 "$bin/esbuild" www/loader.js --bundle --minify --format=iife --target=es2019 \
-  --alias:splitbeam-glue=./"$glue"/splitbeam.js --log-level=warning --log-override:empty-import-meta=silent \
+  --alias:splitbeam-glue=./"$glue"/splitbeam.short.js --log-level=warning --log-override:empty-import-meta=silent \
   --outfile="$out/splitbeam.js"
 cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
 
