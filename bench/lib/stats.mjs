@@ -23,3 +23,28 @@ export function table(header, rows) {
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
+
+/** A seeded PRNG (mulberry32): the bootstrap gives the same interval for the same loads. */
+function random(seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A percentile bootstrap interval for `statistic` (default the median) over `values`: resample with
+ * replacement `rounds` times, take the (1−level)/2 and (1+level)/2 quantiles. Null with < 5 values.
+ */
+export function bootstrapInterval(values, { statistic = median, level = 0.95, rounds = 2000, seed = 1 } = {}) {
+  const xs = values.filter((v) => typeof v === 'number' && Number.isFinite(v));
+  if (xs.length < 5) return null;
+  const next = random(seed);
+  const stats = [];
+  for (let r = 0; r < rounds; r++) stats.push(statistic(xs.map(() => xs[Math.floor(next() * xs.length)])));
+  stats.sort((a, b) => a - b);
+  const at = (q) => stats[Math.min(rounds - 1, Math.max(0, Math.floor(q * rounds)))];
+  return [at((1 - level) / 2), at((1 + level) / 2)];
+}
