@@ -1,13 +1,19 @@
 //! What storefront pages load: `/experiments.json` (the live config text), `/splitbeam.js` (the
 //! loader with the config baked in) and the other built snippet files in `--dist` (wasm, glue).
 
-use std::sync::Arc;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
+use super::live_config::CurrentConfig;
 use super::AppState;
 use crate::snippet;
 
@@ -19,16 +25,90 @@ pub async fn experiments_json(State(state): State<Arc<AppState>>) -> Response {
     ([(header::CONTENT_TYPE, "application/json"), NO_CACHE], current.text.clone()).into_response()
 }
 
-pub async fn loader(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
+pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
     let path = state.dist.join("splitbeam.js");
-    let loader = tokio::fs::read_to_string(&path).await.map_err(|e| {
+    let not_built = |e: std::io::Error| {
         ApiError::Unavailable(format!(
             "the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR",
             path.display()
         ))
-    })?;
-    let body = snippet::render(&loader, &state.config.current().text);
-    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), NO_CACHE], body).into_response())
+    };
+    // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache.
+    let meta = tokio::fs::metadata(&path).await.map_err(not_built)?;
+    let dist_stamp = (meta.modified().ok(), meta.len());
+    let config = state.config.current();
+    let rendered = match state.loader_cache.get(&config, dist_stamp) {
+        Some(rendered) => rendered,
+        None => {
+            let loader = tokio::fs::read_to_string(&path).await.map_err(not_built)?;
+            let body = snippet::render(&loader, &config.text);
+            state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
+            state.loader_cache.store(RenderedLoader::new(config, dist_stamp, body))
+        }
+    };
+    let etag = (header::ETAG, rendered.etag.clone());
+    if if_none_match(&headers, &rendered.etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [etag]).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), NO_CACHE], [etag], rendered.body.clone())
+        .into_response())
+}
+
+/// `/splitbeam.js` as last rendered: every page of every shop asks for it (and revalidates it), while
+/// its inputs (the built loader, the live config) change only on a rebuild or a config edit.
+#[derive(Default)]
+pub struct LoaderCache {
+    last: Mutex<Option<Arc<RenderedLoader>>>,
+}
+
+/// (modified time, length) of dist/splitbeam.js when it was read.
+type DistStamp = (Option<SystemTime>, u64);
+
+pub struct RenderedLoader {
+    /// Held, not just compared by address: while cached, a reloaded config cannot reuse this one's.
+    config: Arc<CurrentConfig>,
+    dist_stamp: DistStamp,
+    body: Bytes,
+    etag: HeaderValue,
+}
+
+impl RenderedLoader {
+    fn new(config: Arc<CurrentConfig>, dist_stamp: DistStamp, body: String) -> RenderedLoader {
+        // Weak: the compression layer may send these bytes gzip- or brotli-encoded under the same tag.
+        // A hash is enough to tell two renders apart; it only has to be stable while this server runs.
+        let mut hasher = DefaultHasher::new();
+        body.hash(&mut hasher);
+        let etag = format!("W/\"{:x}-{:016x}\"", body.len(), hasher.finish());
+        RenderedLoader {
+            config,
+            dist_stamp,
+            body: Bytes::from(body),
+            etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\"")),
+        }
+    }
+}
+
+impl LoaderCache {
+    /// The cached render when it was made from this very config and this version of the loader file.
+    fn get(&self, config: &Arc<CurrentConfig>, dist_stamp: DistStamp) -> Option<Arc<RenderedLoader>> {
+        let last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        last.as_ref().filter(|r| Arc::ptr_eq(&r.config, config) && r.dist_stamp == dist_stamp).cloned()
+    }
+
+    fn store(&self, rendered: RenderedLoader) -> Arc<RenderedLoader> {
+        let rendered = Arc::new(rendered);
+        *self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(rendered.clone());
+        rendered
+    }
+}
+
+/// Whether the client's `If-None-Match` names `etag` (weak comparison, as RFC 9110 asks for GET).
+fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = etag.to_str().map(|t| t.trim_start_matches("W/")).unwrap_or_default();
+    headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|tag| {
+        let tag = tag.trim();
+        tag == "*" || tag.trim_start_matches("W/") == ours
+    })
 }
 
 /// Any other built file by its plain name: no folders, no hidden files.

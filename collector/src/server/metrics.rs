@@ -22,6 +22,8 @@ pub struct Metrics {
     pub batches_accepted: AtomicU64,
     pub batches_rejected: AtomicU64,
     pub batches_overloaded: AtomicU64,
+    /// Times `/splitbeam.js` was built from the loader file and the config (not served from cache).
+    pub snippet_renders: AtomicU64,
     durations: Mutex<BTreeMap<(String, String), Histogram>>,
 }
 
@@ -53,6 +55,7 @@ impl Metrics {
             ("splitbeam_batches_accepted_total", "Batches committed.", &self.batches_accepted),
             ("splitbeam_batches_rejected_total", "Batches refused as invalid or too large.", &self.batches_rejected),
             ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue was full.", &self.batches_overloaded),
+            ("splitbeam_snippet_renders_total", "Times /splitbeam.js was rendered: on first request, then after a rebuild or a config change.", &self.snippet_renders),
         ];
         for (name, help, value) in counters {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));

@@ -50,13 +50,20 @@ pub struct AppState {
     pub config: LiveConfig,
     pub dist: PathBuf,
     pub metrics: Metrics,
+    pub loader_cache: assets::LoaderCache,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
 pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, Arc<AppState>)> {
     let config = LiveConfig::load(&options.config)?;
     store.register_funnels(funnels_of(&config)).context("building funnel aggregates")?;
-    let state = Arc::new(AppState { store, config, dist: options.dist.clone(), metrics: Metrics::default() });
+    let state = Arc::new(AppState {
+        store,
+        config,
+        dist: options.dist.clone(),
+        metrics: Metrics::default(),
+        loader_cache: assets::LoaderCache::default(),
+    });
     let router = router(options, state.clone())?;
     Ok((router, state))
 }

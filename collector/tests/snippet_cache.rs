@@ -1,0 +1,118 @@
+//! `/splitbeam.js` is rendered once per (built loader, live config) and then served from memory,
+//! with an ETag so browsers revalidating it on every page get a 304 instead of the bytes.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{request, Response, TestServer, CONFIG};
+
+/// A built loader with the marker where the config is baked in.
+const LOADER: &str = r#"var config = "__SPLITBEAM_CONFIG__"; /* loader v1 */"#;
+
+fn server_with_loader(loader: &str) -> TestServer {
+    let server = TestServer::start();
+    std::fs::create_dir_all(server.path("dist")).expect("dist");
+    std::fs::write(server.path("dist").join("splitbeam.js"), loader).expect("loader");
+    server
+}
+
+fn snippet(server: &TestServer) -> Response {
+    let response = server.get("/splitbeam.js");
+    assert_eq!(response.status, 200, "{}", response.text());
+    response
+}
+
+fn etag(response: &Response) -> String {
+    response.header("etag").expect("an ETag on /splitbeam.js").to_string()
+}
+
+/// The value of a counter on `/metrics`.
+fn counter(server: &TestServer, name: &str) -> u64 {
+    let metrics = server.get("/metrics").text();
+    let line = metrics.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("no {name} in {metrics}"));
+    line[name.len()..].trim().parse().unwrap_or_else(|e| panic!("{line}: {e}"))
+}
+
+#[test]
+fn unchanged_inputs_give_the_same_body_and_etag_from_one_render() {
+    let server = server_with_loader(LOADER);
+    let first = snippet(&server);
+    let second = snippet(&server);
+    let third = snippet(&server);
+    assert!(first.text().contains("/* loader v1 */") && first.text().contains("Hero headline"), "{}", first.text());
+    assert_eq!((&second.body, etag(&second)), (&first.body, etag(&first)));
+    assert_eq!((&third.body, etag(&third)), (&first.body, etag(&first)));
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 1);
+}
+
+#[test]
+fn a_matching_if_none_match_is_answered_304_without_a_body() {
+    let server = server_with_loader(LOADER);
+    let tag = etag(&snippet(&server));
+    let again = request(server.addr, "GET", "/splitbeam.js", &[("If-None-Match", &tag)], b"").expect("GET");
+    assert_eq!((again.status, again.body.len()), (304, 0));
+    assert_eq!(again.header("etag"), Some(tag.as_str()));
+    assert_eq!(again.header("cache-control"), Some("no-cache"), "the config can change under the same URL");
+    let other = request(server.addr, "GET", "/splitbeam.js", &[("If-None-Match", "W/\"stale\"")], b"").expect("GET");
+    assert_eq!(other.status, 200, "another tag gets the body");
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 1);
+}
+
+#[test]
+fn a_compressed_snippet_carries_the_same_etag_and_revalidates_to_an_empty_304() {
+    // A loader long enough to be worth compressing, as the built one is.
+    let server = server_with_loader(&format!("{LOADER}{}", "/* padding */".repeat(200)));
+    let tag = etag(&snippet(&server));
+    let accept = [("Accept-Encoding", "gzip, br")];
+    let compressed = request(server.addr, "GET", "/splitbeam.js", &accept, b"").expect("GET");
+    assert_eq!((compressed.status, compressed.header("content-encoding")), (200, Some("br")));
+    assert_eq!(compressed.header("etag"), Some(tag.as_str()));
+    let again = request(server.addr, "GET", "/splitbeam.js", &[accept[0], ("If-None-Match", &tag)], b"").expect("GET");
+    assert_eq!((again.status, again.body.len(), again.header("content-encoding")), (304, 0, None));
+}
+
+#[test]
+fn a_config_reload_bakes_the_new_config_into_a_new_body_and_etag() {
+    let server = server_with_loader(LOADER);
+    let before = snippet(&server);
+    let edited = CONFIG.replace("Hero headline", "Hero headline, round two");
+    std::fs::write(server.path("experiments.json"), &edited).expect("edit");
+    // The watcher polls the file every second.
+    let reloaded = common::eventually(Duration::from_secs(5), || snippet(&server).text().contains("round two"));
+    assert!(reloaded, "the new config was never baked in");
+    let after = snippet(&server);
+    assert_ne!(etag(&after), etag(&before));
+    let stale = request(server.addr, "GET", "/splitbeam.js", &[("If-None-Match", &etag(&before))], b"").expect("GET");
+    assert_eq!(stale.status, 200, "the old ETag no longer matches");
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 2);
+}
+
+#[test]
+fn a_rebuilt_loader_is_served_on_the_next_request() {
+    let server = server_with_loader(LOADER);
+    let before = snippet(&server);
+    std::fs::write(server.path("dist").join("splitbeam.js"), LOADER.replace("v1", "v2, rebuilt")).expect("rebuild");
+    let after = snippet(&server);
+    assert!(after.text().contains("/* loader v2, rebuilt */") && after.text().contains("Hero headline"), "{}", after.text());
+    assert_ne!(etag(&after), etag(&before));
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 2);
+}
+
+#[test]
+fn an_unbuilt_loader_is_a_503_that_says_how_to_build_it() {
+    let server = TestServer::start();
+    let response = server.get("/splitbeam.js");
+    assert_eq!(response.status, 503);
+    assert!(response.text().contains("not built") && response.text().contains("npm run build"), "{}", response.text());
+}
+
+#[test]
+fn a_deleted_loader_is_not_hidden_by_the_cache() {
+    let server = server_with_loader(LOADER);
+    snippet(&server);
+    std::fs::remove_file(server.path("dist").join("splitbeam.js")).expect("delete");
+    let response = server.get("/splitbeam.js");
+    assert_eq!(response.status, 503);
+    assert!(response.text().contains("npm run build"), "{}", response.text());
+}
