@@ -127,6 +127,18 @@ fn duplicate_variant_and_goal_keys_are_errors() {
 }
 
 #[test]
+fn one_duplicate_among_twenty_thousand_experiments_is_the_only_issue() {
+    let experiment = |key: &str| format!(r#"{{"key": "{key}", "status": "running", {VARIANTS}}}"#);
+    let mut experiments: Vec<String> = (0..20_000).map(|i| experiment(&format!("exp-{i}"))).collect();
+    experiments.push(experiment("exp-12345"));
+    let text = format!(r#"{{"version": 1, "experiments": [{}]}}"#, experiments.join(","));
+    let (loaded, _) = load_text(&text, &NativeRegex).expect("test config is valid JSON");
+    let issues: Vec<_> = loaded.issues.iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
+    assert_eq!(issues, vec![("experiments[20000].key", "duplicate experiment key \"exp-12345\"")]);
+    assert_eq!(loaded.config.experiments.len(), 20_000, "the first exp-12345 still runs");
+}
+
+#[test]
 fn weights_must_be_non_negative_and_not_all_zero() {
     assert_issue(r#"{"key": "e", "status": "running", "variants": [{"key": "a", "weight": -1}, {"key": "b", "weight": 1}]}"#, "experiments[0].variants[0].weight", "negative");
     assert_issue(r#"{"key": "e", "status": "running", "variants": [{"key": "a", "weight": 0}, {"key": "b", "weight": 0}]}"#, "experiments[0].variants", "zero");
