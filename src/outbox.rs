@@ -116,6 +116,13 @@ pub fn start(collector: String) {
         listen(&document, "visibilitychange", move |_| {
             if target.hidden() {
                 page_hidden(false);
+            } else {
+                // Back in view: what left by an unconfirmed beacon while hidden goes again by fetch.
+                with(|d| {
+                    if d.outbox.resume(now()) > 0 {
+                        d.pump();
+                    }
+                });
             }
         });
     }
@@ -182,9 +189,10 @@ pub fn flush(reason: FlushReason) {
     });
 }
 
-/// The page is going away (`pagehide`) or hidden. A beacon's `true` only means "queued", so it is
-/// trusted only while the collector is known to answer; otherwise the events stay in storage for
-/// the next page load. On pagehide the lease is released so that page can adopt them at once.
+/// The page is going away (`pagehide`) or hidden. No beacon at all after a failure; otherwise
+/// beacons, which core trusts only shortly after a 2xx (a beacon's `true` only means "queued"):
+/// untrusted ones' events stay in storage for the next page load to send again. On pagehide the
+/// lease is released so that page can adopt them at once.
 fn page_hidden(leaving: bool) {
     with(|d| {
         if d.healthy() {
@@ -278,7 +286,7 @@ impl Delivery {
     }
 
     fn in_flight(&self) -> usize {
-        self.outbox.len() - self.outbox.pending_len()
+        self.outbox.in_flight_len()
     }
 
     /// Sends every due batch, saves soon, and sets the timer for the next wake-up.
@@ -308,7 +316,8 @@ impl Delivery {
         let mut send = Some(send);
         if let Some(beacon) = send.take_if(|s| s.transport == Transport::Beacon) {
             if transport::beacon(&self.collector, &beacon.body) {
-                self.outbox.on_result(beacon.batch_id, Outcome::Ok, now(), 0);
+                // Delivered only if the collector confirmed lately; else held for a resend.
+                self.outbox.on_result(beacon.batch_id, Outcome::Queued, now(), 0);
                 return;
             }
             send = self.outbox.beacon_refused(beacon.batch_id, now());

@@ -33,6 +33,14 @@ pub struct Policy {
     pub max_in_flight: usize,
     /// How long a cross-tab sending lease lasts without renewal.
     pub lease_ms: u64,
+    /// A beacon counts as delivered only if the collector answered a fetch with a 2xx this
+    /// recently (and nothing failed since): sendBeacon's `true` means "queued by the browser",
+    /// never "received". Longer trusts more beacons to a collector that may have gone down since;
+    /// shorter sends more events twice (the collector keeps each id once). Five minutes: a page
+    /// that lives over 2 s confirms by its own timed fetch, so trust lapses mostly for a visitor's
+    /// first page and for pages read a long time, and a collector that went down within five
+    /// minutes of answering is the rarer case.
+    pub beacon_trust_ms: u64,
 }
 
 impl Default for Policy {
@@ -51,6 +59,7 @@ impl Default for Policy {
             in_flight_timeout_ms: 30_000,
             max_in_flight: 2,
             lease_ms: 5_000,
+            beacon_trust_ms: 5 * 60 * 1000,
         }
     }
 }
@@ -82,7 +91,8 @@ impl Policy {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
-    /// `navigator.sendBeacon`: survives the page being unloaded; `true` counts as delivered.
+    /// `navigator.sendBeacon`: survives the page being unloaded; `true` only means "queued"
+    /// (`Outcome::Queued`), never that the collector has the events.
     Beacon,
     /// `fetch(…, {keepalive: true, body, headers: text/plain})`: the outcome comes back as a status.
     Fetch,
@@ -121,8 +131,12 @@ pub struct Send {
 /// What became of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
-    /// 2xx, or sendBeacon returned true: the events are delivered.
+    /// 2xx: the collector has the events, and it answers (see `Policy::beacon_trust_ms`).
     Ok,
+    /// sendBeacon returned true: the browser took the batch, and nobody will tell whether it
+    /// arrived. Delivered if the collector confirmed lately; otherwise the events stay held as
+    /// unconfirmed and are sent again by a later page load (`merge`) or this page's return (`resume`).
+    Queued,
     /// 408, 425, 429, 5xx: try again later, never before `retry_after_ms`.
     Retry { retry_after_ms: Option<u64> },
     /// Any other 4xx: the collector will never accept this batch; drop it, never retry.
@@ -200,8 +214,20 @@ struct Entry {
     id: String,
     json: String,
     queued_at: u64,
-    /// The batch this event is travelling in, if any.
-    in_flight: Option<u64>,
+    state: State,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Waiting for the next request.
+    Pending,
+    /// Travelling in this batch.
+    InFlight(u64),
+    /// Left in a beacon nobody confirmed. Held, not resent on this page while it hides or goes
+    /// (that would be a second beacon with the same doubt). Stored like any held event, so the
+    /// next page load restores it as pending; `resume`, when this page is shown again, does the
+    /// same here. Either way a fetch carries it next, and its status settles it.
+    Unconfirmed,
 }
 
 #[derive(Debug, Clone)]
@@ -237,6 +263,11 @@ pub struct Outbox {
     retry_at: u64,
     /// No send at all before this instant, not even on page hide: the server asked for it.
     hold_until: u64,
+    /// When the collector last answered a fetch with a 2xx (0: never). Beacons are trusted
+    /// only shortly after it (`Policy::beacon_trust_ms`).
+    confirmed_at: u64,
+    /// Events made pending again on this page after an unconfirmed beacon (sent at least twice).
+    resent_total: u64,
 }
 
 impl Outbox {
@@ -252,6 +283,8 @@ impl Outbox {
             failures: 0,
             retry_at: 0,
             hold_until: 0,
+            confirmed_at: 0,
+            resent_total: 0,
         }
     }
 
@@ -270,7 +303,7 @@ impl Outbox {
             return Err(PushError::Duplicate { id: id.to_string() });
         }
         self.stored_bytes += event_json.len();
-        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, in_flight: None });
+        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, state: State::Pending });
         self.enforce_bounds();
         Ok(())
     }
@@ -315,8 +348,8 @@ impl Outbox {
         let index = self.in_flight.iter().position(|b| b.batch_id == batch_id && b.transport == Transport::Beacon && !b.expired)?;
         let refused = self.in_flight.remove(index);
         self.dropped_unreported += refused.dropped;
-        for entry in self.entries.iter_mut().filter(|e| e.in_flight == Some(batch_id)) {
-            entry.in_flight = None;
+        for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::InFlight(b) if b == batch_id)) {
+            entry.state = State::Pending;
         }
         self.build(now, Transport::Fetch, Some(&refused.event_ids))
     }
@@ -324,6 +357,8 @@ impl Outbox {
     /// Applies a request's outcome. `random` (any u32 from the shell) jitters the backoff.
     /// Outcomes of unknown batches (already settled, or from another instance) change nothing.
     pub fn on_result(&mut self, batch_id: u64, outcome: Outcome, now: u64, random: u32) -> Settled {
+        // A batch past its timeout has released its events first, whatever the outcome says.
+        self.expire_in_flight(now);
         let Some(index) = self.in_flight.iter().position(|b| b.batch_id == batch_id) else {
             return Settled::default();
         };
@@ -337,6 +372,16 @@ impl Outbox {
                 self.failures = 0;
                 self.retry_at = 0;
                 self.hold_until = 0;
+                self.confirmed_at = self.confirmed_at.max(now);
+            }
+            Outcome::Queued if self.trusts_beacons(now) => settled.delivered = self.remove_ids(&batch.event_ids),
+            Outcome::Queued => {
+                // If the beacon arrives, its drop count is reported twice; if it does not, once:
+                // over-reporting a loss beats hiding one.
+                self.dropped_unreported += batch.dropped;
+                for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::InFlight(b) if b == batch_id)) {
+                    entry.state = State::Unconfirmed;
+                }
             }
             Outcome::Reject => {
                 settled.rejected = self.remove_ids(&batch.event_ids);
@@ -355,6 +400,39 @@ impl Outbox {
         settled
     }
 
+    /// Whether a queued beacon counts as delivered now: the collector answered a fetch within
+    /// `beacon_trust_ms` and nothing failed since. A confirmation "from the future" (a clock set
+    /// back) is no confirmation.
+    pub fn trusts_beacons(&self, now: u64) -> bool {
+        self.failures == 0 && self.confirmed_at > 0 && now.checked_sub(self.confirmed_at).is_some_and(|age| age <= self.policy.beacon_trust_ms)
+    }
+
+    /// When the collector last answered with a 2xx, as far as this outbox knows (0: never).
+    pub fn confirmed_at(&self) -> u64 {
+        self.confirmed_at
+    }
+
+    /// The page is shown again and lives on: events held after an unconfirmed beacon become
+    /// pending and due at once, so the next fetch carries them and its status settles them.
+    /// Returns how many (each is then sent at least twice).
+    pub fn resume(&mut self, now: u64) -> usize {
+        let due = now.saturating_sub(self.policy.max_delay_ms);
+        let mut resent = 0;
+        for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::Unconfirmed)) {
+            entry.state = State::Pending;
+            entry.queued_at = entry.queued_at.min(due);
+            resent += 1;
+        }
+        self.resent_total += resent as u64;
+        resent
+    }
+
+    /// Events `resume` made pending again, ever. Those restored on a later page load are not
+    /// counted: a marker per event in the snapshot cost about 190 bytes of gzipped wasm.
+    pub fn resent_total(&self) -> u64 {
+        self.resent_total
+    }
+
     /// When the shell should call `poll` next if nothing else happens; `None` when idle.
     pub fn next_wakeup(&self, now: u64) -> Option<u64> {
         let mut wake: Option<u64> = None;
@@ -371,7 +449,7 @@ impl Outbox {
         wake
     }
 
-    /// Events held (pending or in flight).
+    /// Events held (pending, in flight, or unconfirmed after a beacon).
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -381,7 +459,21 @@ impl Outbox {
     }
 
     pub fn pending_len(&self) -> usize {
-        self.entries.iter().filter(|e| e.in_flight.is_none()).count()
+        self.count(|state| matches!(state, State::Pending))
+    }
+
+    /// Events travelling in a request that may still get an outcome.
+    pub fn in_flight_len(&self) -> usize {
+        self.count(|state| matches!(state, State::InFlight(_)))
+    }
+
+    /// Events held after a beacon nobody confirmed (see `Outcome::Queued`).
+    pub fn unconfirmed_len(&self) -> usize {
+        self.count(|state| matches!(state, State::Unconfirmed))
+    }
+
+    fn count(&self, wanted: impl Fn(State) -> bool) -> usize {
+        self.entries.iter().filter(|e| wanted(e.state)).count()
     }
 
     /// Ids of the events held, oldest first.
@@ -416,11 +508,12 @@ impl Outbox {
         self.retry_at
     }
 
-    /// For localStorage: every event not yet acknowledged (in-flight ones too: their outcome may
-    /// never arrive if the page goes), the unreported drop count and the backoff state.
-    /// `{"v":1,"dropped":N,"failures":N,"retry_at":ms,"hold_until":ms,"events":[["id","json"],…]}`
+    /// For localStorage: every event not yet acknowledged (in-flight ones and those left in an
+    /// unconfirmed beacon too: the next page load sends them again), the unreported drop count,
+    /// the backoff state and the last confirmation (a field older snippets ignore).
+    /// `{"v":1,"dropped":N,"failures":N,"retry_at":ms,"hold_until":ms,"confirmed_at":ms,"events":[["id","json"],…]}`
     pub fn snapshot(&self) -> String {
-        let mut out = String::with_capacity(self.stored_bytes + self.stored_bytes / 4 + 96);
+        let mut out = String::with_capacity(self.stored_bytes + self.stored_bytes / 4 + 128);
         out.push_str("{\"v\":1,\"dropped\":");
         out.push_str(&self.dropped_unreported().to_string());
         out.push_str(",\"failures\":");
@@ -429,6 +522,8 @@ impl Outbox {
         out.push_str(&self.retry_at.to_string());
         out.push_str(",\"hold_until\":");
         out.push_str(&self.hold_until.to_string());
+        out.push_str(",\"confirmed_at\":");
+        out.push_str(&self.confirmed_at.to_string());
         out.push_str(",\"events\":[");
         for (i, entry) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -461,7 +556,9 @@ impl Outbox {
     }
 
     /// Adopts the events of another snapshot (an earlier page load, a closed tab) that this
-    /// outbox does not hold yet, with their drop count and the stricter backoff.
+    /// outbox does not hold yet, with their drop count, the stricter backoff and the later
+    /// confirmation. Every restored event is pending, those an unconfirmed beacon carried too:
+    /// this is the later page load their doubt was held for.
     pub fn merge(&mut self, snapshot: &str, now: u64) -> RestoreReport {
         let mut report = RestoreReport::default();
         if snapshot.trim().is_empty() {
@@ -504,7 +601,7 @@ impl Outbox {
                 self.stored_bytes += event_json.len();
                 // Overdue on arrival: restored events go out with the first poll.
                 let queued_at = now.saturating_sub(self.policy.max_delay_ms);
-                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, in_flight: None });
+                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending });
                 report.restored += 1;
             }
         }
@@ -516,6 +613,8 @@ impl Outbox {
         self.failures = self.failures.max(read_count(root, "failures").min(64) as u32);
         self.retry_at = self.retry_at.max(read_count(root, "retry_at").min(horizon));
         self.hold_until = self.hold_until.max(read_count(root, "hold_until").min(horizon));
+        // A missing field (an older snapshot) reads as 0: never confirmed, so no beacon is trusted.
+        self.confirmed_at = self.confirmed_at.max(read_count(root, "confirmed_at"));
         let before = self.dropped_total;
         self.enforce_bounds();
         let evicted = self.dropped_total - before;
@@ -535,7 +634,7 @@ impl Outbox {
 
     /// (number of pending events, when the oldest was queued).
     fn pending_summary(&self) -> Option<(usize, u64)> {
-        let mut pending = self.entries.iter().filter(|e| e.in_flight.is_none());
+        let mut pending = self.entries.iter().filter(|e| matches!(e.state, State::Pending));
         let first = pending.next()?;
         let mut count = 1;
         let mut oldest = first.queued_at;
@@ -566,7 +665,7 @@ impl Outbox {
         for entry in self.entries.iter_mut() {
             let wanted = match only {
                 Some(ids) => ids.contains(&entry.id),
-                None => entry.in_flight.is_none(),
+                None => matches!(entry.state, State::Pending),
             };
             if !wanted {
                 continue;
@@ -581,7 +680,7 @@ impl Outbox {
                 body.push(',');
             }
             body.push_str(&entry.json);
-            entry.in_flight = Some(batch_id);
+            entry.state = State::InFlight(batch_id);
             event_ids.push(entry.id.clone());
         }
         if event_ids.is_empty() {
@@ -599,8 +698,8 @@ impl Outbox {
     fn release(&mut self, batch_id: u64, dropped: u64, now: u64) {
         self.dropped_unreported += dropped;
         let due = now.saturating_sub(self.policy.max_delay_ms);
-        for entry in self.entries.iter_mut().filter(|e| e.in_flight == Some(batch_id)) {
-            entry.in_flight = None;
+        for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::InFlight(b) if b == batch_id)) {
+            entry.state = State::Pending;
             entry.queued_at = entry.queued_at.min(due);
         }
     }
@@ -657,11 +756,11 @@ impl Outbox {
         removed
     }
 
-    /// Drops the oldest pending events (the oldest in flight only if none is pending) until the
-    /// queue is within its bounds; each drop is counted.
+    /// Drops the oldest pending events (the oldest held otherwise: in flight or unconfirmed)
+    /// until the queue is within its bounds; each drop is counted.
     fn enforce_bounds(&mut self) {
         while self.entries.len() > self.policy.max_stored_events || self.stored_bytes > self.policy.max_stored_bytes {
-            let index = self.entries.iter().position(|e| e.in_flight.is_none()).unwrap_or(0);
+            let index = self.entries.iter().position(|e| matches!(e.state, State::Pending)).unwrap_or(0);
             let Some(entry) = self.entries.remove(index) else { break };
             self.stored_bytes -= entry.json.len();
             self.dropped_unreported += 1;

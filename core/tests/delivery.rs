@@ -1,7 +1,7 @@
 //! The snippet's delivery policy, end to end without a browser: when batches go out, how big they
 //! are, what each HTTP outcome does, persistence across page loads, and that no event is lost or doubled.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proptest::prelude::*;
 use splitbeam_core::batch::{FlushReason, Outbox, Outcome, Policy, PushError, Send, Transport};
@@ -84,15 +84,6 @@ fn hidden_page_flushes_by_beacon_and_manual_flush_by_fetch() {
     assert_eq!(outbox.flush_all(T0, FlushReason::Manual)[0].transport, Transport::Fetch);
 }
 
-#[test]
-fn an_accepted_beacon_counts_as_delivered() {
-    let mut outbox = Outbox::new(Policy::default());
-    push_n(&mut outbox, 0..2, 100, T0);
-    let send = outbox.flush_all(T0, FlushReason::PageHide).remove(0);
-    let settled = outbox.on_result(send.batch_id, Outcome::Ok, T0, 0);
-    assert_eq!(settled.delivered, [id(0), id(1)]);
-    assert!(outbox.is_empty());
-}
 
 #[test]
 fn a_refused_beacon_falls_back_to_fetch_with_the_same_events() {
@@ -105,6 +96,139 @@ fn a_refused_beacon_falls_back_to_fetch_with_the_same_events() {
     // The refused beacon has no outcome to wait for: an answer for it changes nothing.
     assert_eq!(outbox.on_result(beacon.batch_id, Outcome::Ok, T0, 0).delivered.len(), 0);
     assert_eq!(outbox.on_result(fetch.batch_id, Outcome::Ok, T0, 0).delivered, beacon.event_ids);
+}
+
+// ---- whether a queued beacon counts as delivered ----
+
+const MINUTE: u64 = 60_000;
+
+/// An outbox whose collector answered a fetch with a 2xx at `at`.
+fn confirmed_at(at: u64) -> Outbox {
+    let mut outbox = Outbox::new(Policy::default());
+    push_n(&mut outbox, 900..901, 100, at);
+    let fetch = outbox.flush_all(at, FlushReason::Manual).remove(0);
+    assert_eq!(outbox.on_result(fetch.batch_id, Outcome::Ok, at, 0).delivered, [id(900)]);
+    outbox
+}
+
+/// Queues events `range` at `now`, hides the page, and reports the beacon as queued by the browser.
+fn beacon_queued(outbox: &mut Outbox, range: std::ops::Range<usize>, now: u64) -> Vec<String> {
+    push_n(outbox, range, 100, now);
+    let beacon = outbox.flush_all(now, FlushReason::PageHide).remove(0);
+    assert_eq!(beacon.transport, Transport::Beacon);
+    outbox.on_result(beacon.batch_id, Outcome::Queued, now, 0).delivered
+}
+
+#[test]
+fn on_a_first_page_a_queued_beacon_is_not_trusted_and_its_events_stay_held() {
+    let mut outbox = Outbox::new(Policy::default());
+    assert!(beacon_queued(&mut outbox, 0..3, T0).is_empty(), "nothing ever confirmed: not delivered");
+    assert_eq!(outbox.unconfirmed_len(), 3);
+    assert_eq!(outbox.pending_len() + outbox.in_flight_len(), 0);
+}
+
+#[test]
+fn unconfirmed_events_are_not_sent_again_while_the_page_hides_or_goes() {
+    let mut outbox = Outbox::new(Policy::default());
+    beacon_queued(&mut outbox, 0..3, T0);
+    assert!(outbox.flush_all(T0 + 10, FlushReason::PageHide).is_empty(), "a second beacon would carry the same doubt");
+    assert!(outbox.poll(T0 + 60 * MINUTE).is_none());
+    assert_eq!(outbox.next_wakeup(T0), None, "held events set no timer");
+}
+
+#[test]
+fn unconfirmed_events_are_pending_again_on_the_next_page_load() {
+    let mut outbox = Outbox::new(Policy::default());
+    beacon_queued(&mut outbox, 0..3, T0);
+    let (mut next_page, report) = Outbox::restore(Policy::default(), &outbox.snapshot(), T0 + 1_000);
+    assert_eq!((report.restored, report.dropped, report.problem), (3, 0, None));
+    let resend = next_page.poll(T0 + 1_000).expect("due at once on the next page");
+    assert_eq!(resend.transport, Transport::Fetch);
+    assert_eq!(resend.event_ids, [id(0), id(1), id(2)]);
+    assert_eq!(next_page.on_result(resend.batch_id, Outcome::Ok, T0 + 1_100, 0).delivered, [id(0), id(1), id(2)]);
+    assert!(next_page.is_empty());
+}
+
+#[test]
+fn a_beacon_soon_after_a_confirmed_fetch_is_delivered_and_dropped() {
+    let mut outbox = confirmed_at(T0);
+    assert_eq!(beacon_queued(&mut outbox, 0..2, T0 + 4 * MINUTE), [id(0), id(1)]);
+    assert!(outbox.is_empty());
+}
+
+#[test]
+fn a_beacon_long_after_the_last_confirmation_is_held() {
+    let window = Policy::default().beacon_trust_ms;
+    assert_eq!(window, 5 * MINUTE);
+    let mut outbox = confirmed_at(T0);
+    assert_eq!(beacon_queued(&mut outbox, 0..1, T0 + window).len(), 1, "trusted up to the window's end");
+    assert!(beacon_queued(&mut outbox, 1..2, T0 + window + 1).is_empty());
+    assert_eq!(outbox.ids().collect::<Vec<_>>(), [id(1)]);
+}
+
+#[test]
+fn a_failure_since_the_confirmation_withdraws_the_trust() {
+    let mut outbox = confirmed_at(T0);
+    push_n(&mut outbox, 0..1, 100, T0);
+    let fetch = outbox.flush_all(T0, FlushReason::Manual).remove(0);
+    outbox.on_result(fetch.batch_id, Outcome::NetworkError, T0 + 1, 0);
+    assert!(beacon_queued(&mut outbox, 1..2, T0 + 2).is_empty(), "the collector just failed: a beacon proves nothing");
+    assert_eq!(outbox.unconfirmed_len(), 2, "the failed event rode in the beacon too");
+}
+
+#[test]
+fn the_last_confirmation_survives_a_page_load() {
+    let outbox = confirmed_at(T0);
+    let mut with_an_event = outbox.clone();
+    push_n(&mut with_an_event, 0..1, 100, T0);
+    let (mut next_page, _) = Outbox::restore(Policy::default(), &with_an_event.snapshot(), T0 + MINUTE);
+    assert_eq!(next_page.confirmed_at(), T0);
+    next_page.flush_all(T0 + MINUTE, FlushReason::Manual);
+    assert_eq!(beacon_queued(&mut next_page, 1..2, T0 + MINUTE), [id(1)]);
+}
+
+#[test]
+fn a_snapshot_without_the_confirmation_field_restores_as_never_confirmed() {
+    // Written by the snippet before `confirmed_at` existed.
+    let old = r#"{"v":1,"dropped":0,"failures":0,"retry_at":0,"hold_until":0,"events":[["E1","{\"id\":\"E1\"}"],["E2","{\"id\":\"E2\"}"]]}"#;
+    let (mut restored, report) = Outbox::restore(Policy::default(), old, T0);
+    assert_eq!((report.restored, report.dropped, report.problem), (2, 0, None));
+    assert_eq!(restored.confirmed_at(), 0);
+    assert!(!restored.trusts_beacons(T0));
+    assert_eq!(restored.poll(T0).expect("due at once").event_ids, ["E1", "E2"]);
+}
+
+#[test]
+fn a_confirmation_from_a_clock_set_back_is_not_trusted() {
+    let ahead = T0 + 60 * MINUTE;
+    let snapshot = format!(r#"{{"v":1,"confirmed_at":{ahead},"events":[]}}"#);
+    let (mut restored, _) = Outbox::restore(Policy::default(), &snapshot, T0);
+    assert!(!restored.trusts_beacons(T0));
+    assert!(beacon_queued(&mut restored, 0..1, T0).is_empty());
+}
+
+#[test]
+fn a_page_shown_again_resends_its_unconfirmed_events_by_fetch_once() {
+    let mut outbox = Outbox::new(Policy::default());
+    beacon_queued(&mut outbox, 0..2, T0);
+    assert_eq!(outbox.resume(T0 + 5_000), 2);
+    assert_eq!(outbox.resent_total(), 2);
+    let fetch = outbox.poll(T0 + 5_000).expect("due at once when the page is back");
+    assert_eq!((fetch.transport, fetch.event_ids.clone()), (Transport::Fetch, vec![id(0), id(1)]));
+    assert_eq!(outbox.resume(T0 + 5_001), 0, "in flight now, not unconfirmed");
+    assert_eq!(outbox.on_result(fetch.batch_id, Outcome::Ok, T0 + 5_100, 0).delivered, [id(0), id(1)]);
+    assert!(outbox.is_empty() && outbox.trusts_beacons(T0 + 5_100));
+}
+
+#[test]
+fn unconfirmed_events_neither_count_as_in_flight_nor_hold_back_timed_sends() {
+    let mut outbox = Outbox::new(Policy::default());
+    for round in 0..3 {
+        beacon_queued(&mut outbox, round * 2..round * 2 + 2, T0);
+    }
+    assert_eq!(outbox.in_flight_len(), 0, "a redirect has no answer to wait for");
+    push_n(&mut outbox, 10..50, 100, T0);
+    assert!(outbox.poll(T0).is_some() && outbox.poll(T0).is_some(), "max_in_flight counts requests, not held beacons");
 }
 
 // ---- how big a request is ----
@@ -512,6 +636,8 @@ enum Step {
     /// Answer the `pick`-th outstanding request.
     Answer { pick: usize, outcome: u8, retry_after_ms: Option<u64>, random: u32 },
     BeaconRefused { pick: usize },
+    /// The page is shown again: events held after an unconfirmed beacon become pending.
+    Resume,
     /// The page reloads: outstanding requests are never answered; the snapshot is restored.
     Restart { corrupt: bool },
 }
@@ -522,9 +648,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0u64..700).prop_map(|ms| Step::Advance { ms }),
         3 => Just(Step::Poll),
         1 => any::<bool>().prop_map(|hide| Step::Flush { hide }),
-        4 => (any::<usize>(), 0u8..4, proptest::option::of(0u64..400), any::<u32>())
+        5 => (any::<usize>(), 0u8..5, proptest::option::of(0u64..400), any::<u32>())
             .prop_map(|(pick, outcome, retry_after_ms, random)| Step::Answer { pick, outcome, retry_after_ms, random }),
         1 => any::<usize>().prop_map(|pick| Step::BeaconRefused { pick }),
+        1 => Just(Step::Resume),
         1 => prop::bool::weighted(0.1).prop_map(|corrupt| Step::Restart { corrupt }),
     ]
 }
@@ -544,6 +671,7 @@ fn tiny_policy() -> Policy {
         in_flight_timeout_ms: 500,
         max_in_flight: 2,
         lease_ms: 50,
+        beacon_trust_ms: 1_000,
     }
 }
 
@@ -556,6 +684,10 @@ struct Ledger {
     dropped: u64,
     /// Lost with a corrupt snapshot: the outbox cannot count them, but reports the corruption.
     corrupted: usize,
+    /// Held after a beacon nobody confirmed: not to be sent again before `resume` or a restart.
+    unconfirmed: BTreeSet<String>,
+    /// How many requests carried each event: more than one is allowed, delivered more than once is not.
+    sent: HashMap<String, usize>,
 }
 
 impl Ledger {
@@ -576,7 +708,9 @@ impl Ledger {
         prop_assert_eq!(unexplained as u64, dropped, "events vanished without being counted as dropped");
         self.rejected += rejected.len();
         self.dropped += dropped;
+        self.unconfirmed.retain(|id| held.contains(id));
         self.open = held;
+        prop_assert_eq!(outbox.unconfirmed_len(), self.unconfirmed.len(), "the outbox holds other events as unconfirmed than the beacons left");
         Ok(())
     }
 }
@@ -597,7 +731,7 @@ fn check_not_in_flight(send: &Send, outstanding: &[Outstanding], policy: &Policy
     Ok(())
 }
 
-fn check_send(send: &Send, policy: &Policy, ledger: &Ledger) -> Result<(), TestCaseError> {
+fn check_send(send: &Send, policy: &Policy, ledger: &mut Ledger) -> Result<(), TestCaseError> {
     prop_assert!(send.body.len() <= policy.max_body_bytes, "body of {} bytes", send.body.len());
     let ids = ids_in_body(&send.body);
     prop_assert_eq!(&ids, &send.event_ids);
@@ -605,6 +739,8 @@ fn check_send(send: &Send, policy: &Policy, ledger: &Ledger) -> Result<(), TestC
     prop_assert_eq!(unique.len(), ids.len(), "an event twice in one body");
     for id in &ids {
         prop_assert!(ledger.open.contains(id), "{} sent although it is settled", id);
+        prop_assert!(!ledger.unconfirmed.contains(id), "{} sent again on the page whose beacon left it unconfirmed", id);
+        *ledger.sent.entry(id.clone()).or_default() += 1;
     }
     Ok(())
 }
@@ -616,7 +752,17 @@ proptest! {
     fn every_event_is_delivered_exactly_once_or_counted_as_dropped(steps in prop::collection::vec(step(), 1..120)) {
         let policy = tiny_policy();
         let mut outbox = Outbox::new(policy.clone());
-        let mut ledger = Ledger { open: BTreeSet::new(), delivered: HashSet::new(), rejected: 0, dropped: 0, corrupted: 0 };
+        let mut ledger = Ledger {
+            open: BTreeSet::new(),
+            delivered: HashSet::new(),
+            rejected: 0,
+            dropped: 0,
+            corrupted: 0,
+            unconfirmed: BTreeSet::new(),
+            sent: HashMap::new(),
+        };
+        // When the test's collector last answered 2xx: the outbox may trust a beacon only shortly after.
+        let mut last_ok: Option<u64> = None;
         let mut accepted = 0usize;
         let mut outstanding: Vec<Outstanding> = Vec::new();
         let mut now = T0;
@@ -637,7 +783,7 @@ proptest! {
                 Step::Advance { ms } => now += ms,
                 Step::Poll => {
                     while let Some(send) = outbox.poll(now) {
-                        check_send(&send, &policy, &ledger)?;
+                        check_send(&send, &policy, &mut ledger)?;
                         check_not_in_flight(&send, &outstanding, &policy, now)?;
                         outstanding.push(Outstanding { send, sent_at: now });
                     }
@@ -645,22 +791,34 @@ proptest! {
                 Step::Flush { hide } => {
                     let reason = if hide { FlushReason::PageHide } else { FlushReason::Manual };
                     for send in outbox.flush_all(now, reason) {
-                        check_send(&send, &policy, &ledger)?;
+                        check_send(&send, &policy, &mut ledger)?;
                         check_not_in_flight(&send, &outstanding, &policy, now)?;
                         outstanding.push(Outstanding { send, sent_at: now });
                     }
                 }
                 Step::Answer { pick, outcome, retry_after_ms, random } => {
                     if outstanding.is_empty() { continue; }
-                    let send = outstanding.remove(pick % outstanding.len()).send;
+                    let Outstanding { send, sent_at } = outstanding.remove(pick % outstanding.len());
                     let outcome = match outcome {
                         0 => Outcome::Ok,
                         1 => Outcome::Retry { retry_after_ms },
                         2 => Outcome::Reject,
-                        _ => Outcome::NetworkError,
+                        3 => Outcome::NetworkError,
+                        _ => Outcome::Queued,
                     };
+                    let trusted = outbox.trusts_beacons(now);
+                    if outcome == Outcome::Queued && trusted {
+                        prop_assert!(last_ok.is_some_and(|t| now - t <= policy.beacon_trust_ms), "a beacon trusted without a recent 2xx");
+                    }
+                    let held_before: BTreeSet<String> = outbox.ids().map(String::from).collect();
                     let settled = outbox.on_result(send.batch_id, outcome, now, random);
-                    if outcome != Outcome::Ok { prop_assert!(settled.delivered.is_empty()); }
+                    if outcome == Outcome::Ok { last_ok = Some(now); }
+                    let acknowledges = outcome == Outcome::Ok || (outcome == Outcome::Queued && trusted);
+                    if !acknowledges { prop_assert!(settled.delivered.is_empty()); }
+                    if outcome == Outcome::Queued && !trusted && now < sent_at + policy.in_flight_timeout_ms {
+                        // Still travelling with this beacon when it was queued: now held, unconfirmed.
+                        ledger.unconfirmed.extend(send.event_ids.iter().filter(|id| held_before.contains(*id)).cloned());
+                    }
                     ledger.settle(&outbox, &settled.delivered, &settled.rejected, 0)?;
                 }
                 Step::BeaconRefused { pick } => {
@@ -669,13 +827,20 @@ proptest! {
                     if let Some(fetch) = outbox.beacon_refused(refused.send.batch_id, now) {
                         prop_assert_eq!(refused.send.transport, Transport::Beacon);
                         prop_assert!(now < refused.sent_at + policy.in_flight_timeout_ms, "a timed-out beacon was replaced");
-                        check_send(&fetch, &policy, &ledger)?;
+                        check_send(&fetch, &policy, &mut ledger)?;
                         check_not_in_flight(&fetch, &outstanding, &policy, now)?;
                         outstanding.push(Outstanding { send: fetch, sent_at: now });
                     }
                 }
+                Step::Resume => {
+                    let resent = outbox.resume(now);
+                    prop_assert_eq!(resent, ledger.unconfirmed.len());
+                    ledger.unconfirmed.clear();
+                }
                 Step::Restart { corrupt } => {
                     outstanding.clear();
+                    // Every held event is restored as pending, those of unconfirmed beacons too.
+                    ledger.unconfirmed.clear();
                     let mut snapshot = outbox.snapshot();
                     if corrupt {
                         snapshot.truncate(snapshot.len() / 2);
@@ -688,6 +853,7 @@ proptest! {
                         prop_assert!(outbox.is_empty());
                         ledger.corrupted += ledger.open.len();
                         ledger.open.clear();
+                        last_ok = None;
                     }
                     ledger.settle(&outbox, &[], &[], report.dropped)?;
                 }
@@ -696,13 +862,17 @@ proptest! {
             ledger.settle(&outbox, &[], &[], 0)?;
         }
 
-        // Let the collector recover: everything still open gets delivered, each event once.
+        // Let the collector recover on later page loads (held beacons' events pending again):
+        // everything still open gets delivered, each event once.
         outstanding.clear();
+        outbox.resume(now);
+        ledger.unconfirmed.clear();
         for _ in 0..200 {
             now += 10_000;
             let mut sends = Vec::new();
             while let Some(send) = outbox.poll(now) { sends.push(send); }
             for send in sends {
+                check_send(&send, &policy, &mut ledger)?;
                 let settled = outbox.on_result(send.batch_id, Outcome::Ok, now, 0);
                 ledger.settle(&outbox, &settled.delivered, &[], 0)?;
             }
@@ -711,5 +881,8 @@ proptest! {
         prop_assert!(outbox.is_empty(), "{} events never delivered", outbox.len());
         prop_assert!(ledger.open.is_empty());
         prop_assert_eq!(ledger.delivered.len() + ledger.rejected + ledger.dropped as usize + ledger.corrupted, accepted);
+        for id in &ledger.delivered {
+            prop_assert!(ledger.sent.get(id).is_some_and(|n| *n >= 1), "{} delivered without being sent", id);
+        }
     }
 }

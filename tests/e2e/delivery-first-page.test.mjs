@@ -1,0 +1,100 @@
+// A beacon's `true` only means "queued by the browser". On a visitor's first page nothing has told
+// us yet that the collector answers, so events that left only by beacon must be sent again by the
+// next page; once the collector has answered, a beacon is trusted and not sent twice.
+// Run: bash scripts/build.sh && node --test tests/e2e/delivery-first-page.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, openPage } from './lib/snippet-browser.mjs';
+import { startCollector, duplicateIds, eventually } from './lib/delivery-collector.mjs';
+import { startPages, started } from './lib/delivery-server.mjs';
+import { probeSends, recordedSends } from './lib/delivery-probe.mjs';
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const sorted = (ids) => [...new Set(ids)].sort();
+
+/** A first-time visitor on index.html: a page view, an exposure, 3 purchases and a click goal. */
+async function visitAndTrack(page, pagesUrl) {
+  await page.goto(pagesUrl + '/index.html');
+  await started(page);
+  await page.evaluate(() => {
+    for (let i = 0; i < 3; i++) splitbeam.track('purchase', { value: i });
+  });
+  await page.click('#stay');
+}
+
+/** The ids index.html handed over, and how: every send of that page must be a queued beacon. */
+async function firstPageBeacons(page) {
+  const sends = (await recordedSends(page)).filter((s) => s.page === '/index.html');
+  const fetched = sends.filter((s) => s.transport === 'fetch');
+  assert.deepEqual(fetched, [], 'the first page sent by fetch: it stayed past the 2 s batch timer, so this test did not exercise the beacon path');
+  assert.ok(sends.length > 0, 'the first page sent no beacon when it went away');
+  assert.ok(sends.every((s) => s.queued), 'sendBeacon refused a batch (then a fetch, not trust, is the question)');
+  return sorted(sends.flatMap((s) => s.ids));
+}
+
+test('first page, collector down, left within 2 s: the events that left only by beacon arrive from the next page', async () => {
+  const collector = await startCollector({ down: true });
+  const pages = await startPages(collector.url);
+  const { page, ctx } = await openPage(browser);
+  try {
+    await probeSends(page);
+    await visitAndTrack(page, pages.url);
+    // Another site: the page hides, its events go by beacon to a port where nothing listens.
+    await page.goto('about:blank');
+    await collector.up();
+    await page.goto(pages.url + '/next.html');
+    await started(page);
+    const tracked = await firstPageBeacons(page);
+    assert.equal(tracked.length, 6, `page view, exposure, 3 purchases and add_to_cart: ${tracked}`);
+    const arrived = () => sorted(collector.events().filter((e) => e.status < 300 && e.url === '/index.html').map((e) => e.id));
+    await eventually(() => arrived().length >= tracked.length, 15000);
+    assert.deepEqual(arrived(), tracked, 'the first page\'s events at the collector are not the ones it tracked');
+    const types = collector.events().filter((e) => e.url === '/index.html').map((e) => e.goal || e.type).sort();
+    assert.deepEqual(types, ['add_to_cart', 'exposure', 'pageview', 'purchase', 'purchase', 'purchase']);
+    const resent = (await recordedSends(page)).filter((s) => s.page === '/next.html' && s.transport === 'fetch').flatMap((s) => s.ids);
+    assert.deepEqual(sorted(resent.filter((id) => tracked.includes(id))), tracked, 'the second page did not resend them by fetch');
+  } finally {
+    await ctx.close();
+    await pages.close();
+    await collector.close();
+  }
+});
+
+test('after the collector answered a fetch, a beacon on leaving is trusted: the next page sends nothing again', async () => {
+  const collector = await startCollector();
+  const pages = await startPages(collector.url);
+  const { page, ctx } = await openPage(browser);
+  try {
+    await probeSends(page);
+    await page.goto(pages.url + '/index.html');
+    await started(page);
+    await page.evaluate(() => splitbeam.flush());
+    await eventually(() => collector.events().some((e) => e.type === 'pageview'), 5000);
+    await sleep(200); // the 2xx is read by the page, not only received by the collector
+    await page.evaluate(() => {
+      for (let i = 0; i < 3; i++) splitbeam.track('purchase', { value: i });
+    });
+    await page.goto('about:blank');
+    await page.goto(pages.url + '/next.html');
+    await started(page);
+    await eventually(() => collector.events().filter((e) => e.goal === 'purchase').length >= 3, 5000);
+    await sleep(2500); // past the next page's 2 s batch timer: a resend would have left by now
+    const beaconed = (await recordedSends(page)).filter((s) => s.page === '/index.html' && s.transport === 'beacon').flatMap((s) => s.ids);
+    assert.equal(beaconed.length, 3, 'the purchases left by beacon');
+    const sentAgain = (await recordedSends(page)).filter((s) => s.page === '/next.html').flatMap((s) => s.ids).filter((id) => beaconed.includes(id));
+    assert.deepEqual(sentAgain, [], 'a trusted beacon\'s events were sent again');
+    assert.deepEqual(duplicateIds(collector.events()), []);
+  } finally {
+    await ctx.close();
+    await pages.close();
+    await collector.close();
+  }
+});
