@@ -270,7 +270,7 @@ impl Snippet {
 
     /// Queues an event for this visitor on this page (nothing while delivery is off).
     fn record(&self, kind: EventKind) {
-        outbox::record(&self.identity.visitor_id, &page_url(), kind);
+        outbox::record(&self.identity.visitor_id, &page_url(), None, kind);
     }
 
     /// The page view event for the current URL (on load and after each SPA route change).
@@ -381,13 +381,37 @@ fn query_param(search: &str, name: &str) -> Option<String> {
 /// trimmed with one console warning.
 #[wasm_bindgen]
 pub fn track(goal: JsValue, props: JsValue) {
+    track_from(goal, props, None);
+}
+
+/// A goal the loader held across an early close (`splitbeam_held`): tracked on an earlier page of
+/// this site, at `url` (path and query, as events carry it) and `ts` (ms). Sent with those, or with this page's when they are unusable.
+#[wasm_bindgen]
+pub fn track_held(goal: JsValue, props: JsValue, url: JsValue, ts: JsValue) {
+    let at = match (url.as_string(), ts.as_f64()) {
+        // Not from the future, and at most a day old: held goals wait only for the next page.
+        (Some(url), Some(ts)) if url.len() <= MAX_HELD_URL && ts <= js_sys::Date::now() && ts >= js_sys::Date::now() - DAY_MS => {
+            Some((url, ts as u64))
+        }
+        _ => None,
+    };
+    track_from(goal, props, at);
+}
+
+const MAX_HELD_URL: usize = 4096;
+const DAY_MS: f64 = 86_400_000.0;
+
+fn track_from(goal: JsValue, props: JsValue, at: Option<(String, u64)>) {
     let done = with_snippet(|s| {
         if !outbox::running() {
             return debug::log(s.debug, "track(): not sent (no collector, no consent or Do-Not-Track)");
         }
         if let Some(kind) = api::goal_from_track(&s.config, &goal, &props, s.assignments()) {
             debug::log(s.debug, "tracked a goal");
-            s.record(kind);
+            match &at {
+                Some((url, ts)) => outbox::record(&s.identity.visitor_id, url, Some(*ts), kind),
+                None => s.record(kind),
+            }
         }
     });
     if done.is_none() {

@@ -162,7 +162,7 @@ pub fn expose(visitor: &str, url: &str, exposures: &[(String, String)]) {
         for ((experiment, variant), first) in exposures.iter().zip(first) {
             if first {
                 let kind = EventKind::Exposure { experiment: experiment.clone(), variant: variant.clone() };
-                d.queue(visitor, url, session.clone(), kind);
+                d.queue(visitor, url, None, session.clone(), kind);
             }
         }
         d.pump();
@@ -170,10 +170,10 @@ pub fn expose(visitor: &str, url: &str, exposures: &[(String, String)]) {
 }
 
 /// Queues a page view or goal event.
-pub fn record(visitor: &str, url: &str, kind: EventKind) {
+pub fn record(visitor: &str, url: &str, at: Option<u64>, kind: EventKind) {
     with(|d| {
         let session = d.sessions.touch(now(), true);
-        d.queue(visitor, url, session, kind);
+        d.queue(visitor, url, at, session, kind);
         d.pump();
     });
 }
@@ -271,10 +271,11 @@ fn on_fetch_result(generation: u32, batch_id: u64, status: u16, retry_after: Opt
 
 impl Delivery {
     /// Queues one event; the caller pumps once after a burst.
-    fn queue(&mut self, visitor: &str, url: &str, session: String, kind: EventKind) {
-        let ts = now();
+    /// `at`: when the event happened, if earlier than now (a goal held across an early close).
+    fn queue(&mut self, visitor: &str, url: &str, at: Option<u64>, session: String, kind: EventKind) {
+        let ts = at.unwrap_or_else(now);
         let event = Event { id: new_id(random_bytes(), ts), ts, visitor: visitor.to_string(), session, url: url.to_string(), kind };
-        if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), ts) {
+        if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), now()) {
             warn(&err.to_string());
         }
     }

@@ -21,7 +21,12 @@ try {
   const queued = Array.isArray(window.splitbeam) ? window.splitbeam.slice() : [];
   let ready = null;
   const call = (name, args) => {
-    if (!ready) return void queued.push([name].concat(args));
+    if (!ready) {
+      const cmd = [name].concat(args);
+      // Where and when: a goal held for the next page (below) keeps this page's URL and time.
+      cmd.at = [location.pathname + location.search, Date.now()];
+      return void queued.push(cmd);
+    }
     try {
       return ready[name].apply(null, args);
     } catch (err) {
@@ -52,7 +57,9 @@ try {
     }
   };
   addEventListener('pagehide', (event) => {
-    const tracks = ready || event.persisted || consent == 'required' ? [] : queued.filter((cmd) => cmd[0] == 'track');
+    const tracks = (ready || event.persisted || consent == 'required' ? [] : queued)
+      .filter((cmd) => cmd[0] == 'track')
+      .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.at || [location.pathname + location.search, Date.now()]));
     try {
       if (tracks.length) localStorage.setItem(HELD, JSON.stringify(takeHeld().concat(tracks).slice(-50)));
     } catch (_) {}
@@ -108,7 +115,8 @@ try {
         respectDnt: !!script && script.hasAttribute('data-respect-dnt') && attr('respect-dnt') != 'false',
       });
       ready = wasm;
-      takeHeld().concat(queued).forEach((cmd) => api.push(cmd));
+      takeHeld().forEach((cmd) => call('track_held', cmd.slice(1)));
+      queued.forEach((cmd) => api.push(cmd));
     })
     .catch((err) => say('not started, the page shows the original', err))
     .finally(() => {

@@ -39,14 +39,19 @@ const ofType = (events, type) => events.filter((e) => e.type === type);
 const goals = (events, key) => events.filter((e) => e.type === 'goal' && e.goal === key);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-test('a goal tracked before the snippet started, on a page closed at once, arrives from the next page', async () => {
+test('a goal tracked before the snippet started, on a page closed at once, arrives from the next page with its own URL and time', async () => {
   const t = await setup();
   try {
     // The wasm never arrives on this page view: track() waits in the loader's queue when the page goes.
-    await t.page.route('**/*.wasm', () => {});
+    // (The held request is never continued, not even after `hold` ends: unrouting would release it.)
+    let hold = true;
+    await t.page.route('**/*.wasm', (route) => (hold ? undefined : route.continue()));
     await t.page.goto(t.pages.url + '/index.html');
-    await t.page.evaluate(() => splitbeam.track('purchase', { value: 12.5 }));
-    await t.page.unroute('**/*.wasm');
+    const trackedAt = await t.page.evaluate(() => (splitbeam.track('purchase', { value: 12.5 }), Date.now()));
+    // Long enough that the next page's clock is clearly later than the goal's (the wasm still held back).
+    await sleep(1500);
+    const nextAt = Date.now();
+    hold = false;
     await t.page.goto(t.pages.url + '/next.html');
     await started(t.page);
     await t.page.evaluate(() => splitbeam.flush());
@@ -55,6 +60,8 @@ test('a goal tracked before the snippet started, on a page closed at once, arriv
     const purchases = goals(t.collector.events(), 'purchase');
     assert.equal(purchases.length, 1, 'held once, sent once');
     assert.equal(purchases[0].value, 12.5);
+    assert.equal(purchases[0].url, '/index.html', 'the page where the goal happened, not the next one');
+    assert.ok(purchases[0].ts <= trackedAt && purchases[0].ts < nextAt, `ts ${purchases[0].ts}: when tracked (${trackedAt}), not on the next page (${nextAt})`);
     assert.equal(await t.page.evaluate(() => localStorage.getItem('splitbeam_held')), null);
   } finally {
     await t.done();
