@@ -415,6 +415,59 @@ fn clickhouse_agrees_with_sqlite_on_a_random_event_stream() {
     assert_eq!(clickhouse.store().visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
 }
 
+#[test]
+fn results_are_the_same_whether_events_arrive_in_one_ordered_batch_or_in_several_out_of_time_order() {
+    let (Some(in_order), Some(out_of_order)) = (clickhouse_backend("one_ordered_batch"), clickhouse_backend("shuffled_batches"))
+    else {
+        return;
+    };
+    let mut stream: Vec<String> = random_batches(20_261_129, 300).concat();
+    let mut seen = std::collections::HashSet::new();
+    stream.retain(|item| seen.insert(events(std::slice::from_ref(item))[0].id.clone()));
+    stream.sort_by_key(|item| events(std::slice::from_ref(item))[0].ts);
+    in_order.insert(events(&stream));
+
+    // Newest first, in seven batches, the third one sent twice.
+    let newest_first: Vec<String> = stream.iter().rev().cloned().collect();
+    let batches: Vec<&[String]> = newest_first.chunks(newest_first.len() / 7 + 1).collect();
+    assert!(batches.len() >= 7, "several batches");
+    for (i, batch) in batches.iter().enumerate() {
+        out_of_order.insert(events(batch));
+        if i == 2 {
+            out_of_order.insert(events(batch));
+        }
+    }
+
+    let hero = in_order.totals("hero", &funnel());
+    assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert_eq!(out_of_order.totals("hero", &funnel()), hero);
+    assert_eq!(out_of_order.totals("cart", &[]), in_order.totals("cart", &[]));
+    assert_eq!(
+        out_of_order.store().visitor_counts().expect("counts"),
+        in_order.store().visitor_counts().expect("counts")
+    );
+}
+
+#[test]
+fn events_stored_before_the_aggregate_tables_existed_are_counted_once_serve_opens_the_database() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "from_before_aggregates";
+    let store = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("open ClickHouse {database}: {e:#}"));
+    for items in random_batches(20_261_130, 100) {
+        store.insert_batch_blocking(events(&items)).expect("insert");
+    }
+    let expected = store.experiment_totals("hero", &funnel()).expect("totals");
+    assert!(!expected.variants.is_empty() && !expected.goals.is_empty(), "the stream has results");
+    // What a database written by an earlier splitbeam holds: the event log only.
+    for drop in ["first_exposures_mv", "visitor_goals_mv", "first_exposures", "visitor_goals", "aggregates_backfilled"] {
+        let response = request(ch.http, "POST", "/", &[], format!("DROP TABLE {database}.{drop}").as_bytes()).expect("drop");
+        assert_eq!(response.status, 200, "{drop}: {}", response.text());
+    }
+    assert!(ClickHouseStore::open_existing(&ch.url, database).is_err(), "reading needs the aggregate tables");
+    let reopened = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("reopen ClickHouse {database}: {e:#}"));
+    assert_eq!(reopened.experiment_totals("hero", &funnel()).expect("totals"), expected);
+}
+
 // ---- `splitbeam serve --store clickhouse` ----
 
 /// The collector as a child process; killed when dropped.
@@ -576,4 +629,21 @@ fn results_against_an_unreachable_clickhouse_fail_with_a_message_naming_it() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains(&url), "the message names the server: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn read_commands_against_a_database_serve_never_created_fail_naming_it_and_create_nothing() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "never_served";
+    let store = ["--store", "clickhouse", "--clickhouse-url", &ch.url, "--clickhouse-database", database];
+    for command in [&["results", "hero", "--json"][..], &["export", "hero"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_splitbeam")).args(command).args(store).output().expect("run splitbeam");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{command:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{command:?}: one line: {err}");
+        assert!(err.contains("never_served.events"), "{command:?}: names the missing table: {err}");
+        assert!(err.contains("splitbeam serve --store clickhouse"), "{command:?}: says what creates it: {err}");
+    }
+    let databases = clickhouse_count(ch, "SELECT count() FROM system.databases WHERE name = 'never_served'");
+    assert_eq!(databases, 0, "reading created no database");
 }

@@ -17,13 +17,14 @@ pub enum Backend {
     Clickhouse,
 }
 
-/// How a SQLite file is opened (ClickHouse ignores it: its database is always created if missing).
+/// How the store is opened. Named for SQLite's file, it applies to a ClickHouse database too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteAccess {
-    /// `serve`: create the file if missing, commit with this durability.
+    /// `serve`: create the file (or ClickHouse database and tables) if missing; SQLite commits
+    /// with this durability.
     Create(Durability),
-    /// `results`/`export`: the file must already exist, so a typo in `--db` is an error rather
-    /// than an empty new database.
+    /// `results`/`export`: the file (or ClickHouse tables) must already exist, so a typo in `--db`
+    /// or `--clickhouse-database` is an error rather than an empty new database.
     Existing,
 }
 
@@ -38,7 +39,7 @@ pub struct StoreArgs {
     /// ClickHouse's HTTP interface (with `--store clickhouse`).
     #[arg(long, default_value = "http://127.0.0.1:8123")]
     pub clickhouse_url: String,
-    /// The ClickHouse database (created if missing; with `--store clickhouse`).
+    /// The ClickHouse database (with `--store clickhouse`; `serve` creates it if missing).
     #[arg(long, default_value = "splitbeam")]
     pub clickhouse_database: String,
 }
@@ -52,7 +53,10 @@ impl StoreArgs {
                 SqliteAccess::Create(durability) => SqliteStore::open(&self.db, durability)?,
                 SqliteAccess::Existing => SqliteStore::open_existing(&self.db)?,
             }),
-            Backend::Clickhouse => Arc::new(ClickHouseStore::open(&self.clickhouse_url, &self.clickhouse_database)?),
+            Backend::Clickhouse => Arc::new(match sqlite {
+                SqliteAccess::Create(_) => ClickHouseStore::open(&self.clickhouse_url, &self.clickhouse_database)?,
+                SqliteAccess::Existing => ClickHouseStore::open_existing(&self.clickhouse_url, &self.clickhouse_database)?,
+            }),
         })
     }
 
