@@ -4,6 +4,7 @@
 // Usage: node scripts/minify-wasm-names.mjs <in.wasm> <glue.js> <out.wasm> <out-glue.js>
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 
 const [wasmIn, glueIn, wasmOut, glueOut] = process.argv.slice(2);
 if (!glueOut) {
@@ -57,3 +58,5 @@ for (const [, name] of glue.matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)) {
   if (!exported.has(name)) fail(`the glue calls wasm.${name}, which the module does not export`);
 }
 writeFileSync(glueOut, glue);
+// short → original export names, next to the glue: the start-up benchmark names the calls it times.
+writeFileSync(path.join(path.dirname(glueOut), 'export-names.json'), JSON.stringify(Object.fromEntries(mapping.exports.map(([from, to]) => [to, from]))));

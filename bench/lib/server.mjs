@@ -61,7 +61,9 @@ export async function startServer() {
     .toString('utf8')
     .replace('<!--products-->', productTiles());
   const probe = `<script>${read(path.join(fixtures, 'probe.js'))}</script>`;
-  const wasmTiming = `<script>${read(path.join(fixtures, 'wasm-timing.js'))}</script>`;
+  const exportNames = path.join(root, 'target/splitbeam-glue/export-names.json');
+  const names = fs.existsSync(exportNames) ? read(exportNames).toString('utf8') : '{}';
+  const wasmTiming = `<script>window.__wasmExportNames = ${names};${read(path.join(fixtures, 'wasm-timing.js'))}</script>`;
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
