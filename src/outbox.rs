@@ -21,6 +21,11 @@ use crate::transport;
 
 const OUTBOX_PREFIX: &str = "splitbeam.outbox.";
 const LEASE_PREFIX: &str = "splitbeam.lease.";
+/// When any page of the site last got a 2xx from the collector (ms): lets a new page trust its
+/// beacons at once, since an emptied outbox leaves no snapshot to carry it.
+const CONFIRMED_KEY: &str = "splitbeam.confirmed";
+/// The confirmation is rewritten at most this often (one storage write per batch would be waste).
+const CONFIRMED_WRITE_MS: u64 = 30_000;
 /// A redirect waits this long at most for its exposure to leave (DESIGN: "about 100 ms").
 const LEAVE_WAIT_MS: u64 = 100;
 /// How long a snapshot write may wait, so that a burst of events is written once.
@@ -44,6 +49,11 @@ struct Delivery {
     recheck_pending: bool,
     /// A snapshot write is scheduled: a burst of track() calls persists once, not once per event.
     save_pending: bool,
+    /// `pagehide` released the lease for the next page; the `visibilitychange` that follows must
+    /// not take it again (the next page would wait out the lease before sending our events).
+    gone: bool,
+    /// The confirmation time last written to `CONFIRMED_KEY`.
+    confirmed_written: u64,
 }
 
 thread_local! {
@@ -84,13 +94,17 @@ pub fn start(collector: String) {
         leaving: None,
         recheck_pending: false,
         save_pending: false,
+        gone: false,
+        confirmed_written: 0,
     };
     DELIVERY.with(|cell| *cell.borrow_mut() = Some(delivery));
+    note_stored_confirmation();
     let document = window.document();
     listen(&window, "pagehide", |_| page_hidden(true));
     listen(&window, "pageshow", |event| {
         // Back from the back/forward cache: another page may have adopted our events meanwhile,
         // so start over from storage instead of trusting memory.
+        with(|d| d.gone = false);
         if js_sys::Reflect::get(&event, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
             with(|d| {
                 // A new tab id: the old one's snapshot is then an orphan like any other.
@@ -99,6 +113,7 @@ pub fn start(collector: String) {
                 d.outbox = Outbox::new(Policy::default());
                 d.lease = None;
             });
+            note_stored_confirmation();
             claim_orphans();
         }
     });
@@ -195,6 +210,9 @@ pub fn flush(reason: FlushReason) {
 /// lease is released so that page can adopt them at once.
 fn page_hidden(leaving: bool) {
     with(|d| {
+        if d.gone {
+            return;
+        }
         if d.healthy() {
             let reason = if leaving { FlushReason::PageHide } else { FlushReason::Hidden };
             for send in d.outbox.flush_all(now(), reason) {
@@ -207,6 +225,7 @@ fn page_hidden(leaving: bool) {
                 let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
             }
             d.lease = None;
+            d.gone = true;
         } else {
             d.schedule();
         }
@@ -258,6 +277,11 @@ fn on_fetch_result(generation: u32, batch_id: u64, status: u16, retry_after: Opt
         }
         let outcome = Outcome::from_status(status, retry_after.as_deref().and_then(parse_retry_after));
         let settled = d.outbox.on_result(batch_id, outcome, now(), random_u32());
+        let confirmed = d.outbox.confirmed_at();
+        if confirmed >= d.confirmed_written.saturating_add(CONFIRMED_WRITE_MS) {
+            d.confirmed_written = confirmed;
+            store(CONFIRMED_KEY, &confirmed.to_string());
+        }
         if !settled.rejected.is_empty() {
             warn(&["the collector refused ", &settled.rejected.len().to_string(), " events (HTTP ", &status.to_string(), "); they are dropped"].concat());
         }
@@ -342,7 +366,8 @@ impl Delivery {
             self.lease = None;
             return;
         }
-        let renew = self.lease.as_ref().is_none_or(|l| l.needs_renewal(now(), self.outbox.policy()));
+        // After pagehide the lease stays released, whatever still saves (a late fetch answer).
+        let renew = !self.gone && self.lease.as_ref().is_none_or(|l| l.needs_renewal(now(), self.outbox.policy()));
         if renew {
             let lease = Lease::take(&self.tab, now(), self.outbox.policy());
             store(&lease_key, &lease.encode());
@@ -531,4 +556,16 @@ fn random_u32() -> u32 {
 
 fn random_hex(len: usize) -> String {
     random_bytes()[..len].iter().flat_map(|b| [b >> 4, b & 15]).map(|n| char::from_digit(u32::from(n), 16).unwrap_or('0')).collect()
+}
+
+/// Reads the site's last confirmation (`CONFIRMED_KEY`) into the outbox.
+fn note_stored_confirmation() {
+    let stored = storage().and_then(|s| s.get_item(CONFIRMED_KEY).ok().flatten());
+    // Digits only: integer parsing, not float parsing (no float formatting code in the wasm).
+    if let Some(at) = stored.and_then(|text| text.parse::<u64>().ok()) {
+        with(|d| {
+            d.outbox.note_confirmation(at);
+            d.confirmed_written = d.confirmed_written.max(at);
+        });
+    }
 }

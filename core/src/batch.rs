@@ -412,6 +412,13 @@ impl Outbox {
         self.confirmed_at
     }
 
+    /// A 2xx that another page or tab of the site saw at `at` (the shell keeps the latest in
+    /// storage): an emptied outbox leaves no snapshot behind, and without this every new page
+    /// would distrust its beacons until its own first fetch came back.
+    pub fn note_confirmation(&mut self, at: u64) {
+        self.confirmed_at = self.confirmed_at.max(at);
+    }
+
     /// The page is shown again and lives on: events held after an unconfirmed beacon become
     /// pending and due at once, so the next fetch carries them and its status settles them.
     /// Returns how many (each is then sent at least twice).
@@ -760,7 +767,11 @@ impl Outbox {
     /// until the queue is within its bounds; each drop is counted.
     fn enforce_bounds(&mut self) {
         while self.entries.len() > self.policy.max_stored_events || self.stored_bytes > self.policy.max_stored_bytes {
-            let index = self.entries.iter().position(|e| matches!(e.state, State::Pending)).unwrap_or(0);
+            // Events that left by an unconfirmed beacon first (most likely delivered), then the
+            // oldest pending; still counted as dropped either way (a loss is never hidden).
+            let index = (self.entries.iter().position(|e| matches!(e.state, State::Unconfirmed)))
+                .or_else(|| self.entries.iter().position(|e| matches!(e.state, State::Pending)))
+                .unwrap_or(0);
             let Some(entry) = self.entries.remove(index) else { break };
             self.stored_bytes -= entry.json.len();
             self.dropped_unreported += 1;

@@ -188,6 +188,39 @@ fn the_last_confirmation_survives_a_page_load() {
 }
 
 #[test]
+fn a_confirmation_seen_by_another_page_makes_a_fresh_outbox_trust_its_beacons() {
+    // The previous page's outbox emptied (no snapshot left); the shell kept the time of its 2xx.
+    let mut fresh = Outbox::new(Policy::default());
+    fresh.note_confirmation(T0);
+    assert_eq!(beacon_queued(&mut fresh, 0..2, T0 + MINUTE), [id(0), id(1)]);
+    // An older note never moves the confirmation back.
+    fresh.note_confirmation(T0 - MINUTE);
+    assert_eq!(fresh.confirmed_at(), T0);
+}
+
+#[test]
+fn a_drop_count_in_an_unconfirmed_beacon_is_reported_again_by_the_resend() {
+    let mut outbox = Outbox::new(Policy { max_stored_events: 2, ..Policy::default() });
+    push_n(&mut outbox, 0..3, 100, T0);
+    let beacon = outbox.flush_all(T0, FlushReason::PageHide).remove(0);
+    assert_eq!(dropped_in_body(&beacon.body), Some(1));
+    outbox.on_result(beacon.batch_id, Outcome::Queued, T0, 0);
+    let (mut next_page, _) = Outbox::restore(Policy::default(), &outbox.snapshot(), T0 + 1_000);
+    let resend = next_page.poll(T0 + 1_000).expect("due at once");
+    assert_eq!(dropped_in_body(&resend.body), Some(1), "the beacon may never have arrived: its drop count goes again");
+}
+
+#[test]
+fn when_storage_is_full_events_from_an_unconfirmed_beacon_go_before_pending_ones() {
+    let mut outbox = Outbox::new(Policy { max_stored_events: 3, ..Policy::default() });
+    beacon_queued(&mut outbox, 0..2, T0);
+    push_n(&mut outbox, 2..4, 100, T0 + 1);
+    // 4 stored, 3 allowed: the oldest unconfirmed one goes, not the pending event 2.
+    assert_eq!(outbox.ids().collect::<Vec<_>>(), [id(1), id(2), id(3)]);
+    assert_eq!(outbox.dropped_total(), 1);
+}
+
+#[test]
 fn a_snapshot_without_the_confirmation_field_restores_as_never_confirmed() {
     // Written by the snippet before `confirmed_at` existed.
     let old = r#"{"v":1,"dropped":0,"failures":0,"retry_at":0,"hold_until":0,"events":[["E1","{\"id\":\"E1\"}"],["E2","{\"id\":\"E2\"}"]]}"#;

@@ -98,3 +98,38 @@ test('after the collector answered a fetch, a beacon on leaving is trusted: the 
     await collector.close();
   }
 });
+
+test('a 2xx on the previous page keeps a beacon trusted on the next, short page: nothing is sent twice', async () => {
+  const collector = await startCollector();
+  const pages = await startPages(collector.url);
+  const { page, ctx } = await openPage(browser);
+  try {
+    await probeSends(page);
+    // Page 1 confirms the collector answers, and its outbox empties (no snapshot is left behind).
+    await page.goto(pages.url + '/index.html');
+    await started(page);
+    await page.evaluate(() => splitbeam.flush());
+    await eventually(() => collector.events().some((e) => e.type === 'pageview'), 5000);
+    await sleep(200);
+    // Page 2 lives well under the 2 s batch timer: its purchases leave only by beacon.
+    await page.goto(pages.url + '/next.html');
+    await started(page);
+    await page.evaluate(() => {
+      for (let i = 0; i < 3; i++) splitbeam.track('purchase', { value: i });
+    });
+    await page.goto(pages.url + '/index.html');
+    await started(page);
+    await eventually(() => collector.events().filter((e) => e.goal === 'purchase').length >= 3, 5000);
+    await sleep(2500); // past page 3's batch timer: a resend would have left by now
+    const sends = await recordedSends(page);
+    const beaconed = sends.filter((s) => s.page === '/next.html' && s.transport === 'beacon').flatMap((s) => s.ids);
+    assert.ok(beaconed.length >= 3, `page 2 left by beacon (${beaconed.length} ids)`);
+    const page3 = sends.slice(sends.findLastIndex((s) => s.page === '/next.html') + 1);
+    const sentAgain = page3.flatMap((s) => s.ids).filter((id) => beaconed.includes(id));
+    assert.deepEqual(sentAgain, [], 'page 2 came seconds after a 2xx, yet its beacon was not trusted');
+  } finally {
+    await ctx.close();
+    await pages.close();
+    await collector.close();
+  }
+});
