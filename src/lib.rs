@@ -385,12 +385,16 @@ pub fn track(goal: JsValue, props: JsValue) {
 }
 
 /// A goal the loader held across an early close (`splitbeam_held`): tracked on an earlier page of
-/// this site, at `url` (path and query, as events carry it) and `ts` (ms). Sent with those, or with this page's when they are unusable.
+/// this site, at `url` (path and query, as events carry it) and `ts` (ms). Sent with those, or
+/// with this page's when they are unusable.
 #[wasm_bindgen]
 pub fn track_held(goal: JsValue, props: JsValue, url: JsValue, ts: JsValue) {
     let at = match (url.as_string(), ts.as_f64()) {
         // Not from the future, and at most a day old: held goals wait only for the next page.
-        (Some(url), Some(ts)) if url.len() <= MAX_HELD_URL && ts <= js_sys::Date::now() && ts >= js_sys::Date::now() - DAY_MS => {
+        // A path, as events carry it (the collector refuses a batch with an empty url).
+        (Some(url), Some(ts))
+            if url.starts_with('/') && url.len() <= MAX_HELD_URL && ts <= js_sys::Date::now() && ts >= js_sys::Date::now() - DAY_MS =>
+        {
             Some((url, ts as u64))
         }
         _ => None,

@@ -47,21 +47,28 @@ try {
   const HELD = 'splitbeam_held';
   // Read only once the wasm has started: touching localStorage here would hold up the first paint
   // (1–6 ms measured on a fresh profile). Until then they stay stored, and a second early close adds to them.
-  const takeHeld = () => {
+  const readHeld = () => {
     try {
       const held = JSON.parse(localStorage.getItem(HELD) || '[]');
-      localStorage.removeItem(HELD);
       return Array.isArray(held) ? held.filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track') : [];
     } catch (_) {
       return [];
     }
   };
-  addEventListener('pagehide', (event) => {
-    const tracks = (ready || event.persisted || consent == 'required' ? [] : queued)
-      .filter((cmd) => cmd[0] == 'track')
-      .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.at || [location.pathname + location.search, Date.now()]));
+  const takeHeld = () => {
+    const held = readHeld();
     try {
-      if (tracks.length) localStorage.setItem(HELD, JSON.stringify(takeHeld().concat(tracks).slice(-50)));
+      localStorage.removeItem(HELD);
+    } catch (_) {}
+    return held;
+  };
+  addEventListener('pagehide', (event) => {
+    try {
+      const tracks = (ready || event.persisted || consent == 'required' ? [] : queued)
+        .filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track')
+        .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.at || [location.pathname + location.search, Date.now()]));
+      // Read, not taken: if this write fails (quota, an odd prop), the earlier pages' goals stay.
+      if (tracks.length) localStorage.setItem(HELD, JSON.stringify(readHeld().concat(tracks).slice(-50)));
     } catch (_) {}
   });
 
@@ -115,8 +122,9 @@ try {
         respectDnt: !!script && script.hasAttribute('data-respect-dnt') && attr('respect-dnt') != 'false',
       });
       ready = wasm;
-      takeHeld().forEach((cmd) => call('track_held', cmd.slice(1)));
+      // The page's own commands first: a queued consent(true) must start delivery before held goals go.
       queued.forEach((cmd) => api.push(cmd));
+      takeHeld().forEach((cmd) => call('track_held', cmd.slice(1)));
     })
     .catch((err) => say('not started, the page shows the original', err))
     .finally(() => {

@@ -68,6 +68,29 @@ test('a goal tracked before the snippet started, on a page closed at once, arriv
   }
 });
 
+test('a goal held for the next page survives a second early close whose own goals cannot be held', async () => {
+  const t = await setup();
+  try {
+    // The wasm never arrives on the first two page views (the held requests are never continued).
+    let hold = true;
+    await t.page.route('**/*.wasm', (route) => (hold ? undefined : route.continue()));
+    await t.page.goto(t.pages.url + '/index.html');
+    await t.page.evaluate(() => splitbeam.track('purchase', { value: 7 }));
+    await t.page.goto(t.pages.url + '/next.html');
+    // A prop JSON cannot hold: storing this page's goals on close fails, and must not take page 1's with it.
+    await t.page.evaluate(() => splitbeam.track('purchase', { value: 8, big: BigInt(1) }));
+    hold = false;
+    await t.page.goto(t.pages.url + '/index.html');
+    await started(t.page);
+    await t.page.evaluate(() => splitbeam.flush());
+    await eventually(() => goals(t.collector.events(), 'purchase').length, 5000);
+    await sleep(500);
+    assert.deepEqual(goals(t.collector.events(), 'purchase').map((e) => e.value), [7]);
+  } finally {
+    await t.done();
+  }
+});
+
 test('a batch is text/plain JSON in the documented format, with page view, exposure and goal', async () => {
   const t = await setup();
   try {
