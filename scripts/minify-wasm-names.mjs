@@ -3,7 +3,8 @@
 // hashes do not compress, and every name ships twice (in the wasm and in the glue's import object).
 // Usage: node scripts/minify-wasm-names.mjs <in.wasm> <glue.js> <out.wasm> <out-glue.js>
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
 const [wasmIn, glueIn, wasmOut, glueOut] = process.argv.slice(2);
@@ -33,29 +34,42 @@ if (importModules.length !== 1 || oldModules.length !== 1) fail(`expected one im
 
 let glue = readFileSync(glueIn, 'utf8');
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const replaceAll = (pattern, to, what) => {
-  const before = glue;
-  glue = glue.replace(pattern, to);
-  if (glue === before) fail(`${what} not found in the glue`);
-};
 
-// Import object keys: `__wbg_x_<hash>: function(` (the hashed names occur nowhere else).
-for (const [, from, to] of mapping.imports) replaceAll(new RegExp(`\\b${escape(from)}(?=\\s*:)`, 'g'), to, `import ${from}`);
+// One pass per kind with a map, so that a new name equal to an old one cannot chain two renames.
+const importNames = new Map(mapping.imports.map(([, from, to]) => [from, to]));
+const renamedImports = new Set();
+glue = glue.replace(/(?<![\w$.])([A-Za-z_$][\w$]*)(?=\s*:)/g, (token, name) => {
+  if (!importNames.has(name)) return token;
+  renamedImports.add(name);
+  return importNames.get(name);
+});
+const missing = [...importNames.keys()].filter((name) => !renamedImports.has(name));
+if (missing.length) fail(`imports not found in the glue: ${missing.join(', ')}`);
 // Exports are only reached as `wasm.name`.
-for (const [from, to] of mapping.exports) {
-  if (!new RegExp(`\\bwasm\\.${escape(from)}\\b`).test(glue)) continue; // exported but unused by the glue
-  replaceAll(new RegExp(`\\bwasm\\.${escape(from)}\\b`, 'g'), `wasm.${to}`, `export ${from}`);
-}
-replaceAll(new RegExp(`(["'])${escape(oldModules[0])}\\1(?=\\s*:)`, 'g'), JSON.stringify(importModules[0]), 'the import module');
+const exportNames = new Map(mapping.exports.map(([from, to]) => [from, to]));
+glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (token, name) => (exportNames.has(name) ? `wasm.${exportNames.get(name)}` : token));
+const moduleKey = new RegExp(`(["'])${escape(oldModules[0])}\\1(?=\\s*:)`, 'g');
+if (!moduleKey.test(glue)) fail('the import module not found in the glue');
+glue = glue.replace(moduleKey, () => JSON.stringify(importModules[0]));
 
-// Check both sides agree before anything ships: every import the wasm wants is a key of the glue's
-// import object, and every `wasm.x` the glue calls is an export.
+// Every `wasm.x` the glue calls must be an export.
 const exported = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
-for (const { name } of WebAssembly.Module.imports(module)) {
-  if (!new RegExp(`[\\s{,]${escape(name)}\\s*:`).test(glue)) fail(`the glue provides no import "${name}"`);
-}
 for (const [, name] of glue.matchAll(/\bwasm\.([A-Za-z_$][\w$]*)/g)) {
   if (!exported.has(name)) fail(`the glue calls wasm.${name}, which the module does not export`);
+}
+// And the glue's import object must satisfy the module: instantiate them together (a missing or
+// misnamed import is a LinkError; what the start function then does without a page does not matter).
+const probe = path.join(path.dirname(glueOut), '.link-check.mjs');
+writeFileSync(probe, glue);
+try {
+  const { initSync } = await import(pathToFileURL(probe).href);
+  try {
+    initSync({ module });
+  } catch (err) {
+    if (err instanceof WebAssembly.LinkError) fail(`the renamed glue does not link: ${err.message}`);
+  }
+} finally {
+  rmSync(probe, { force: true });
 }
 writeFileSync(glueOut, glue);
 // short → original export names, next to the glue: the start-up benchmark names the calls it times.
