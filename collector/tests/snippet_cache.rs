@@ -100,6 +100,20 @@ fn a_rebuilt_loader_is_served_on_the_next_request() {
 }
 
 #[test]
+fn a_rebuild_of_the_same_length_with_the_old_modification_time_is_still_noticed() {
+    // Copies that keep mtimes (`cp -p`, rsync, reproducible builds) must not hide a new glue.
+    let server = server_with_loader(LOADER);
+    let file = server.path("dist").join("splitbeam.js");
+    let before = snippet(&server);
+    let modified = std::fs::metadata(&file).and_then(|m| m.modified()).expect("mtime");
+    std::fs::write(&file, LOADER.replace("v1", "v2")).expect("rebuild");
+    std::fs::File::options().write(true).open(&file).and_then(|f| f.set_modified(modified)).expect("keep the old mtime");
+    let after = snippet(&server);
+    assert!(after.text().contains("/* loader v2 */"), "the old loader was served: {}", after.text());
+    assert_ne!(etag(&after), etag(&before));
+}
+
+#[test]
 fn an_unbuilt_loader_is_a_503_that_says_how_to_build_it() {
     let server = TestServer::start();
     let response = server.get("/splitbeam.js");

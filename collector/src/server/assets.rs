@@ -35,7 +35,7 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     };
     // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache.
     let meta = tokio::fs::metadata(&path).await.map_err(not_built)?;
-    let dist_stamp = (meta.modified().ok(), meta.len());
+    let dist_stamp = dist_stamp(&meta);
     let config = state.config.current();
     let rendered = match state.loader_cache.get(&config, dist_stamp) {
         Some(rendered) => rendered,
@@ -62,7 +62,20 @@ pub struct LoaderCache {
 }
 
 /// (modified time, length) of dist/splitbeam.js when it was read.
-type DistStamp = (Option<SystemTime>, u64);
+/// What tells a rebuilt loader from the cached one: mtime and length, plus (on Unix) the inode and
+/// the change time, which a copy that keeps mtimes (`cp -p`, rsync, normalised build dates) still moves.
+type DistStamp = (Option<SystemTime>, u64, u64, i64, i64);
+
+fn dist_stamp(meta: &std::fs::Metadata) -> DistStamp {
+    #[cfg(unix)]
+    let (inode, ctime, ctime_ns) = {
+        use std::os::unix::fs::MetadataExt;
+        (meta.ino(), meta.ctime(), meta.ctime_nsec())
+    };
+    #[cfg(not(unix))]
+    let (inode, ctime, ctime_ns) = (0, 0, 0);
+    (meta.modified().ok(), meta.len(), inode, ctime, ctime_ns)
+}
 
 pub struct RenderedLoader {
     /// Held, not just compared by address: while cached, a reloaded config cannot reuse this one's.
