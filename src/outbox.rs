@@ -160,6 +160,7 @@ pub fn stop() {
         if let Some(storage) = storage() {
             let _ = storage.remove_item(&[OUTBOX_PREFIX, &d.tab].concat());
             let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
+            let _ = storage.remove_item(CONFIRMED_KEY);
         }
         Sessions::erase();
     }
