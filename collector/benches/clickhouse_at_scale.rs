@@ -5,19 +5,20 @@
 //! for 10 M; SPLITBEAM_BENCH_EVENTS=N for any other size). Exits 0 without clickhouse-server.
 
 mod support;
+#[path = "../tests/common/clickhouse_server.rs"]
+mod clickhouse_server;
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use clickhouse_server::CLICKHOUSE_SERVER;
 use splitbeam_collector::ingest::parse_batch;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
 use splitbeam_collector::store::Store;
 
-const CLICKHOUSE_SERVER: &str = "/usr/sbin/clickhouse-server";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Events per INSERT: about 750 KB, near the largest batch `/collect` accepts (1 MB), so the
 /// duplicate-id lookup stays within ClickHouse's default limit of 50 000 SQL elements.
@@ -157,40 +158,8 @@ struct Server {
 
 impl Server {
     fn start() -> anyhow::Result<Server> {
-        let dir: PathBuf =
-            tempfile::Builder::new().prefix("splitbeam-clickhouse-bench-").tempdir_in("/tmp")?.keep();
-        std::fs::create_dir_all(dir.join("tmp"))?;
-        let (http_port, tcp_port) = (free_port()?, free_port()?);
-        let d = dir.display();
-        std::fs::write(
-            dir.join("config.xml"),
-            format!(
-                "<yandex><logger><level>warning</level><console>1</console></logger>\
-                 <http_port>{http_port}</http_port><tcp_port>{tcp_port}</tcp_port><listen_host>127.0.0.1</listen_host>\
-                 <path>{d}/</path><tmp_path>{d}/tmp/</tmp_path><users_config>users.xml</users_config>\
-                 <default_profile>default</default_profile><default_database>default</default_database>\
-                 <mark_cache_size>5368709</mark_cache_size></yandex>"
-            ),
-        )?;
-        std::fs::write(
-            dir.join("users.xml"),
-            "<yandex><profiles><default/></profiles><users><default><password></password>\
-             <networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>\
-             <quotas><default/></quotas></yandex>",
-        )?;
-        let watchdog = format!(
-            "{CLICKHOUSE_SERVER} --config-file=\"$1/config.xml\" >\"$1/server.log\" 2>&1 & server=$!; \
-             while kill -0 \"$2\" 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done; \
-             kill $server 2>/dev/null; wait $server; rm -rf \"$1\""
-        );
-        let watchdog = Command::new("sh")
-            .args(["-c", &watchdog, "clickhouse-watchdog", &dir.to_string_lossy(), &std::process::id().to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting clickhouse-server")?;
-        let url = format!("http://127.0.0.1:{http_port}");
+        let started = clickhouse_server::start("splitbeam-clickhouse-bench-").context("starting clickhouse-server")?;
+        let url = format!("http://127.0.0.1:{}", started.http_port);
         let agent: ureq::Agent =
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(600))).build().into();
         let deadline = Instant::now() + STARTUP_TIMEOUT;
@@ -198,13 +167,10 @@ impl Server {
             match agent.post(&url).send("SELECT version()").and_then(|mut r| r.body_mut().read_to_string()) {
                 Ok(version) => break version.trim().to_string(),
                 Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-                Err(e) => {
-                    let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-                    anyhow::bail!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({e}); its log:\n{log}");
-                }
+                Err(e) => anyhow::bail!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({e}); its log:\n{}", started.log()),
             }
         };
-        Ok(Server { url, version, agent, _watchdog: watchdog })
+        Ok(Server { url, version, agent, _watchdog: started.watchdog })
     }
 
     /// Runs one statement directly (not through the store); its answer as text.
@@ -214,7 +180,3 @@ impl Server {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding a free port on 127.0.0.1")?;
-    Ok(listener.local_addr()?.port())
-}

@@ -3,21 +3,23 @@
 //! stream, and `splitbeam serve --store clickhouse` end to end.
 
 mod common;
+#[path = "common/clickhouse_server.rs"]
+mod clickhouse_server;
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
+use clickhouse_server::CLICKHOUSE_SERVER;
 use common::{batch, conversions, events, exposure, funnel, goal, pageview, request, visitors};
 use splitbeam_collector::ingest::Event;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
 use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
 use splitbeam_collector::store::{ExperimentTotals, InsertOutcome, Store, VariantCount};
 
-const CLICKHOUSE_SERVER: &str = "/usr/sbin/clickhouse-server";
 /// How long clickhouse-server may take to answer its first query.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -48,60 +50,18 @@ fn clickhouse() -> Option<&'static ClickHouse> {
         .as_ref()
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port on 127.0.0.1");
-    listener.local_addr().expect("local addr").port()
-}
-
 fn start_clickhouse() -> ClickHouse {
-    let dir: PathBuf = tempfile::Builder::new().prefix("splitbeam-clickhouse-").tempdir().expect("temp dir").keep();
-    std::fs::create_dir_all(dir.join("tmp")).expect("tmp dir");
-    let (http_port, tcp_port) = (free_port(), free_port());
-    let d = dir.display();
-    std::fs::write(
-        dir.join("config.xml"),
-        format!(
-            "<yandex><logger><level>warning</level><console>1</console></logger>\
-             <http_port>{http_port}</http_port><tcp_port>{tcp_port}</tcp_port><listen_host>127.0.0.1</listen_host>\
-             <path>{d}/</path><tmp_path>{d}/tmp/</tmp_path><users_config>users.xml</users_config>\
-             <default_profile>default</default_profile><default_database>default</default_database>\
-             <mark_cache_size>5368709</mark_cache_size></yandex>"
-        ),
-    )
-    .expect("write config.xml");
-    std::fs::write(
-        dir.join("users.xml"),
-        "<yandex><profiles><default/></profiles><users><default><password></password>\
-         <networks><ip>127.0.0.1</ip></networks><profile>default</profile><quota>default</quota></default></users>\
-         <quotas><default/></quotas></yandex>",
-    )
-    .expect("write users.xml");
-    // The watchdog outlives no one: it polls this process and stops the server when it is gone.
-    let watchdog = format!(
-        "{CLICKHOUSE_SERVER} --config-file=\"$1/config.xml\" >\"$1/server.log\" 2>&1 & server=$!; \
-         while kill -0 \"$2\" 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 0.5; done; \
-         kill $server 2>/dev/null; wait $server; rm -rf \"$1\""
-    );
-    let watchdog = Command::new("sh")
-        .args(["-c", &watchdog, "clickhouse-watchdog", &dir.to_string_lossy(), &std::process::id().to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start clickhouse-server");
-    let http = SocketAddr::from(([127, 0, 0, 1], http_port));
+    let started = clickhouse_server::start("splitbeam-clickhouse-").expect("start clickhouse-server");
+    let http = SocketAddr::from(([127, 0, 0, 1], started.http_port));
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         match request(http, "POST", "/", &[], b"SELECT version()") {
             Ok(response) if response.status == 200 => break,
             _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-            outcome => {
-                let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
-                panic!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{log}");
-            }
+            outcome => panic!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{}", started.log()),
         }
     }
-    ClickHouse { url: format!("http://{http}"), http, _watchdog: watchdog }
+    ClickHouse { url: format!("http://{http}"), http, _watchdog: started.watchdog }
 }
 
 /// Asks the test server directly (not through the store) for one number.
@@ -620,7 +580,7 @@ fn export_from_clickhouse_writes_the_same_ndjson_as_from_sqlite() {
 #[test]
 fn results_against_an_unreachable_clickhouse_fail_with_a_message_naming_it() {
     // A port that was free a moment ago: nothing listens there.
-    let url = format!("http://127.0.0.1:{}", free_port());
+    let url = format!("http://127.0.0.1:{}", clickhouse_server::free_port().expect("a free port"));
     let out = Command::new(env!("CARGO_BIN_EXE_splitbeam"))
         .args(["results", "hero", "--store", "clickhouse", "--clickhouse-url", &url, "--json"])
         .output()
