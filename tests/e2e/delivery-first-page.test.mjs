@@ -30,6 +30,31 @@ async function visitAndTrack(page, pagesUrl) {
   await page.click('#stay');
 }
 
+/** A collector (`options` as startCollector's), the fixture pages and a fresh visitor's page whose
+ * sends are recorded; `run` gets them, and everything is closed afterwards. */
+async function withVisitor(options, run) {
+  const collector = await startCollector(options);
+  const pages = await startPages(collector.url);
+  const { page, ctx } = await openPage(browser);
+  try {
+    await probeSends(page);
+    await run({ collector, pages, page });
+  } finally {
+    await ctx.close();
+    await pages.close();
+    await collector.close();
+  }
+}
+
+/** index.html, flushed, and its 2xx read by the page: the collector is known to answer. */
+async function confirmedOnIndex(page, pagesUrl, collector) {
+  await page.goto(pagesUrl + '/index.html');
+  await started(page);
+  await page.evaluate(() => splitbeam.flush());
+  await eventually(() => collector.events().some((e) => e.type === 'pageview'), 5000);
+  await sleep(200); // the 2xx is read by the page, not only received by the collector
+}
+
 /** The ids index.html handed over, and how: every send of that page must be a queued beacon. */
 async function firstPageBeacons(page) {
   const sends = (await recordedSends(page)).filter((s) => s.page === '/index.html');
@@ -41,11 +66,7 @@ async function firstPageBeacons(page) {
 }
 
 test('first page, collector down, left within 2 s: the events that left only by beacon arrive from the next page', async () => {
-  const collector = await startCollector({ down: true });
-  const pages = await startPages(collector.url);
-  const { page, ctx } = await openPage(browser);
-  try {
-    await probeSends(page);
+  await withVisitor({ down: true }, async ({ collector, pages, page }) => {
     await visitAndTrack(page, pages.url);
     // Another site: the page hides, its events go by beacon to a port where nothing listens.
     await page.goto('about:blank');
@@ -61,24 +82,12 @@ test('first page, collector down, left within 2 s: the events that left only by 
     assert.deepEqual(types, ['add_to_cart', 'exposure', 'pageview', 'purchase', 'purchase', 'purchase']);
     const resent = (await recordedSends(page)).filter((s) => s.page === '/next.html' && s.transport === 'fetch').flatMap((s) => s.ids);
     assert.deepEqual(sorted(resent.filter((id) => tracked.includes(id))), tracked, 'the second page did not resend them by fetch');
-  } finally {
-    await ctx.close();
-    await pages.close();
-    await collector.close();
-  }
+  });
 });
 
 test('after the collector answered a fetch, a beacon on leaving is trusted: the next page sends nothing again', async () => {
-  const collector = await startCollector();
-  const pages = await startPages(collector.url);
-  const { page, ctx } = await openPage(browser);
-  try {
-    await probeSends(page);
-    await page.goto(pages.url + '/index.html');
-    await started(page);
-    await page.evaluate(() => splitbeam.flush());
-    await eventually(() => collector.events().some((e) => e.type === 'pageview'), 5000);
-    await sleep(200); // the 2xx is read by the page, not only received by the collector
+  await withVisitor({}, async ({ collector, pages, page }) => {
+    await confirmedOnIndex(page, pages.url, collector);
     await page.evaluate(() => {
       for (let i = 0; i < 3; i++) splitbeam.track('purchase', { value: i });
     });
@@ -92,25 +101,13 @@ test('after the collector answered a fetch, a beacon on leaving is trusted: the 
     const sentAgain = (await recordedSends(page)).filter((s) => s.page === '/next.html').flatMap((s) => s.ids).filter((id) => beaconed.includes(id));
     assert.deepEqual(sentAgain, [], 'a trusted beacon\'s events were sent again');
     assert.deepEqual(duplicateIds(collector.events()), []);
-  } finally {
-    await ctx.close();
-    await pages.close();
-    await collector.close();
-  }
+  });
 });
 
 test('a 2xx on the previous page keeps a beacon trusted on the next, short page: nothing is sent twice', async () => {
-  const collector = await startCollector();
-  const pages = await startPages(collector.url);
-  const { page, ctx } = await openPage(browser);
-  try {
-    await probeSends(page);
+  await withVisitor({}, async ({ collector, pages, page }) => {
     // Page 1 confirms the collector answers, and its outbox empties (no snapshot is left behind).
-    await page.goto(pages.url + '/index.html');
-    await started(page);
-    await page.evaluate(() => splitbeam.flush());
-    await eventually(() => collector.events().some((e) => e.type === 'pageview'), 5000);
-    await sleep(200);
+    await confirmedOnIndex(page, pages.url, collector);
     // Page 2 lives well under the 2 s batch timer: its purchases leave only by beacon.
     await page.goto(pages.url + '/next.html');
     await started(page);
@@ -127,9 +124,5 @@ test('a 2xx on the previous page keeps a beacon trusted on the next, short page:
     const page3 = sends.slice(sends.findLastIndex((s) => s.page === '/next.html') + 1);
     const sentAgain = page3.flatMap((s) => s.ids).filter((id) => beaconed.includes(id));
     assert.deepEqual(sentAgain, [], 'page 2 came seconds after a 2xx, yet its beacon was not trusted');
-  } finally {
-    await ctx.close();
-    await pages.close();
-    await collector.close();
-  }
+  });
 });
