@@ -39,19 +39,27 @@ const ofType = (events, type) => events.filter((e) => e.type === type);
 const goals = (events, key) => events.filter((e) => e.type === 'goal' && e.goal === key);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Holds back the wasm of every page `page` loads until the returned `release()`; requests held
+ * until then are never continued (unrouting would let them through to a page already left). */
+async function holdWasm(page) {
+  let hold = true;
+  await page.route('**/*.wasm', (route) => (hold ? undefined : route.continue()));
+  return () => {
+    hold = false;
+  };
+}
+
 test('a goal tracked before the snippet started, on a page closed at once, arrives from the next page with its own URL and time', async () => {
   const t = await setup();
   try {
     // The wasm never arrives on this page view: track() waits in the loader's queue when the page goes.
-    // (The held request is never continued, not even after `hold` ends: unrouting would release it.)
-    let hold = true;
-    await t.page.route('**/*.wasm', (route) => (hold ? undefined : route.continue()));
+    const release = await holdWasm(t.page);
     await t.page.goto(t.pages.url + '/index.html');
     const trackedAt = await t.page.evaluate(() => (splitbeam.track('purchase', { value: 12.5 }), Date.now()));
     // Long enough that the next page's clock is clearly later than the goal's (the wasm still held back).
     await sleep(1500);
     const nextAt = Date.now();
-    hold = false;
+    release();
     await t.page.goto(t.pages.url + '/next.html');
     await started(t.page);
     await t.page.evaluate(() => splitbeam.flush());
@@ -71,15 +79,14 @@ test('a goal tracked before the snippet started, on a page closed at once, arriv
 test('a goal held for the next page survives a second early close whose own goals cannot be held', async () => {
   const t = await setup();
   try {
-    // The wasm never arrives on the first two page views (the held requests are never continued).
-    let hold = true;
-    await t.page.route('**/*.wasm', (route) => (hold ? undefined : route.continue()));
+    // The wasm never arrives on the first two page views.
+    const release = await holdWasm(t.page);
     await t.page.goto(t.pages.url + '/index.html');
     await t.page.evaluate(() => splitbeam.track('purchase', { value: 7 }));
     await t.page.goto(t.pages.url + '/next.html');
     // A prop JSON cannot hold: storing this page's goals on close fails, and must not take page 1's with it.
     await t.page.evaluate(() => splitbeam.track('purchase', { value: 8, big: BigInt(1) }));
-    hold = false;
+    release();
     await t.page.goto(t.pages.url + '/index.html');
     await started(t.page);
     await t.page.evaluate(() => splitbeam.flush());
