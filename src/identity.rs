@@ -53,9 +53,14 @@ impl Identity {
         self.may_store = granted;
         if granted {
             self.save();
-        } else if let Some(storage) = local() {
-            let _ = storage.remove_item(VISITOR_KEY);
-            let _ = storage.remove_item(STICKY_KEY);
+        } else {
+            if let Some(storage) = local() {
+                let _ = storage.remove_item(VISITOR_KEY);
+                let _ = storage.remove_item(STICKY_KEY);
+            }
+            if let Some(session) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+                let _ = session.remove_item(FORCED_KEY);
+            }
         }
     }
 

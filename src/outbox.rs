@@ -134,7 +134,7 @@ pub fn start(collector: String) {
             } else {
                 // Back in view: what left by an unconfirmed beacon while hidden goes again by fetch.
                 with(|d| {
-                    if d.outbox.resume(now()) > 0 {
+                    if !d.gone && d.outbox.resume(now()) > 0 {
                         d.pump();
                     }
                 });
@@ -150,20 +150,19 @@ fn listen(target: &web_sys::EventTarget, name: &str, handler: impl FnMut(JsValue
     closure.forget();
 }
 
-/// Consent withdrawn: stop, and forget everything unsent.
+/// Consent withdrawn: stop, and forget everything stored under our names (every tab's unsent
+/// events, leases, sessions, the held goals and the loader's caches), whether delivery ran or not.
 pub fn stop() {
     let stopped = DELIVERY.with(|cell| cell.try_borrow_mut().ok()?.take());
-    if let Some(d) = stopped {
-        if let (Some(window), Some((handle, _))) = (web_sys::window(), d.timer) {
-            window.clear_timeout_with_handle(handle);
-        }
-        if let Some(storage) = storage() {
-            let _ = storage.remove_item(&[OUTBOX_PREFIX, &d.tab].concat());
-            let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
-            let _ = storage.remove_item(CONFIRMED_KEY);
-        }
-        Sessions::erase();
+    if let (Some(window), Some((handle, _))) = (web_sys::window(), stopped.and_then(|d| d.timer)) {
+        window.clear_timeout_with_handle(handle);
     }
+    if let Some(storage) = storage() {
+        for key in keys(&storage).into_iter().filter(|k| k.starts_with("splitbeam")) {
+            let _ = storage.remove_item(&key);
+        }
+    }
+    Sessions::erase();
 }
 
 /// Queues the exposures, (experiment, variant) pairs, of experiments not yet exposed in the
@@ -278,10 +277,20 @@ fn on_fetch_result(generation: u32, batch_id: u64, status: u16, retry_after: Opt
         }
         let outcome = Outcome::from_status(status, retry_after.as_deref().and_then(parse_retry_after));
         let settled = d.outbox.on_result(batch_id, outcome, now(), random_u32());
-        let confirmed = d.outbox.confirmed_at();
-        if confirmed >= d.confirmed_written.saturating_add(CONFIRMED_WRITE_MS) {
-            d.confirmed_written = confirmed;
-            store(CONFIRMED_KEY, &confirmed.to_string());
+        if d.outbox.failures() > 0 {
+            // The collector failed: no other page of the site may trust a beacon on its word.
+            if d.confirmed_written > 0 {
+                d.confirmed_written = 0;
+                if let Some(storage) = storage() {
+                    let _ = storage.remove_item(CONFIRMED_KEY);
+                }
+            }
+        } else {
+            let confirmed = d.outbox.confirmed_at();
+            if confirmed >= d.confirmed_written.saturating_add(CONFIRMED_WRITE_MS) {
+                d.confirmed_written = confirmed;
+                store(CONFIRMED_KEY, &confirmed.to_string());
+            }
         }
         if !settled.rejected.is_empty() {
             warn(&["the collector refused ", &settled.rejected.len().to_string(), " events (HTTP ", &status.to_string(), "); they are dropped"].concat());
@@ -367,7 +376,11 @@ impl Delivery {
             self.lease = None;
             return;
         }
-        // After pagehide the lease stays released, whatever still saves (a late fetch answer).
+        // After pagehide the lease stays released, whatever still saves (a late fetch answer),
+        // and a snapshot the next page has already adopted (and removed) is not written back.
+        if self.gone && storage.get_item(&outbox_key).ok().flatten().is_none() {
+            return;
+        }
         let renew = !self.gone && self.lease.as_ref().is_none_or(|l| l.needs_renewal(now(), self.outbox.policy()));
         if renew {
             let lease = Lease::take(&self.tab, now(), self.outbox.policy());
@@ -563,7 +576,8 @@ fn random_hex(len: usize) -> String {
 fn note_stored_confirmation() {
     let stored = storage().and_then(|s| s.get_item(CONFIRMED_KEY).ok().flatten());
     // Digits only: integer parsing, not float parsing (no float formatting code in the wasm).
-    if let Some(at) = stored.and_then(|text| text.parse::<u64>().ok()) {
+    // One from the future (a clock set back) would never be overwritten: ignored.
+    if let Some(at) = stored.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
         with(|d| {
             d.outbox.note_confirmation(at);
             d.confirmed_written = d.confirmed_written.max(at);

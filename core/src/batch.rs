@@ -763,8 +763,8 @@ impl Outbox {
         removed
     }
 
-    /// Drops the oldest pending events (the oldest held otherwise: in flight or unconfirmed)
-    /// until the queue is within its bounds; each drop is counted.
+    /// Drops events until the queue is within its bounds, each drop counted: those that left by an
+    /// unconfirmed beacon first, then the oldest pending, then the oldest in flight.
     fn enforce_bounds(&mut self) {
         while self.entries.len() > self.policy.max_stored_events || self.stored_bytes > self.policy.max_stored_bytes {
             // Events that left by an unconfirmed beacon first (most likely delivered), then the

@@ -126,3 +126,19 @@ test('a 2xx on the previous page keeps a beacon trusted on the next, short page:
     assert.deepEqual(sentAgain, [], 'page 2 came seconds after a 2xx, yet its beacon was not trusted');
   });
 });
+
+test('a failed fetch withdraws the site-wide confirmation: the next page does not trust its beacon on old news', async () => {
+  let failing = false;
+  await withVisitor({ answer: () => (failing ? { status: 503 } : { status: 204 }) }, async ({ collector, pages, page }) => {
+    await confirmedOnIndex(page, pages.url, collector);
+    assert.ok(await page.evaluate(() => localStorage.getItem('splitbeam.confirmed')), 'a 2xx is remembered for the site');
+    failing = true;
+    await page.evaluate(() => {
+      splitbeam.track('purchase', { value: 1 });
+      splitbeam.flush();
+    });
+    await eventually(() => collector.batches.some((b) => b.status === 503), 5000);
+    await sleep(200); // the 503 is read by the page
+    assert.equal(await page.evaluate(() => localStorage.getItem('splitbeam.confirmed')), null);
+  });
+});
