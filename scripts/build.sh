@@ -16,11 +16,16 @@ mkdir -p "$out"
 "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
   "$glue/splitbeam_bg.wasm" -o "$glue/optimized.wasm"
 # Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
-node scripts/minify-wasm-names.mjs "$glue/optimized.wasm" "$glue/splitbeam.js" "$out/splitbeam_bg.wasm" "$glue/splitbeam.short.js"
+node scripts/minify-wasm-names.mjs "$glue/optimized.wasm" "$glue/splitbeam.js" "$glue/short.wasm" "$glue/splitbeam.short.js"
 # One classic script: the glue is bundled in, so nothing waits for a module graph or DOMContentLoaded.
 "$bin/esbuild" www/loader.js --bundle --minify --format=iife --target=es2019 \
   --alias:splitbeam-glue=./"$glue"/splitbeam.short.js --log-level=warning --log-override:empty-import-meta=silent \
-  --outfile="$out/splitbeam.js"
+  --outfile="$glue/loader.js"
+# Into dist/ only once both are built and checked, each by a rename: a running collector serves
+# dist/, and a loader and a wasm from different builds do not fit (their import names differ). A
+# failed build leaves dist/ as it was; only a page loaded between the two renames can mismatch.
+cp "$glue/short.wasm" "$out/.splitbeam_bg.wasm.new" && mv -f "$out/.splitbeam_bg.wasm.new" "$out/splitbeam_bg.wasm"
+cp "$glue/loader.js" "$out/.splitbeam.js.new" && mv -f "$out/.splitbeam.js.new" "$out/splitbeam.js"
 cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
 
 js=$(gzip -9 -c "$out/splitbeam.js" | wc -c)
