@@ -136,9 +136,20 @@ fn the_wasm_is_sent_compressed_and_not_resent_when_unchanged() {
 
     let plain = server.get("/splitbeam_bg.wasm");
     assert_eq!(plain.body, wasm, "without Accept-Encoding the bytes are sent as they are");
-    let modified = plain.header("last-modified").expect("Last-Modified").to_string();
-    let again = request(server.addr, "GET", "/splitbeam_bg.wasm", &[("If-Modified-Since", &modified)], b"").expect("GET");
+    let etag = plain.header("etag").expect("ETag").to_string();
+    let again = request(server.addr, "GET", "/splitbeam_bg.wasm", &[("If-None-Match", &etag)], b"").expect("GET");
     assert_eq!((again.status, again.body.len()), (304, 0));
+
+    // A rebuild of the same length copied with its old mtime (cp -p, rsync) is still new.
+    let file = dist.join("splitbeam_bg.wasm");
+    let modified = std::fs::metadata(&file).and_then(|m| m.modified()).expect("mtime");
+    let mut rebuilt = wasm.clone();
+    rebuilt[9] = 8;
+    std::fs::write(&file, &rebuilt).expect("rebuild");
+    std::fs::File::options().write(true).open(&file).and_then(|f| f.set_modified(modified)).expect("keep the old mtime");
+    let after = request(server.addr, "GET", "/splitbeam_bg.wasm", &[("If-None-Match", &etag)], b"").expect("GET");
+    assert_eq!(after.status, 200, "the old wasm was declared unchanged");
+    assert_eq!(after.body, rebuilt);
 }
 
 #[test]

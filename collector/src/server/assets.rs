@@ -61,10 +61,17 @@ pub struct LoaderCache {
     last: Mutex<Option<Arc<RenderedLoader>>>,
 }
 
-/// (modified time, length) of dist/splitbeam.js when it was read.
-/// What tells a rebuilt loader from the cached one: mtime and length, plus (on Unix) the inode and
-/// the change time, which a copy that keeps mtimes (`cp -p`, rsync, normalised build dates) still moves.
+/// What tells a rebuilt file (the loader, the wasm) from the one seen before: mtime and length,
+/// plus (on Unix) the inode and the change time, which a copy that keeps mtimes (`cp -p`, rsync,
+/// normalised build dates) still moves.
 type DistStamp = (Option<SystemTime>, u64, u64, i64, i64);
+
+/// A weak validator for a file as it is on disk (weak: the compression layer re-encodes the bytes).
+fn stamp_etag((modified, len, inode, ctime, ctime_ns): &DistStamp) -> HeaderValue {
+    let mtime_ns = modified.and_then(|m| m.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let tag = format!("W/\"{len:x}-{mtime_ns:x}-{inode:x}-{ctime:x}.{ctime_ns:x}\"");
+    HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""))
+}
 
 fn dist_stamp(meta: &std::fs::Metadata) -> DistStamp {
     #[cfg(unix)]
@@ -146,18 +153,15 @@ pub async fn dist_file(
     }
     let path = state.dist.join(&name);
     // Revalidated on every page (the glue and the wasm must stay a matching pair after a rebuild),
-    // so answer an unchanged file with 304 instead of its bytes.
-    let modified = tokio::fs::metadata(&path).await.map_err(|_| not_found())?.modified().ok().map(httpdate::fmt_http_date);
-    if let Some(modified) = &modified {
-        let since = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok());
-        if since == Some(modified.as_str()) {
-            return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE]).into_response());
-        }
+    // so an unchanged file is answered 304. By an ETag from the whole stamp, not Last-Modified:
+    // a date has one-second resolution, and copies that keep mtimes would pass as unchanged.
+    let meta = tokio::fs::metadata(&path).await.map_err(|_| not_found())?;
+    let etag = stamp_etag(&dist_stamp(&meta));
+    if if_none_match(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [(header::ETAG, etag)]).into_response());
     }
     let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
     let mut response = ([(header::CONTENT_TYPE, content_type), NO_CACHE], bytes).into_response();
-    if let Some(value) = modified.and_then(|m| HeaderValue::from_str(&m).ok()) {
-        response.headers_mut().insert(header::LAST_MODIFIED, value);
-    }
+    response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
 }
