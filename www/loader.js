@@ -104,7 +104,10 @@ try {
           return r.json();
         })
       : Promise.reject(new Error('no config (data-config, #splitbeam-config or a baked-in config)'));
-  const wasmReady = init({ module_or_path: fetch(new URL('splitbeam_bg.wasm', base)) });
+  // The build names the wasm by its content hash (SPLITBEAM_WASM): this loader always fetches its own
+  // wasm, which may be cached for good; unbundled, the plain name.
+  const wasmFile = typeof SPLITBEAM_WASM == 'string' ? SPLITBEAM_WASM : 'splitbeam_bg.wasm';
+  const wasmReady = init({ module_or_path: fetch(new URL(wasmFile, base)) });
 
   Promise.all([wasmReady, configReady])
     .then(([, cfg]) => {

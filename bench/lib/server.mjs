@@ -45,6 +45,9 @@ function gzip(key, body) {
   return gzipped.get(key);
 }
 
+/** The wasm file the built loader fetches. */
+const wasmName = (loader) => (loader.match(/splitbeam_bg\.[0-9a-f]{8,}\.wasm/) || ['splitbeam_bg.wasm'])[0];
+
 /** Starts the server. Returns { url, close }. Files are read at start: rebuild, then restart. */
 export async function startServer() {
   const loader = read(path.join(dist, 'splitbeam.js')).toString('utf8');
@@ -52,7 +55,8 @@ export async function startServer() {
   const bodies = {
     '/splitbeam.js?config=1': ['text/javascript', Buffer.from(bake(loader, headlineConfig()))],
     '/splitbeam.js?config=50': ['text/javascript', Buffer.from(bake(loader, fiftyConfig()))],
-    '/splitbeam_bg.wasm': ['application/wasm', read(path.join(dist, 'splitbeam_bg.wasm'))],
+    // The loader fetches the wasm by its content-hashed name (scripts/build.sh).
+    [`/${wasmName(loader)}`]: ['application/wasm', read(path.join(dist, wasmName(loader)))],
     '/growthbook/auto.min.js': ['text/javascript', read(growthbookBundle)],
     [`/api/features/${CLIENT_KEY}`]: ['application/json', Buffer.from(JSON.stringify(growthbookPayload()))],
     '/shop.css': ['text/css', read(path.join(fixtures, 'shop.css'))],

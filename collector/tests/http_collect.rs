@@ -153,6 +153,20 @@ fn the_wasm_is_sent_compressed_and_not_resent_when_unchanged() {
 }
 
 #[test]
+fn a_wasm_named_by_its_hash_is_cached_for_good_and_the_plain_name_is_revalidated() {
+    let server = TestServer::start();
+    let dist = server.path("dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    std::fs::write(dist.join("splitbeam_bg.57ad79dbfc17bc5f.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    std::fs::write(dist.join("splitbeam_bg.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
+    let hashed = server.get("/splitbeam_bg.57ad79dbfc17bc5f.wasm");
+    assert_eq!(hashed.status, 200);
+    assert_eq!(hashed.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let plain = server.get("/splitbeam_bg.wasm");
+    assert_eq!(plain.header("cache-control"), Some("no-cache"));
+}
+
+#[test]
 fn the_demo_site_is_served_under_shop() {
     let server = TestServer::start_with(CONFIG, |o| o.site = Some(o.config.with_file_name("site")));
     std::fs::create_dir_all(server.path("site")).expect("site");

@@ -19,6 +19,15 @@ use crate::snippet;
 
 /// The config changes without the URL changing, so browsers must revalidate.
 const NO_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-cache");
+/// For files named by their content hash (`splitbeam_bg.<hash>.wasm`).
+const IMMUTABLE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
+
+/// `name.<hex hash>.ext`, as `npm run build` names the wasm: at least 8 hex digits before the extension.
+fn content_hashed(name: &str) -> bool {
+    let mut parts = name.rsplit('.');
+    let (_ext, hash) = (parts.next(), parts.next());
+    parts.next().is_some() && hash.is_some_and(|h| h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
 
 pub async fn experiments_json(State(state): State<Arc<AppState>>) -> Response {
     let current = state.config.current();
@@ -161,7 +170,9 @@ pub async fn dist_file(
         return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [(header::ETAG, etag)]).into_response());
     }
     let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
-    let mut response = ([(header::CONTENT_TYPE, content_type), NO_CACHE], bytes).into_response();
+    // A file named by its content hash never changes: cached for good, no revalidation per page.
+    let caching = if content_hashed(&name) { IMMUTABLE } else { NO_CACHE };
+    let mut response = ([(header::CONTENT_TYPE, content_type), caching], bytes).into_response();
     response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
 }
