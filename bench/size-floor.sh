@@ -8,8 +8,9 @@ CARGO_TARGET_DIR="$out" cargo build --release --target wasm32-unknown-unknown --
 wasm-bindgen --target web --no-typescript --out-dir "$out/glue" "$out/wasm32-unknown-unknown/release/splitbeam_size_floor.wasm"
 node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-mutable-globals "$out/glue/splitbeam_size_floor_bg.wasm" -o "$out/floor.wasm"
-floor=$(gzip -9 -c "$out/floor.wasm" | wc -c)
+floor=$(gzip -9 -n -c "$out/floor.wasm" | wc -c)
 echo "core's decisions alone (its JSON parser, config reading, page rules, conditions, hashing, assignment): $floor B wasm gzip -9"
-if [ -f dist/splitbeam_bg.wasm ]; then
-  echo "the snippet's wasm (dist/splitbeam_bg.wasm): $(gzip -9 -c dist/splitbeam_bg.wasm | wc -c) B gzip -9; budget for loader + glue + wasm: 14336 B"
+snippet=$(ls -t dist/splitbeam_bg.*.wasm 2>/dev/null | head -n 1)
+if [ -n "$snippet" ]; then
+  echo "the snippet's wasm ($snippet): $(gzip -9 -n -c "$snippet" | wc -c) B gzip -9; budget for loader + glue + wasm: 14336 B"
 fi

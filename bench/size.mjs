@@ -22,8 +22,16 @@ export function measure(file) {
   return { file, raw: body.length, gzip: compressedSize('gzip', ['-9', '-c'], body), brotli: compressedSize('brotli', ['-q', '11', '-c'], body) };
 }
 
+/** The wasm the built loader fetches (named by its content hash, scripts/build.sh). */
+export function builtWasm() {
+  const loader = fs.readFileSync(path.join(root, 'dist/splitbeam.js'), 'utf8');
+  const name = (loader.match(/splitbeam_bg\.[0-9a-f]{8,}\.wasm/) || [])[0];
+  if (!name) throw new Error('dist/splitbeam.js names no splitbeam_bg.<hash>.wasm: run `npm run build`');
+  return `dist/${name}`;
+}
+
 export function sizeBench() {
-  const splitbeam = ['dist/splitbeam.js', 'dist/splitbeam_bg.wasm'].map(measure);
+  const splitbeam = ['dist/splitbeam.js', builtWasm()].map(measure);
   const growthbook = measure('node_modules/@growthbook/growthbook/dist/bundles/auto.min.js');
   const total = splitbeam.reduce((sum, f) => ({ raw: sum.raw + f.raw, gzip: sum.gzip + f.gzip, brotli: sum.brotli + f.brotli }), { raw: 0, gzip: 0, brotli: 0 });
   const row = (label, f) => [label, bytes(f.raw), `${bytes(f.gzip)} (${kb(f.gzip)})`, `${bytes(f.brotli)} (${kb(f.brotli)})`];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm run build`: the snippet into dist/ — splitbeam.js (loader + wasm-bindgen glue, one classic
-# script), splitbeam_bg.<hash>.wasm (and the same as splitbeam_bg.wasm) and splitbeam.d.ts. Direct path: cargo → wasm-bindgen → wasm-opt → esbuild.
+# script), splitbeam_bg.<hash>.wasm and splitbeam.d.ts. Direct path: cargo → wasm-bindgen → wasm-opt → esbuild.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # npm's binaryen, never Debian's wasm-opt 108 (its -Oz output throws at load).
@@ -27,15 +27,15 @@ wasm_name="splitbeam_bg.$hash.wasm"
   --outfile="$glue/loader.js"
 # Into dist/ only once both are built and checked, each by a rename, the wasm first: a running
 # collector serves dist/, and a loader only ever names a wasm that is already there. A failed build
-# leaves dist/ as it was. splitbeam_bg.wasm is the same bytes under the plain name, for tools.
+# leaves dist/ as it was.
 install_file() { cp "$1" "$out/.$2.new" && mv -f "$out/.$2.new" "$out/$2"; }
 install_file "$glue/short.wasm" "$wasm_name"
-install_file "$glue/short.wasm" splitbeam_bg.wasm
 install_file "$glue/loader.js" splitbeam.js
+rm -f "$out/splitbeam_bg.wasm" # the plain name of builds before the hashed one
 # Earlier builds' wasm files stay for pages that loaded an earlier loader; the last three are kept.
 ls -t "$out"/splitbeam_bg.*.wasm | tail -n +4 | xargs -r rm -f
 cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
 
-js=$(gzip -9 -c "$out/splitbeam.js" | wc -c)
-wasm=$(gzip -9 -c "$out/splitbeam_bg.wasm" | wc -c)
+js=$(gzip -9 -n -c "$out/splitbeam.js" | wc -c)
+wasm=$(gzip -9 -n -c "$out/$wasm_name" | wc -c)
 echo "build: dist/splitbeam.js $js B + dist/$wasm_name $wasm B = $((js + wasm)) B gzip -9 (budget 14336)"
