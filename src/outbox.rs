@@ -157,12 +157,12 @@ pub fn stop() {
     if let (Some(window), Some((handle, _))) = (web_sys::window(), stopped.and_then(|d| d.timer)) {
         window.clear_timeout_with_handle(handle);
     }
+    // Every key of ours starts so (outbox, leases, sessions, identity, held goals, caches).
     if let Some(storage) = storage() {
         for key in keys(&storage).into_iter().filter(|k| k.starts_with("splitbeam")) {
             let _ = storage.remove_item(&key);
         }
     }
-    Sessions::erase();
 }
 
 /// Queues the exposures, (experiment, variant) pairs, of experiments not yet exposed in the

@@ -79,14 +79,6 @@ impl Sessions {
         }
         first
     }
-
-    /// Consent withdrawn: forget the stored session.
-    pub fn erase() {
-        if let Some(storage) = storage() {
-            let _ = storage.remove_item(SESSION_KEY);
-            let _ = storage.remove_item(EXPOSED_KEY);
-        }
-    }
 }
 
 /// Anything malformed reads as "nothing exposed yet".
