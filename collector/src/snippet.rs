@@ -26,9 +26,32 @@ pub fn render(loader_js: &str, config_json: &str) -> String {
     }
 }
 
+/// `name.<hex hash>.ext`, as `npm run build` names the wasm: at least 8 hex digits before the
+/// extension. Such a file never changes, so it may be cached for good.
+pub fn is_content_hashed(name: &str) -> bool {
+    let mut parts = name.rsplit('.');
+    let (_ext, hash) = (parts.next(), parts.next());
+    parts.next().is_some() && hash.is_some_and(|h| h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The wasm file a built loader fetches (`splitbeam_bg.<hash>.wasm`); the plain name otherwise.
+pub fn wasm_name(loader_js: &str) -> String {
+    const PREFIX: &str = "splitbeam_bg.";
+    loader_js
+        .match_indices(PREFIX)
+        .filter_map(|(at, _)| {
+            let rest = &loader_js[at..];
+            let hex = rest[PREFIX.len()..].chars().take_while(char::is_ascii_hexdigit).count();
+            let name = rest.get(..PREFIX.len() + hex + ".wasm".len())?;
+            (name.ends_with(".wasm") && is_content_hashed(name)).then(|| name.to_string())
+        })
+        .next()
+        .unwrap_or_else(|| "splitbeam_bg.wasm".to_string())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{render, wasm_name};
 
     #[test]
     fn the_config_replaces_the_marker() {
@@ -46,5 +69,17 @@ mod tests {
     #[test]
     fn a_loader_without_the_marker_is_returned_unchanged() {
         assert_eq!(render("console.log(1)", "{}"), "console.log(1)");
+    }
+
+    #[test]
+    fn the_wasm_named_by_the_loader_is_found_by_its_hash() {
+        let loader = r#"X="splitbeam_bg.57ad79dbfc17bc5f.wasm";new URL("splitbeam_bg.wasm",u)"#;
+        assert_eq!(wasm_name(loader), "splitbeam_bg.57ad79dbfc17bc5f.wasm");
+    }
+
+    #[test]
+    fn a_loader_without_a_hashed_name_points_to_the_plain_file() {
+        assert_eq!(wasm_name(r#"new URL("splitbeam_bg.wasm",u)"#), "splitbeam_bg.wasm");
+        assert_eq!(wasm_name(r#""splitbeam_bg.abc.wasm""#), "splitbeam_bg.wasm", "too short for a hash");
     }
 }

@@ -35,41 +35,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {} (run `npm run build` first)", loader_path.display()))?;
     let out = crate::snippet::render(&loader, &file.text);
     std::io::stdout().write_all(out.as_bytes()).context("cannot write to stdout")?;
-    let wasm = args.dist.join(wasm_name(&loader));
+    let wasm = args.dist.join(crate::snippet::wasm_name(&loader));
     eprintln!("{}: baked into splitbeam.js; serve it next to {}", args.file.display(), wasm.display());
     if !wasm.exists() {
         eprintln!("warning: {} is missing: the loader will not start without it (run `npm run build`)", wasm.display());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The wasm file the loader fetches: `splitbeam_bg.<hash>.wasm` as `npm run build` names it.
-fn wasm_name(loader: &str) -> String {
-    const PREFIX: &str = "splitbeam_bg.";
-    loader
-        .match_indices(PREFIX)
-        .filter_map(|(at, _)| {
-            let rest = &loader[at + PREFIX.len()..];
-            let hash: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
-            (hash.len() >= 8 && rest[hash.len()..].starts_with(".wasm")).then(|| [PREFIX, &hash, ".wasm"].concat())
-        })
-        .next()
-        .unwrap_or_else(|| "splitbeam_bg.wasm".to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wasm_name;
-
-    #[test]
-    fn the_wasm_named_by_the_loader_is_found_by_its_hash() {
-        let loader = r#"X="splitbeam_bg.57ad79dbfc17bc5f.wasm";new URL("splitbeam_bg.wasm",u)"#;
-        assert_eq!(wasm_name(loader), "splitbeam_bg.57ad79dbfc17bc5f.wasm");
-    }
-
-    #[test]
-    fn a_loader_without_a_hashed_name_points_to_the_plain_file() {
-        assert_eq!(wasm_name(r#"new URL("splitbeam_bg.wasm",u)"#), "splitbeam_bg.wasm");
-        assert_eq!(wasm_name(r#""splitbeam_bg.abc.wasm""#), "splitbeam_bg.wasm", "too short for a hash");
-    }
 }

@@ -22,12 +22,6 @@ const NO_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-cache")
 /// For files named by their content hash (`splitbeam_bg.<hash>.wasm`).
 const IMMUTABLE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
 
-/// `name.<hex hash>.ext`, as `npm run build` names the wasm: at least 8 hex digits before the extension.
-fn content_hashed(name: &str) -> bool {
-    let mut parts = name.rsplit('.');
-    let (_ext, hash) = (parts.next(), parts.next());
-    parts.next().is_some() && hash.is_some_and(|h| h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
-}
 
 pub async fn experiments_json(State(state): State<Arc<AppState>>) -> Response {
     let current = state.config.current();
@@ -171,7 +165,7 @@ pub async fn dist_file(
     }
     let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
     // A file named by its content hash never changes: cached for good, no revalidation per page.
-    let caching = if content_hashed(&name) { IMMUTABLE } else { NO_CACHE };
+    let caching = if snippet::is_content_hashed(&name) { IMMUTABLE } else { NO_CACHE };
     let mut response = ([(header::CONTENT_TYPE, content_type), caching], bytes).into_response();
     response.headers_mut().insert(header::ETAG, etag);
     Ok(response)
