@@ -157,6 +157,9 @@ test('a 503 with Retry-After: 2 is retried after 2 s, not before, even when flus
     await started(t.page);
     await t.page.evaluate(() => splitbeam.flush());
     await eventually(() => t.collector.batches.length >= 1, 5000);
+    // The page has read the 503 (its stored outbox counts the failure): until then a flush may
+    // rightly send a second batch alongside the first.
+    assert.ok(await eventually(async () => (await storedFailures(t.page)) >= 1, 5000), 'the page never recorded the 503');
     // During the server's wait: a manual flush and a full batch (25 events) must not send.
     await t.page.evaluate(() => {
       splitbeam.flush();
