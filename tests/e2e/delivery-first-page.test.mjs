@@ -52,7 +52,9 @@ async function confirmedOnIndex(page, pagesUrl, collector) {
   await started(page);
   await page.evaluate(() => splitbeam.flush());
   await eventually(() => collector.events().some((e) => e.type === 'pageview'), 5000);
-  await sleep(200); // the 2xx is read by the page, not only received by the collector
+  // The 2xx is read by the page, not only received by the collector: it remembers it for the site.
+  const confirmed = () => page.evaluate(() => localStorage.getItem('splitbeam.confirmed'));
+  assert.ok(await eventually(confirmed, 5000), 'the page never recorded the 2xx');
 }
 
 /** The ids index.html handed over, and how: every send of that page must be a queued beacon. */
@@ -131,14 +133,13 @@ test('a failed fetch withdraws the site-wide confirmation: the next page does no
   let failing = false;
   await withVisitor({ answer: () => (failing ? { status: 503 } : { status: 204 }) }, async ({ collector, pages, page }) => {
     await confirmedOnIndex(page, pages.url, collector);
-    assert.ok(await page.evaluate(() => localStorage.getItem('splitbeam.confirmed')), 'a 2xx is remembered for the site');
     failing = true;
     await page.evaluate(() => {
       splitbeam.track('purchase', { value: 1 });
       splitbeam.flush();
     });
     await eventually(() => collector.batches.some((b) => b.status === 503), 5000);
-    await sleep(200); // the 503 is read by the page
-    assert.equal(await page.evaluate(() => localStorage.getItem('splitbeam.confirmed')), null);
+    const withdrawn = async () => (await page.evaluate(() => localStorage.getItem('splitbeam.confirmed'))) === null;
+    assert.ok(await eventually(withdrawn, 5000), 'the 503 did not withdraw the confirmation');
   });
 });

@@ -315,7 +315,8 @@ test('with data-consent="required" nothing is stored or sent before consent(true
     await eventually(() => t.collector.events().length >= 2, 5000);
     const events = t.collector.events();
     assert.deepEqual(events.map((e) => e.type).sort(), ['exposure', 'pageview']);
-    await sleep(200); // the 2xx has been read: the page now remembers that the collector answers
+    // The 2xx has been read: the page now remembers that the collector answers.
+    assert.ok(await eventually(() => t.page.evaluate(() => localStorage.getItem('splitbeam.confirmed')), 5000));
     await t.page.evaluate(() => splitbeam.consent(false));
     assert.deepEqual(await t.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('splitbeam'))), [], 'consent withdrawn: nothing stays stored');
   } finally {
