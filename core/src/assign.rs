@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+#[cfg(feature = "conditions")]
 use crate::condition;
 use crate::config::{Config, Experiment, Status};
 use crate::hash;
@@ -149,8 +150,17 @@ pub fn assign_one<'c>(config: &Config, exp: &'c Experiment, visitor: &Visitor, u
         }
     }
     // 8. Audience.
+    // Without the condition engine (the first-paint module for configs that have no audience),
+    // an audience is never taken as met: nobody outside it may see the variant.
     if let Some(audience) = &exp.audience {
-        if !condition::eval(visitor.attributes, audience, &config.groups, visitor.regex) {
+        #[cfg(feature = "conditions")]
+        let met = condition::eval(visitor.attributes, audience, &config.groups, visitor.regex);
+        #[cfg(not(feature = "conditions"))]
+        let met = {
+            let _ = (audience, &config.groups);
+            false
+        };
+        if !met {
             return out(Reason::NotInAudience);
         }
     }

@@ -38,6 +38,7 @@ macro_rules! message {
 pub mod assign;
 pub mod attributes;
 pub mod batch;
+pub mod compiled;
 pub mod condition;
 pub mod config;
 mod config_reader;

@@ -1,0 +1,364 @@
+//! The compiled config: what the browser decides from. `splitbeam snippet` and the collector read
+//! and validate experiments.json natively, then `encode` the valid experiments into this compact
+//! binary form; the snippet only `decode`s it, so no JSON reader, date parser or validator ships.
+//!
+//! Layout: the magic `SB` and a format byte, then the config. Strings are a varint byte length and
+//! UTF-8; numbers 8 bytes little-endian f64; options a 0/1 tag; lists a varint count. Names and
+//! funnels are left out (only the dashboard shows them).
+
+use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespace, Status, Variant};
+use crate::json::Value;
+use crate::pages::{PageRules, Pattern};
+
+const MAGIC: [u8; 3] = *b"SB\x01";
+
+/// The valid experiments of `config` in the compiled form.
+pub fn encode(config: &Config) -> Vec<u8> {
+    let mut out = Writer(MAGIC.to_vec());
+    out.uint(config.version as usize);
+    out.value(&config.groups);
+    out.uint(config.experiments.len());
+    for exp in &config.experiments {
+        out.experiment(exp);
+    }
+    out.0
+}
+
+/// The config `encode` wrote, or `None` for bytes it did not write (never panics).
+pub fn decode(bytes: &[u8]) -> Option<Config> {
+    let mut input = Reader { bytes, at: 0 };
+    if input.take(MAGIC.len())? != MAGIC {
+        return None;
+    }
+    let version = u32::try_from(input.uint()?).ok()?;
+    let groups = input.value(0)?;
+    let experiments = input.list(Reader::experiment)?;
+    (input.at == bytes.len()).then_some(Config { version, experiments, groups })
+}
+
+/// Whether any experiment of `config` needs the condition engine (an audience): the browser then
+/// loads the first-paint module that has one.
+pub fn needs_conditions(config: &Config) -> bool {
+    config.experiments.iter().any(|e| e.audience.is_some())
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn uint(&mut self, mut n: usize) {
+        while n >= 0x80 {
+            self.0.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+    fn flag(&mut self, on: bool) {
+        self.0.push(on as u8);
+    }
+    fn num(&mut self, n: f64) {
+        self.0.extend_from_slice(&n.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.uint(s.len());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn opt_str(&mut self, s: &Option<String>) {
+        self.flag(s.is_some());
+        if let Some(s) = s {
+            self.str(s);
+        }
+    }
+    fn opt_num(&mut self, n: Option<f64>) {
+        self.flag(n.is_some());
+        if let Some(n) = n {
+            self.num(n);
+        }
+    }
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.0.push(0),
+            Value::Bool(b) => self.0.push(1 + *b as u8),
+            Value::Number(n) => {
+                self.0.push(3);
+                self.num(*n);
+            }
+            Value::String(s) => {
+                self.0.push(4);
+                self.str(s);
+            }
+            Value::Array(items) => {
+                self.0.push(5);
+                self.uint(items.len());
+                items.iter().for_each(|item| self.value(item));
+            }
+            Value::Object(entries) => {
+                self.0.push(6);
+                self.uint(entries.len());
+                for (key, item) in entries {
+                    self.str(key);
+                    self.value(item);
+                }
+            }
+        }
+    }
+    fn pages(&mut self, rules: &PageRules) {
+        for list in [&rules.include, &rules.exclude] {
+            self.uint(list.len());
+            for pattern in list {
+                match pattern {
+                    Pattern::Glob(p) => {
+                        self.0.push(0);
+                        self.str(p);
+                    }
+                    Pattern::Regex(p) => {
+                        self.0.push(1);
+                        self.str(p);
+                    }
+                }
+            }
+        }
+    }
+    fn experiment(&mut self, exp: &Experiment) {
+        self.str(&exp.key);
+        self.0.push(match exp.status {
+            Status::Draft => 0,
+            Status::Running => 1,
+            Status::Stopped => 2,
+        });
+        self.pages(&exp.pages);
+        self.flag(exp.audience.is_some());
+        if let Some(audience) = &exp.audience {
+            self.value(audience);
+        }
+        self.num(exp.traffic);
+        self.uint(exp.variants.len());
+        for variant in &exp.variants {
+            self.str(&variant.key);
+            self.num(variant.weight);
+            self.uint(variant.changes.len());
+            variant.changes.iter().for_each(|c| self.change(c));
+        }
+        self.uint(exp.goals.len());
+        for goal in &exp.goals {
+            self.str(&goal.key);
+            match &goal.trigger {
+                GoalTrigger::Click(selector) => {
+                    self.0.push(0);
+                    self.str(selector);
+                }
+                GoalTrigger::Pageview(rules) => {
+                    self.0.push(1);
+                    self.pages(rules);
+                }
+                GoalTrigger::Event(name) => {
+                    self.0.push(2);
+                    self.str(name);
+                }
+            }
+            self.opt_str(&goal.value_prop);
+        }
+        self.str(&exp.seed);
+        self.str(&exp.hash_attribute);
+        self.0.push(exp.hash_version);
+        self.flag(exp.namespace.is_some());
+        if let Some(ns) = &exp.namespace {
+            self.str(&ns.id);
+            self.num(ns.start);
+            self.num(ns.end);
+        }
+        self.opt_num(exp.start_ms);
+        self.opt_num(exp.end_ms);
+        self.flag(exp.winner.is_some());
+        if let Some(winner) = exp.winner {
+            self.uint(winner);
+        }
+    }
+    fn change(&mut self, change: &Change) {
+        self.opt_str(&change.selector);
+        self.opt_str(&change.text);
+        self.opt_str(&change.html);
+        self.uint(change.attr.len());
+        for (name, value) in &change.attr {
+            self.str(name);
+            self.str(value);
+        }
+        self.opt_str(&change.add_class);
+        self.opt_str(&change.remove_class);
+        self.opt_str(&change.style);
+        self.flag(change.remove);
+        match &change.move_to {
+            None => self.0.push(0),
+            Some(Move::Before(s)) => {
+                self.0.push(1);
+                self.str(s);
+            }
+            Some(Move::After(s)) => {
+                self.0.push(2);
+                self.str(s);
+            }
+            Some(Move::Into(s)) => {
+                self.0.push(3);
+                self.str(s);
+            }
+        }
+        self.opt_str(&change.css);
+        self.opt_str(&change.redirect);
+    }
+}
+
+/// Conditions nest; a compiled config never nests deeper than validation allows.
+const MAX_DEPTH: usize = 64;
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(slice)
+    }
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn uint(&mut self) -> Option<usize> {
+        let mut n: usize = 0;
+        for shift in (0..35).step_by(7) {
+            let b = self.byte()?;
+            n |= ((b & 0x7f) as usize) << shift;
+            if b < 0x80 {
+                return Some(n);
+            }
+        }
+        None
+    }
+    fn flag(&mut self) -> Option<bool> {
+        match self.byte()? {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+    fn num(&mut self) -> Option<f64> {
+        let b = self.take(8)?;
+        Some(f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+    }
+    fn str(&mut self) -> Option<String> {
+        let len = self.uint()?;
+        core::str::from_utf8(self.take(len)?).ok().map(String::from)
+    }
+    fn opt<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.flag()? {
+            read(self).map(Some)
+        } else {
+            Some(None)
+        }
+    }
+    /// A counted list; the count is checked against the bytes left, so a corrupt count cannot
+    /// make it allocate more than the input could hold.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
+        let count = self.uint()?;
+        if count > self.bytes.len() - self.at {
+            return None;
+        }
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            items.push(item(self)?);
+        }
+        Some(items)
+    }
+    fn value(&mut self, depth: usize) -> Option<Value> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        Some(match self.byte()? {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => Value::Number(self.num()?),
+            4 => Value::String(self.str()?),
+            5 => Value::Array(self.list(|r| r.value(depth + 1))?),
+            6 => Value::Object(self.list(|r| Some((r.str()?, r.value(depth + 1)?)))?),
+            _ => return None,
+        })
+    }
+    fn pages(&mut self) -> Option<PageRules> {
+        let pattern = |r: &mut Self| match r.byte()? {
+            0 => r.str().map(Pattern::Glob),
+            1 => r.str().map(Pattern::Regex),
+            _ => None,
+        };
+        Some(PageRules { include: self.list(pattern)?, exclude: self.list(pattern)? })
+    }
+    fn experiment(&mut self) -> Option<Experiment> {
+        let key = self.str()?;
+        let status = match self.byte()? {
+            0 => Status::Draft,
+            1 => Status::Running,
+            2 => Status::Stopped,
+            _ => return None,
+        };
+        let pages = self.pages()?;
+        let audience = self.opt(|r| r.value(0))?;
+        let traffic = self.num()?;
+        let variants = self.list(|r| Some(Variant { key: r.str()?, weight: r.num()?, changes: r.list(Reader::change)? }))?;
+        let goals = self.list(|r| {
+            let key = r.str()?;
+            let trigger = match r.byte()? {
+                0 => GoalTrigger::Click(r.str()?),
+                1 => GoalTrigger::Pageview(r.pages()?),
+                2 => GoalTrigger::Event(r.str()?),
+                _ => return None,
+            };
+            Some(Goal { key, trigger, value_prop: r.opt(Reader::str)? })
+        })?;
+        let seed = self.str()?;
+        let hash_attribute = self.str()?;
+        let hash_version = self.byte()?;
+        let namespace = self.opt(|r| Some(Namespace { id: r.str()?, start: r.num()?, end: r.num()? }))?;
+        let start_ms = self.opt(Reader::num)?;
+        let end_ms = self.opt(Reader::num)?;
+        let winner = self.opt(Reader::uint)?;
+        Some(Experiment {
+            name: key.clone(),
+            key,
+            status,
+            pages,
+            audience,
+            traffic,
+            variants,
+            goals,
+            funnel: Vec::new(),
+            seed,
+            hash_attribute,
+            hash_version,
+            namespace,
+            start_ms,
+            end_ms,
+            winner,
+        })
+    }
+    fn change(&mut self) -> Option<Change> {
+        Some(Change {
+            selector: self.opt(Reader::str)?,
+            text: self.opt(Reader::str)?,
+            html: self.opt(Reader::str)?,
+            attr: self.list(|r| Some((r.str()?, r.str()?)))?,
+            add_class: self.opt(Reader::str)?,
+            remove_class: self.opt(Reader::str)?,
+            style: self.opt(Reader::str)?,
+            remove: self.flag()?,
+            move_to: match self.byte()? {
+                0 => None,
+                1 => Some(Move::Before(self.str()?)),
+                2 => Some(Move::After(self.str()?)),
+                3 => Some(Move::Into(self.str()?)),
+                _ => return None,
+            },
+            css: self.opt(Reader::str)?,
+            redirect: self.opt(Reader::str)?,
+        })
+    }
+}
