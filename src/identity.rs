@@ -21,11 +21,17 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// Reads the stored identity, or makes a new one; stores it only when allowed.
-    pub fn load(consent_required: bool) -> Identity {
-        let stored = local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten()).filter(|id| id.starts_with("v_"));
-        let new_visitor = stored.is_none();
-        let visitor_id = stored.unwrap_or_else(new_visitor_id);
+    /// Reads the stored identity, or makes a new one; stores it only when allowed. `handover` is the
+    /// (visitor id, new visitor) the first-paint module already decided with on this page.
+    pub fn load(consent_required: bool, handover: Option<(String, bool)>) -> Identity {
+        let (visitor_id, new_visitor) = match handover.filter(|(id, _)| id.starts_with("v_")) {
+            Some(handed) => handed,
+            None => {
+                let stored = local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten()).filter(|id| id.starts_with("v_"));
+                let new_visitor = stored.is_none();
+                (stored.unwrap_or_else(new_visitor_id), new_visitor)
+            }
+        };
         let sticky = local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
         let identity = Identity { visitor_id, new_visitor, sticky, may_store: !consent_required };
         // A returning visitor's storage already holds what was just read: no write on every page load.
@@ -48,6 +54,7 @@ impl Identity {
         self.save_sticky();
     }
 
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     /// `splitbeam.consent(granted)`: granting stores what was kept in memory; withdrawing erases it.
     pub fn set_consent(&mut self, granted: bool) {
         self.may_store = granted;
@@ -86,9 +93,10 @@ impl Identity {
     }
 }
 
-/// QA overrides: this URL's `?splitbeam=` plus earlier ones of this session; kept for the session
-/// when storing is allowed.
-pub fn forced(query_value: Option<String>, may_store: bool) -> Vec<(String, String)> {
+/// QA overrides: this URL's `?splitbeam=` (in `search`, the query string) plus earlier ones of this
+/// session; kept for the session when storing is allowed.
+pub fn forced(search: &str, may_store: bool) -> Vec<(String, String)> {
+    let query_value = query_param(search, "splitbeam");
     let session = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
     let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
     let mut forced = splitbeam_core::assign::forced_from_query(&earlier);
@@ -161,3 +169,11 @@ fn parse_sticky(text: &str) -> Vec<Sticky> {
         .collect()
 }
 
+
+/// The raw value of `name` in a query string (`?a=1&b`): `Some("")` when present without a value.
+fn query_param(search: &str, name: &str) -> Option<String> {
+    search.trim_start_matches('?').split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| js_sys::decode_uri_component(value).ok().and_then(|v| v.as_string()).unwrap_or_else(|| value.to_string()))
+    })
+}

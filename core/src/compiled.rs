@@ -36,10 +36,11 @@ pub fn decode(bytes: &[u8]) -> Option<Config> {
     (input.at == bytes.len()).then_some(Config { version, experiments, groups })
 }
 
-/// Whether any experiment of `config` needs the condition engine (an audience): the browser then
-/// loads the first-paint module that has one.
+/// Whether any experiment of `config` needs the condition engine and the visitor attributes (an
+/// audience, or a hash attribute other than the visitor id): the browser then loads the
+/// first-paint module that has them.
 pub fn needs_conditions(config: &Config) -> bool {
-    config.experiments.iter().any(|e| e.audience.is_some())
+    config.experiments.iter().any(|e| e.audience.is_some() || e.hash_attribute != "id")
 }
 
 struct Writer(Vec<u8>);

@@ -45,6 +45,7 @@ mod config_reader;
 pub mod decimal;
 pub mod event;
 pub mod hash;
+pub mod hide;
 pub mod json;
 pub mod pages;
 pub mod regex;

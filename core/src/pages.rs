@@ -88,7 +88,7 @@ impl Url {
     }
 
     /// The href without its scheme and host: `/cart?x=1#top`.
-    fn after_origin(&self) -> String {
+    pub fn after_origin(&self) -> String {
         let (_, rest) = split_host(&self.href);
         absolute_path(rest.to_string())
     }

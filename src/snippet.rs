@@ -1,0 +1,448 @@
+//! The whole snippet, loaded after the reveal: it takes over the page from the first-paint module
+//! (same decisions, same variants), then sends exposures, page views and goals, follows SPA routes
+//! and serves the JS API. The loader (www/loader.js) calls `start` with the compiled config.
+
+use std::cell::RefCell;
+
+use js_sys::Function;
+use splitbeam_core::assign::{assign, Visitor};
+use splitbeam_core::attributes::{self, PageContext};
+use splitbeam_core::batch::FlushReason;
+use splitbeam_core::config::{Config, Status};
+use splitbeam_core::event::EventKind;
+use splitbeam_core::json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::api::{self, Exposures};
+use crate::identity::{self, Identity};
+use crate::variant::ActiveVariant;
+use crate::{debug, goals, js_value, observer, outbox, regex, spa};
+
+thread_local! {
+    static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
+}
+
+/// Everything the snippet knows on this page.
+struct Snippet {
+    config: Config,
+    identity: Identity,
+    forced: Vec<(String, String)>,
+    /// Attributes set by the page with `splitbeam.attributes({...})`.
+    custom: Value,
+    debug: bool,
+    /// False when the loader gave up waiting: the visitor already saw the original on this view.
+    apply: bool,
+    active: Vec<ActiveVariant>,
+    /// (experiment, variant) pairs exposed on this page load: one exposure each.
+    exposed: Vec<(String, String)>,
+    exposures: Exposures,
+    /// Where events go (`data-collector`), if anywhere; delivery starts once consent allows.
+    collector: Option<String>,
+    /// `data-respect-dnt` and the browser sends Do-Not-Track or Global Privacy Control: nothing is sent.
+    do_not_track: bool,
+    /// The URL of the last page view (the referrer of the next SPA view).
+    viewed: String,
+}
+
+/// Exposures to announce once the state is no longer borrowed.
+type Announcements = Vec<(JsValue, Vec<Function>)>;
+
+/// Runs `f` on the snippet if it started and is not already busy (a page callback re-entering the API).
+fn with_snippet<R>(f: impl FnOnce(&mut Snippet) -> R) -> Option<R> {
+    SNIPPET.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
+}
+
+fn announce_all(announcements: Announcements) {
+    for (event, listeners) in announcements {
+        api::announce(&event, &listeners);
+    }
+}
+
+/// Starts the snippet with the compiled config (`splitbeam snippet`, base64-decoded by the loader)
+/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor}`:
+/// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so both
+/// modules decide alike even where storage fails. Problems become one console line, never a throw.
+#[wasm_bindgen]
+pub fn start(compiled: &[u8], options: JsValue) {
+    let Some(window) = web_sys::window() else { return };
+    let location = window.location();
+    let search = location.search().unwrap_or_default();
+    let option = |key: &str| js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
+
+    let Some(config) = splitbeam_core::compiled::decode(compiled) else {
+        return debug::error("the compiled experiments config is damaged (rebuild it with `splitbeam snippet`)");
+    };
+    let consent_required = option("consent").as_string().as_deref() == Some("required");
+    let script = window.document().and_then(|d| d.query_selector("script[data-collector]").ok().flatten());
+    let script_attr = |name: &str| script.as_ref().and_then(|s| s.get_attribute(name));
+    let collector = option("collector").as_string().or_else(|| script_attr("data-collector")).filter(|c| !c.is_empty());
+    let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| script_attr("data-respect-dnt").is_some_and(|v| v != "false"));
+    let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
+    let identity = Identity::load(consent_required, handover);
+    let forced = identity::forced(&search, identity.may_store);
+    let snippet = Snippet {
+        config,
+        identity,
+        forced,
+        custom: Value::Object(Vec::new()),
+        debug: debug::requested(&search),
+        apply: option("apply").as_bool() != Some(false),
+        active: Vec::new(),
+        exposed: Vec::new(),
+        exposures: Exposures::default(),
+        collector,
+        do_not_track: respect_dnt && do_not_track(&window.navigator()),
+        viewed: String::new(),
+    };
+    let announcements = SNIPPET.with(|cell| {
+        let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
+        let snippet = slot.insert(snippet);
+        snippet.start_delivery();
+        snippet.page_view();
+        let announcements = snippet.evaluate();
+        snippet.page_goals();
+        // Later route changes are new views: the visitor has not seen them yet.
+        snippet.apply = true;
+        announcements
+    });
+    announce_all(announcements);
+    if let Err(err) = observer::watch(on_mutation).and_then(|_| spa::watch(on_route)).and_then(|_| goals::watch_clicks(on_click)) {
+        debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
+    }
+}
+
+/// The DOM changed: reach new elements, re-apply overwritten changes (within budget).
+fn on_mutation() {
+    let retry = with_snippet(|s| s.reconcile()).flatten();
+    if let Some(at) = retry {
+        observer::retry_at(at, on_mutation);
+    }
+}
+
+/// The URL changed without a page load: a new page view.
+fn on_route() {
+    let announcements = with_snippet(|s| {
+        s.page_view();
+        let announcements = s.evaluate();
+        s.page_goals();
+        announcements
+    });
+    announce_all(announcements.unwrap_or_default());
+}
+
+/// A click anywhere: the `click` goals it reaches.
+fn on_click(element: web_sys::Element) {
+    with_snippet(|s| {
+        if !outbox::running() {
+            return;
+        }
+        let reached: Vec<String> = goals::clicked(&s.config, &element).iter().map(|g| g.key.clone()).collect();
+        for goal in reached {
+            debug::log(s.debug, &["goal ", &goal, " (click)"].concat());
+            s.record(api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
+        }
+    });
+}
+
+/// `data-respect-dnt`: the browser's Do-Not-Track or Global Privacy Control signal.
+fn do_not_track(navigator: &web_sys::Navigator) -> bool {
+    // Reflect, not web-sys' `do_not_track()`: Chromium's `navigator.doNotTrack` is null when unset.
+    let read = |key: &str| js_sys::Reflect::get(navigator, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    read("doNotTrack").as_string().as_deref() == Some("1") || read("globalPrivacyControl").as_bool() == Some(true)
+}
+
+/// Path and query: what events carry as `url` (never the origin or the fragment).
+fn page_url() -> String {
+    let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
+    // push_str, not `[String; 2].concat()`: that would be a second copy of `concat` in the wasm.
+    let mut url = location.pathname().unwrap_or_default();
+    url.push_str(&location.search().unwrap_or_default());
+    url
+}
+
+impl Snippet {
+    /// Decides every experiment for the current URL, reverts variants that no longer apply,
+    /// applies the new ones and queues their exposures.
+    fn evaluate(&mut self) -> Announcements {
+        let Some(window) = web_sys::window() else { return Vec::new() };
+        let href = window.location().href().unwrap_or_default();
+        let navigator = window.navigator();
+        let attributes = attributes::build(&PageContext {
+            visitor_id: &self.identity.visitor_id,
+            href: &href,
+            user_agent: &navigator.user_agent().unwrap_or_default(),
+            language: &navigator.language().unwrap_or_default(),
+            new_visitor: self.identity.new_visitor,
+            custom: Some(&self.custom),
+        });
+        let visitor = Visitor {
+            attributes: &attributes,
+            href: &href,
+            now_ms: js_sys::Date::now(),
+            forced: &self.forced,
+            sticky: &self.identity.sticky,
+            regex: &regex::BrowserRegex,
+        };
+        let decisions = assign(&self.config, &visitor);
+        let mut announcements = Vec::new();
+        let mut wanted: Vec<(&str, &str)> = Vec::new();
+        let mut assigned = Vec::new();
+        for decision in &decisions {
+            let key = decision.experiment.key.as_str();
+            let variant = decision.variant_key();
+            debug::log(self.debug, &[key, ": ", variant.unwrap_or("(none)"), " (", decision.reason.as_str(), ")"].concat());
+            if let Some(sticky) = decision.sticky.clone() {
+                assigned.push(sticky);
+            }
+            if let (Some(variant), true) = (variant, self.apply) {
+                wanted.push((key, variant));
+            }
+        }
+        self.identity.remember(assigned);
+        // Revert what no longer applies (another route, or another variant after new attributes).
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.active)
+            .into_iter()
+            .partition(|a| wanted.contains(&(a.experiment.as_str(), a.variant.as_str())));
+        for active in gone {
+            debug::log(self.debug, &[active.experiment.as_str(), ": reverted ", &active.variant].concat());
+            active.revert();
+        }
+        self.active = keep;
+        let mut exposures = Vec::new();
+        let mut redirects = Vec::new();
+        for decision in &decisions {
+            let (Some(index), true) = (decision.variant, self.apply) else { continue };
+            let Some(variant) = decision.experiment.variants.get(index) else { continue };
+            let key = decision.experiment.key.as_str();
+            if decision.tracked && !self.exposed.iter().any(|(e, v)| e == key && *v == variant.key) {
+                self.exposed.push((key.to_string(), variant.key.clone()));
+                let event = api::exposure_event(key, &variant.key, &self.identity.visitor_id, &href);
+                announcements.push(self.exposures.expose(event));
+                // Once per session for the collector (outbox's check); every page for listeners.
+                exposures.push((key.to_string(), variant.key.clone()));
+            }
+            if self.active.iter().any(|a| a.experiment == key) {
+                continue;
+            }
+            if let Some(target) = variant.changes.iter().find_map(|c| c.redirect.as_deref()) {
+                redirects.push(target.to_string());
+                continue;
+            }
+            self.active.push(ActiveVariant::new(key, variant));
+        }
+        drop(decisions);
+        outbox::expose(&self.identity.visitor_id, &page_url(), &exposures);
+        for target in redirects {
+            // The exposures are queued above, so they leave first (DESIGN: delivered before
+            // navigating, ~100 ms at most).
+            let (location, debug) = (window.location(), self.debug);
+            outbox::before_leaving(Box::new(move || redirect(&target, &location, debug)));
+        }
+        if let Some(at) = self.reconcile() {
+            observer::retry_at(at, on_mutation);
+        }
+        announcements
+    }
+
+    /// Starts sending events if there is a collector and the visitor's choices allow it.
+    fn start_delivery(&mut self) {
+        if let (Some(collector), true, false) = (&self.collector, self.identity.may_store, self.do_not_track) {
+            outbox::start(collector.clone());
+        }
+    }
+
+    /// Queues an event for this visitor on this page (nothing while delivery is off).
+    fn record(&self, kind: EventKind) {
+        outbox::record(&self.identity.visitor_id, &page_url(), None, kind);
+    }
+
+    /// The page view event for the current URL (on load and after each SPA route change).
+    fn page_view(&mut self) {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+        let url = page_url();
+        let referrer = if self.viewed.is_empty() { document.referrer() } else { self.viewed.clone() };
+        let title = document.title();
+        self.viewed = url;
+        self.record(EventKind::Pageview {
+            referrer: (!referrer.is_empty()).then_some(referrer),
+            title: (!title.is_empty()).then_some(title),
+        });
+    }
+
+    /// The `pageview` goals the current URL reaches.
+    fn page_goals(&self) {
+        let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+        for goal in goals::viewed(&self.config, &href) {
+            debug::log(self.debug, &["goal ", &goal.key, " (page view)"].concat());
+            self.record(api::goal_kind(goal.key.clone(), None, self.assignments(), Value::Object(Vec::new())));
+        }
+    }
+
+    /// The visitor's current assignments, for goal events: running experiments they were bucketed
+    /// into (stored, unchanged variants), never a QA override.
+    fn assignments(&self) -> Vec<(String, String)> {
+        self.identity
+            .sticky
+            .iter()
+            .filter(|s| !self.forced.iter().any(|(e, _)| *e == s.experiment))
+            .filter(|s| {
+                self.config.experiments.iter().any(|e| {
+                    e.key == s.experiment && e.status == Status::Running && e.has_fingerprint(&s.fingerprint)
+                })
+            })
+            .map(|s| (s.experiment.clone(), s.variant.clone()))
+            .collect()
+    }
+
+    fn reconcile(&mut self) -> Option<f64> {
+        let now = js_sys::Date::now();
+        let retry = self.active.iter_mut().filter_map(|a| a.reconcile(now)).reduce(f64::min);
+        observer::discard_own_records();
+        retry
+    }
+}
+
+/// Split-URL test: go to `target`, keeping this URL's query string and fragment; never to itself.
+fn redirect(target: &str, location: &web_sys::Location, debug: bool) {
+    let path = location.pathname().unwrap_or_default();
+    let href = location.href().unwrap_or_default();
+    let bare = target.split(['?', '#']).next().unwrap_or(target);
+    if bare == path || bare == href.split(['?', '#']).next().unwrap_or("") {
+        return;
+    }
+    let search = location.search().unwrap_or_default();
+    let hash = location.hash().unwrap_or_default();
+    let (base, fragment) = target.split_once('#').map_or((target, None), |(b, f)| (b, Some(f)));
+    let mut url = base.to_string();
+    if search.len() > 1 {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(search.get(1..).unwrap_or_default());
+    }
+    match fragment {
+        Some(f) => {
+            url.push('#');
+            url.push_str(f);
+        }
+        None => url.push_str(&hash),
+    }
+    debug::log(debug, &["redirecting to ", &url].concat());
+    if location.replace(&url).is_err() {
+        debug::error(&["cannot redirect to ", &url].concat());
+    }
+}
+
+
+// ---- the JS API (the loader maps `window.splitbeam.*` onto these) ----
+
+/// `splitbeam.track(goal, props)`: queues a goal event. Never throws: odd arguments are refused or
+/// trimmed with one console warning.
+#[wasm_bindgen]
+pub fn track(goal: JsValue, props: JsValue) {
+    track_from(goal, props, None);
+}
+
+/// A goal the loader held across an early close (`splitbeam_held`): tracked on an earlier page of
+/// this site, at `url` (path and query, as events carry it) and `ts` (ms). Sent with those, or
+/// with this page's when they are unusable.
+#[wasm_bindgen]
+pub fn track_held(goal: JsValue, props: JsValue, url: JsValue, ts: JsValue) {
+    let at = match (url.as_string(), ts.as_f64()) {
+        // Not from the future, and at most a day old: held goals wait only for the next page.
+        // A path, as events carry it (the collector refuses a batch with an empty url).
+        (Some(url), Some(ts))
+            if url.starts_with('/') && url.len() <= MAX_HELD_URL && ts <= js_sys::Date::now() && ts >= js_sys::Date::now() - DAY_MS =>
+        {
+            Some((url, ts as u64))
+        }
+        _ => None,
+    };
+    track_from(goal, props, at);
+}
+
+const MAX_HELD_URL: usize = 4096;
+const DAY_MS: f64 = 86_400_000.0;
+
+fn track_from(goal: JsValue, props: JsValue, at: Option<(String, u64)>) {
+    let done = with_snippet(|s| {
+        if !outbox::running() {
+            return debug::log(s.debug, "track(): not sent (no collector, no consent or Do-Not-Track)");
+        }
+        if let Some(kind) = api::goal_from_track(&s.config, &goal, &props, s.assignments()) {
+            debug::log(s.debug, "tracked a goal");
+            match &at {
+                Some((url, ts)) => outbox::record(&s.identity.visitor_id, url, Some(*ts), kind),
+                None => s.record(kind),
+            }
+        }
+    });
+    if done.is_none() {
+        debug::error("track() called while the snippet is busy or not started");
+    }
+}
+
+/// `splitbeam.variant(experiment)`: the variant key shown on this page, or null.
+#[wasm_bindgen]
+pub fn variant(experiment: String) -> Option<String> {
+    with_snippet(|s| s.active.iter().find(|a| a.experiment == experiment).map(|a| a.variant.clone())).flatten()
+}
+
+/// `splitbeam.attributes({...})`: merges custom targeting attributes and re-decides.
+#[wasm_bindgen]
+pub fn attributes(custom: JsValue) {
+    let value = match js_value::to_value(&custom) {
+        Ok(value @ Value::Object(_)) => value,
+        Ok(other) => return debug::error(&["attributes() wants an object, not ", other.type_name()].concat()),
+        Err(why) => return debug::error(&["attributes(): ", &why].concat()),
+    };
+    let announcements = with_snippet(|s| {
+        if let Value::Object(entries) = value {
+            for (key, item) in entries {
+                s.custom.set(&key, item);
+            }
+        }
+        s.evaluate()
+    });
+    announce_all(announcements.unwrap_or_default());
+}
+
+/// `splitbeam.consent(granted)`. Granting starts delivery with this page's view and exposures;
+/// withdrawing stops it and erases what was stored.
+#[wasm_bindgen]
+pub fn consent(granted: JsValue) {
+    let granted = granted.as_bool() == Some(true);
+    with_snippet(|s| {
+        s.identity.set_consent(granted);
+        if !granted {
+            return outbox::stop();
+        }
+        if outbox::running() {
+            return;
+        }
+        s.start_delivery();
+        s.viewed.clear();
+        s.page_view();
+        outbox::expose(&s.identity.visitor_id, &page_url(), &s.exposed);
+        s.page_goals();
+    });
+}
+
+/// `splitbeam.on('exposure', callback)`: also replays the exposures that already happened.
+#[wasm_bindgen]
+pub fn on(event: String, callback: Function) {
+    if event != "exposure" {
+        return debug::error(&["on(): unknown event \"", &event, "\" (only \"exposure\")"].concat());
+    }
+    let missed = with_snippet(|s| s.exposures.listen(callback.clone())).unwrap_or_default();
+    for exposure in missed {
+        if callback.call1(&JsValue::NULL, &exposure).is_err() {
+            debug::error("an exposure listener threw");
+        }
+    }
+}
+
+/// `splitbeam.flush()`: sends every queued event now.
+#[wasm_bindgen]
+pub fn flush() {
+    outbox::flush(FlushReason::Manual);
+}
+
