@@ -1,41 +1,79 @@
 #!/usr/bin/env bash
-# `npm run build`: the snippet into dist/ — splitbeam.js (loader + wasm-bindgen glue, one classic
-# script), splitbeam_bg.<hash>.wasm and splitbeam.d.ts. Direct path: cargo → wasm-bindgen → wasm-opt → esbuild.
+# `npm run build`: the snippet into dist/. Three wasm modules from one crate, each through
+# cargo → wasm-bindgen → wasm-opt → short names:
+#   first paint (decide + apply; with and without the condition engine) on the critical path,
+#   the whole snippet (delivery, goals, SPA, API), fetched once the page is revealed.
+# Files: splitbeam.js / splitbeam-audience.js (the loader with a first-paint glue; `splitbeam
+# snippet` and the collector bake the compiled config into the one that fits it),
+# splitbeam_full.<hash>.js + splitbeam_bg.<hash>.wasm (the whole snippet), splitbeam_first*.<hash>.wasm,
+# tag.js (the inline tag's template for `splitbeam tag`), splitbeam.d.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The build's own tools are installed first (a fresh clone has no node_modules/.bin/wasm-opt).
+bash scripts/setup.sh >/dev/null
 # npm's binaryen, never Debian's wasm-opt 108 (its -Oz output throws at load).
-# --converge: repeat -Oz until it stops shrinking (-0.2 KB gzip; measured with -tnh/--gufa too, kept out: no gain worth the risk).
 bin=node_modules/.bin
 out=dist
-glue=target/splitbeam-glue
+work=target/splitbeam-glue
+rm -rf "$work"
+mkdir -p "$work" "$out"
 
-cargo build --profile wasm --target wasm32-unknown-unknown -p splitbeam
-rm -rf "$glue"
-wasm-bindgen --target web --no-typescript --out-dir "$glue" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
-mkdir -p "$out"
-"$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-  "$glue/splitbeam_bg.wasm" -o "$glue/optimized.wasm"
-# Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
-node scripts/minify-wasm-names.mjs "$glue/optimized.wasm" "$glue/splitbeam.js" "$glue/short.wasm" "$glue/splitbeam.short.js"
-# One classic script: the glue is bundled in, so nothing waits for a module graph or DOMContentLoaded.
-# The wasm is named by its content hash: a loader always fetches the wasm it was built with, and
-# browsers may cache that file for good (the collector sends it `immutable`).
-hash=$(sha256sum "$glue/short.wasm" | cut -c1-16)
-wasm_name="splitbeam_bg.$hash.wasm"
-"$bin/esbuild" www/loader.js --bundle --minify --format=iife --target=es2019 --define:SPLITBEAM_WASM="\"$wasm_name\"" \
-  --alias:splitbeam-glue=./"$glue"/splitbeam.short.js --log-level=warning --log-override:empty-import-meta=silent \
-  --outfile="$glue/loader.js"
-# Into dist/ only once both are built and checked, each by a rename, the wasm first: a running
-# collector serves dist/, and a loader only ever names a wasm that is already there. A failed build
-# leaves dist/ as it was.
+# module <name> <cargo feature flags...>: $work/<name>.wasm + $work/<name>.js, short names, checked.
+module() {
+  local name=$1
+  shift
+  cargo build --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
+  wasm-bindgen --target web --no-typescript --out-dir "$work/$name.bg" --out-name "$name" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
+  # --converge: repeat -Oz until it stops shrinking.
+  "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    "$work/$name.bg/${name}_bg.wasm" -o "$work/$name.opt.wasm"
+  # Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
+  node scripts/minify-wasm-names.mjs "$work/$name.opt.wasm" "$work/$name.bg/$name.js" "$work/$name.wasm" "$work/$name.js"
+}
+module first --no-default-features
+module first_audience --no-default-features --features conditions
+module full
+
+# Content-hashed names: a loader always fetches the modules it was built with, and browsers may
+# cache them for good (the collector sends them `immutable`).
+hashed() { echo "$1.$(sha256sum "$2" | cut -c1-16).$3"; }
+full_wasm=$(hashed splitbeam_bg "$work/full.wasm" wasm)
+first_wasm=$(hashed splitbeam_first "$work/first.wasm" wasm)
+first_audience_wasm=$(hashed splitbeam_first_audience "$work/first_audience.wasm" wasm)
+
+esbuild() {
+  "$bin/esbuild" --bundle --minify --format=iife --target=es2019 --log-level=warning --log-override:empty-import-meta=silent "$@"
+}
+# The whole snippet's glue, a classic script that registers itself for the loader.
+esbuild www/full.js --alias:splitbeam-glue=./"$work"/full.js --outfile="$work/full.bundle.js"
+full_js=$(hashed splitbeam_full "$work/full.bundle.js" js)
+# The loader, once per first-paint module; it names the other files by their hashes.
+for variant in first first_audience; do
+  wasm_var=first_wasm
+  [ "$variant" = first_audience ] && wasm_var=first_audience_wasm
+  esbuild www/loader.js --alias:splitbeam-first=./"$work/$variant.js" \
+    --define:SPLITBEAM_FIRST_WASM="\"${!wasm_var}\"" --define:SPLITBEAM_FULL_JS="\"$full_js\"" --define:SPLITBEAM_FULL_WASM="\"$full_wasm\"" \
+    --outfile="$work/loader.$variant.js"
+done
+esbuild www/tag.js --outfile="$work/tag.js"
+
+# Into dist/ only once everything is built, each by a rename, the hashed files first: a running
+# collector serves dist/, and a loader only ever names files that are already there.
 install_file() { cp "$1" "$out/.$2.new" && mv -f "$out/.$2.new" "$out/$2"; }
-install_file "$glue/short.wasm" "$wasm_name"
-install_file "$glue/loader.js" splitbeam.js
-rm -f "$out/splitbeam_bg.wasm" # the plain name of builds before the hashed one
-# Earlier builds' wasm files stay for pages that loaded an earlier loader; the last three are kept.
-ls -t "$out"/splitbeam_bg.*.wasm | tail -n +4 | xargs -r rm -f
+install_file "$work/full.wasm" "$full_wasm"
+install_file "$work/first.wasm" "$first_wasm"
+install_file "$work/first_audience.wasm" "$first_audience_wasm"
+install_file "$work/full.bundle.js" "$full_js"
+install_file "$work/tag.js" tag.js
+install_file "$work/loader.first_audience.js" splitbeam-audience.js
+install_file "$work/loader.first.js" splitbeam.js
+# Earlier builds' hashed files stay for pages that loaded an earlier loader; the last three of each kind.
+for kind in splitbeam_bg splitbeam_first splitbeam_first_audience splitbeam_full; do
+  ls -t "$out/$kind".*.* 2>/dev/null | grep -E "^$out/$kind\.[0-9a-f]{16}\.(wasm|js)$" | tail -n +4 | xargs -r rm -f
+done
 cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
 
-js=$(gzip -9 -n -c "$out/splitbeam.js" | wc -c)
-wasm=$(gzip -9 -n -c "$out/$wasm_name" | wc -c)
-echo "build: dist/splitbeam.js $js B + dist/$wasm_name $wasm B = $((js + wasm)) B gzip -9 (budget 14336)"
+gz() { gzip -9 -n -c "$1" | wc -c; }
+echo "build (gzip -9): critical path: splitbeam.js $(gz "$out/splitbeam.js") B + $first_wasm $(gz "$out/$first_wasm") B" \
+  "(with audiences: splitbeam-audience.js $(gz "$out/splitbeam-audience.js") B + $(gz "$out/$first_audience_wasm") B);" \
+  "after the reveal: $full_js $(gz "$out/$full_js") B + $full_wasm $(gz "$out/$full_wasm") B; inline tag template $(gz "$out/tag.js") B"

@@ -1,11 +1,12 @@
-// splitbeam's loader (bundled with the wasm-bindgen glue into dist/splitbeam.js, a classic script):
-// hides only what running experiments on this URL will change, starts the wasm and the config in
-// parallel, reveals when the variant is applied or after the timeout, and never throws into the page.
-import init, * as wasm from 'splitbeam-glue';
+// splitbeam's loader (bundled with the first-paint module's glue into dist/splitbeam.js, a classic
+// script, added async by the inline tag or loaded on its own): fetches the first-paint module,
+// decides and applies, reveals, then loads the whole snippet (delivery, goals, SPA, the API), which
+// takes over. Calls made meanwhile wait in the queue. It never throws into the page.
+import initFirst, * as first from 'splitbeam-first';
+import { hide, hideFor } from './hide.js';
 
-// `splitbeam snippet` / the collector replace the marker string with the config itself (first visit:
-// no round trip). Left as is, the config comes from the inline JSON tag or `data-config`. (Written as
-// a property read so the minifier keeps the marker.)
+// `splitbeam snippet` / the collector replace the marker with {b: the compiled config (base64),
+// h: the hide list}. (Written as a property read so the minifier keeps the marker.)
 const BAKED = { c: '__SPLITBEAM_CONFIG__' }.c;
 
 const say = (why, err) => console.error('splitbeam: ' + why + (err ? ': ' + ((err && err.message) || err) : ''));
@@ -37,7 +38,8 @@ try {
   ['track', 'attributes', 'consent', 'on', 'flush'].forEach((name) => {
     api[name] = (...args) => call(name, args);
   });
-  api.variant = (key) => (ready ? call('variant', [key]) : null);
+  let decided = null;
+  api.variant = (key) => (ready ? call('variant', [key]) : decided ? decided.variant(key) : null);
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
 
@@ -72,114 +74,61 @@ try {
     } catch (_) {}
   });
 
-  // The config: baked in, inline JSON tag, or data-config URL (fetched in parallel with the wasm).
-  let config = typeof BAKED == 'object' ? BAKED : null;
-  const inline = document.getElementById('splitbeam-config');
-  if (!config && inline) config = JSON.parse(inline.textContent);
-  const hidden = [];
-  if (config) hidden.push(...selectorsToHide(config));
-  else {
-    try {
-      hidden.push(...selectorsToHide(JSON.parse(localStorage.getItem('splitbeam_hide'))));
-    } catch (_) {}
-  }
-
-  // Hide only those elements, and only until their change is applied (or the timeout).
-  const style = document.createElement('style');
-  style.textContent = hidden.map((s) => s + '{visibility:hidden!important}').join('');
-  if (hidden.length) (document.head || document.documentElement).appendChild(style);
-  const reveal = () => style.remove();
+  if (typeof BAKED != 'object') throw new Error('no compiled config (serve splitbeam.js from `splitbeam serve` or `splitbeam snippet`)');
+  const compiled = Uint8Array.from(atob(BAKED.b), (c) => c.charCodeAt(0));
+  // The inline tag hid the elements and runs the timeout; on its own, this script does both.
+  const tag = window.splitbeamTag;
+  const style = tag ? tag.style : hide(hideFor(BAKED.h));
+  const reveal = () => style && style.remove();
   let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    reveal();
-  }, timeoutMs);
+  const timer = tag ? 0 : setTimeout(() => ((timedOut = true), reveal()), timeoutMs);
+  const late = () => timedOut || (tag && tag.done);
+  const options = {
+    consent,
+    collector: attr('collector'),
+    respectDnt: !!script && script.hasAttribute('data-respect-dnt') && attr('respect-dnt') != 'false',
+  };
+  const url = (file) => new URL(file, base);
 
-  const configUrl = attr('config');
-  const configReady = config
-    ? Promise.resolve(config)
-    : configUrl
-      ? fetch(new URL(configUrl, location.href)).then((r) => {
-          if (!r.ok) throw new Error('HTTP ' + r.status + ' for ' + r.url);
-          return r.json();
-        })
-      : Promise.reject(new Error('no config (data-config, #splitbeam-config or a baked-in config)'));
-  // The build names the wasm by its content hash (SPLITBEAM_WASM): this loader always fetches its own
-  // wasm, which may be cached for good; unbundled, the plain name.
-  const wasmFile = typeof SPLITBEAM_WASM == 'string' ? SPLITBEAM_WASM : 'splitbeam_bg.wasm';
-  const wasmReady = init({ module_or_path: fetch(new URL(wasmFile, base)) });
+  // The whole snippet, once the page is revealed: the first-paint module hands the page over in the
+  // same task, so no frame shows the original in between.
+  const startFull = (applied, identity) => {
+    const wasm = fetch(url(SPLITBEAM_FULL_WASM));
+    const glue = document.createElement('script');
+    glue.src = url(SPLITBEAM_FULL_JS);
+    glue.onerror = () => say('the rest of splitbeam did not load (' + glue.src + '): no events are sent from this page');
+    glue.onload = () =>
+      window.splitbeamFull.init({ module_or_path: wasm }).then(
+        () => {
+          const full = window.splitbeamFull.snippet;
+          if (applied) first.release();
+          full.start(compiled, Object.assign({ apply: applied }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
+          ready = full;
+          // The page's own commands first: a queued consent(true) must start delivery before held goals go.
+          queued.forEach((cmd) => api.push(cmd));
+          queued.length = 0;
+          takeHeld().forEach((cmd) => call('track_held', cmd.slice(1)));
+        },
+        (err) => say('the rest of splitbeam did not start: no events are sent from this page', err),
+      );
+    (document.head || document.documentElement).appendChild(glue);
+  };
 
-  Promise.all([wasmReady, configReady])
-    .then(([, cfg]) => {
-      if (!config && consent != 'required') {
-        try {
-          localStorage.setItem('splitbeam_hide', JSON.stringify(hideOnly(cfg)));
-        } catch (_) {}
-      }
+  initFirst({ module_or_path: fetch(url(SPLITBEAM_FIRST_WASM)) })
+    .then(() => {
       clearTimeout(timer);
-      if (timedOut) say('ready after the ' + timeoutMs + ' ms timeout; this page view shows the original');
-      wasm.start(cfg, {
-        consent,
-        apply: !timedOut,
-        collector: attr('collector'),
-        respectDnt: !!script && script.hasAttribute('data-respect-dnt') && attr('respect-dnt') != 'false',
-      });
-      ready = wasm;
-      // The page's own commands first: a queued consent(true) must start delivery before held goals go.
-      queued.forEach((cmd) => api.push(cmd));
-      takeHeld().forEach((cmd) => call('track_held', cmd.slice(1)));
+      if (tag) clearTimeout(tag.timer);
+      const applied = !late();
+      if (!applied) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
+      const identity = first.decide(compiled, { consent, apply: applied });
+      reveal();
+      decided = first;
+      startFull(applied && !!identity, identity);
     })
-    .catch((err) => say('not started, the page shows the original', err))
-    .finally(() => {
-      clearTimeout(timer);
+    .catch((err) => {
+      say('not started, the page shows the original', err);
       reveal();
     });
 } catch (err) {
   say('not started, the page shows the original', err);
-}
-
-// The selectors running experiments may change on this URL. Conservative: a rule the tiny glob check
-// cannot read counts as a match (hiding too much only delays; hiding too little would flicker).
-function selectorsToHide(config) {
-  const forced = /[?&]splitbeam=/.test(location.search);
-  const selectors = [];
-  for (const exp of (config && config.experiments) || []) {
-    if (!exp || !(forced || exp.status == 'running' || (exp.status == 'stopped' && exp.winner))) continue;
-    if (!pageMayMatch(exp.pages)) continue;
-    for (const variant of exp.variants || [])
-      for (const change of (variant && variant.changes) || [])
-        if (change && typeof change.selector == 'string' && selectors.indexOf(change.selector) < 0) selectors.push(change.selector);
-  }
-  return selectors;
-}
-
-// Only what selectorsToHide reads, for the repeat-visit cache of a data-config setup.
-function hideOnly(config) {
-  return {
-    experiments: ((config && config.experiments) || []).map((e) => ({
-      status: e.status,
-      winner: e.winner,
-      pages: e.pages,
-      variants: (e.variants || []).map((v) => ({ changes: (v.changes || []).filter((c) => c.selector).map((c) => ({ selector: c.selector })) })),
-    })),
-  };
-}
-
-// Mirrors core/src/pages.rs loosely, erring towards "matches": only `/path` globs are checked (case
-// and trailing slash ignored, query requirements ignored); excludes, hosts and regexes count as matches.
-function pageMayMatch(pages) {
-  if (pages && !Array.isArray(pages) && typeof pages == 'object') pages = 'include' in pages ? pages.include : [pages];
-  if (pages == null) return true;
-  const includes = [].concat(pages).filter((p) => !(typeof p == 'string' && p[0] == '!'));
-  if (!includes.length) return true;
-  let path = location.pathname;
-  try {
-    path = decodeURIComponent(path);
-  } catch (_) {}
-  path = path.replace(/\/+$/, '') || '/';
-  return includes.some((p) => {
-    if (typeof p != 'string' || p[0] != '/') return true;
-    const glob = p.split('?')[0].replace(/\/+$/, '') || '/';
-    return new RegExp('^' + glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*') + '$', 'i').test(path);
-  });
 }

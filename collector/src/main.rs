@@ -26,8 +26,10 @@ enum Command {
     Export(cmd::export::Args),
     /// Send synthetic visitors with a known uplift through the demo funnel.
     Simulate(cmd::simulate::Args),
-    /// Print a splitbeam.js loader with the config baked in.
+    /// Print a splitbeam.js loader with the compiled config baked in.
     Snippet(cmd::snippet::Args),
+    /// Print the inline tag to paste at the top of <head> (hides, then adds splitbeam.js async).
+    Tag(cmd::tag::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Export(args) => cmd::export::run(args),
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Snippet(args) => cmd::snippet::run(args),
+        Command::Tag(args) => cmd::tag::run(args),
     };
     match outcome {
         Ok(code) => code,

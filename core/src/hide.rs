@@ -13,8 +13,8 @@ use crate::pages::Pattern;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HideRule {
     pub pattern: PagePattern,
-    /// The selectors, comma-separated (one CSS rule hides them all).
-    pub selectors: String,
+    /// The selectors (one CSS rule each: a selector this browser cannot read spoils only its own).
+    pub selectors: Vec<String>,
     /// A draft: hidden only on a QA link (`?splitbeam=`).
     pub draft: bool,
 }
@@ -40,18 +40,17 @@ pub fn hide_list(config: &Config) -> Vec<HideRule> {
             Status::Stopped => continue,
             Status::Draft => true,
         };
-        let mut selectors: Vec<&str> = Vec::new();
+        let mut selectors: Vec<String> = Vec::new();
         for change in exp.variants.iter().flat_map(|v| &v.changes) {
-            if let Some(selector) = change.selector.as_deref() {
-                if !selectors.contains(&selector) {
-                    selectors.push(selector);
+            if let Some(selector) = &change.selector {
+                if !selectors.contains(selector) {
+                    selectors.push(selector.clone());
                 }
             }
         }
         if selectors.is_empty() {
             continue;
         }
-        let selectors = selectors.join(",");
         let globs: Vec<String> = exp
             .pages
             .include

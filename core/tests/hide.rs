@@ -51,7 +51,7 @@ fn wherever_an_experiment_runs_its_selectors_are_hidden() {
             checked += 1;
             for selector in &selectors {
                 assert!(
-                    rules.iter().any(|r| r.selectors.split(',').any(|s| s == *selector) && rule_matches(&r.pattern, &url)),
+                    rules.iter().any(|r| r.selectors.iter().any(|s| s == selector) && rule_matches(&r.pattern, &url)),
                     "{}: {selector} not hidden on {href}",
                     exp.key
                 );
@@ -77,5 +77,5 @@ fn stopped_experiments_without_a_winner_hide_nothing_and_drafts_only_for_qa() {
     );
     let rules = hide_list(&config);
     assert_eq!(rules.len(), 1);
-    assert!(rules[0].draft && rules[0].selectors == "#d" && rules[0].pattern == PagePattern::Any);
+    assert!(rules[0].draft && rules[0].selectors == ["#d"] && rules[0].pattern == PagePattern::Any);
 }

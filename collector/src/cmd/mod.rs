@@ -7,4 +7,5 @@ pub mod serve;
 pub mod simulate;
 pub mod snippet;
 pub mod store_args;
+pub mod tag;
 pub mod validate;

@@ -1,5 +1,5 @@
-//! `splitbeam snippet experiments.json [--dist dist] > splitbeam.js`: the loader with the config
-//! baked in, so a first visit hides and decides without fetching the config. Validates first.
+//! `splitbeam snippet experiments.json [--dist dist] > splitbeam.js`: the loader with the compiled
+//! config baked in, so a first visit decides without fetching the config. Validates first.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use crate::config_file;
 pub struct Args {
     /// The experiments file to bake in.
     pub file: PathBuf,
-    /// The folder built by `npm run build` (holds splitbeam.js and splitbeam_bg.<hash>.wasm).
+    /// The folder built by `npm run build` (the loaders and the content-hashed modules).
     #[arg(long, default_value = "dist")]
     pub dist: PathBuf,
 }
@@ -30,15 +30,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{}: {} problems; nothing printed (fix them, then run again)", args.file.display(), problems.len());
         return Ok(ExitCode::FAILURE);
     }
-    let loader_path = args.dist.join("splitbeam.js");
+    let config = &file.loaded.config;
+    let loader_path = args.dist.join(crate::snippet::loader_file(config));
     let loader = std::fs::read_to_string(&loader_path)
         .with_context(|| format!("cannot read {} (run `npm run build` first)", loader_path.display()))?;
-    let out = crate::snippet::render(&loader, &file.text);
+    let out = crate::snippet::render(&loader, config);
     std::io::stdout().write_all(out.as_bytes()).context("cannot write to stdout")?;
-    let wasm = args.dist.join(crate::snippet::wasm_name(&loader));
-    eprintln!("{}: baked into splitbeam.js; serve it next to {}", args.file.display(), wasm.display());
-    if !wasm.exists() {
-        eprintln!("warning: {} is missing: the loader will not start without it (run `npm run build`)", wasm.display());
+    let files = crate::snippet::files_named_by(&loader);
+    eprintln!("{}: compiled into {}; serve it next to {}", args.file.display(), loader_path.display(), files.join(", "));
+    for name in files.iter().filter(|name| !args.dist.join(name).exists()) {
+        eprintln!("warning: {} is missing from {}: the loader will not start without it (run `npm run build`)", name, args.dist.display());
     }
     Ok(ExitCode::SUCCESS)
 }

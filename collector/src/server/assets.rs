@@ -29,7 +29,8 @@ pub async fn experiments_json(State(state): State<Arc<AppState>>) -> Response {
 }
 
 pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let path = state.dist.join("splitbeam.js");
+    let config = state.config.current();
+    let path = state.dist.join(snippet::loader_file(&config.config));
     let not_built = |e: std::io::Error| {
         ApiError::Unavailable(format!(
             "the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR",
@@ -39,12 +40,11 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache.
     let meta = tokio::fs::metadata(&path).await.map_err(not_built)?;
     let dist_stamp = dist_stamp(&meta);
-    let config = state.config.current();
     let rendered = match state.loader_cache.get(&config, dist_stamp) {
         Some(rendered) => rendered,
         None => {
             let loader = tokio::fs::read_to_string(&path).await.map_err(not_built)?;
-            let body = snippet::render(&loader, &config.text);
+            let body = snippet::render(&loader, &config.config);
             state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
             state.loader_cache.store(RenderedLoader::new(config, dist_stamp, body))
         }
@@ -55,6 +55,26 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     }
     Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), NO_CACHE], [etag], rendered.body.clone())
         .into_response())
+}
+
+/// `/tag.html`: the inline tag for the current config, for shops whose HTML is rendered per request
+/// (a server-side include or an edge worker fetches it and puts it at the top of `<head>`), so a
+/// new element under test is hidden without re-pasting anything. It points at this collector, by
+/// the `Host` the request came to.
+pub async fn tag(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    let plain_host = !host.is_empty() && host.len() <= 255 && host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !plain_host {
+        return Err(ApiError::BadRequest("a Host header naming this collector is needed for /tag.html".into()));
+    }
+    let path = state.dist.join("tag.js");
+    let template = tokio::fs::read_to_string(&path).await.map_err(|e| {
+        ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", path.display()))
+    })?;
+    let config = state.config.current();
+    let attributes = [("data-collector".to_string(), format!("//{host}/collect"))];
+    let body = snippet::tag(&template, &config.config, &format!("//{host}/splitbeam.js"), 1000, &attributes);
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), NO_CACHE], body).into_response())
 }
 
 /// `/splitbeam.js` as last rendered: every page of every shop asks for it (and revalidates it), while

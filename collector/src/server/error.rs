@@ -16,6 +16,8 @@ pub enum ApiError {
     /// The writer queue is full: the client should retry (503 + Retry-After).
     Overloaded,
     NotFound(String),
+    /// A request this route cannot answer as asked (400).
+    BadRequest(String),
     /// Something the server needs is missing, e.g. the built snippet (503).
     Unavailable(String),
     Internal(anyhow::Error),
@@ -62,6 +64,7 @@ impl IntoResponse for ApiError {
             )
                 .into_response(),
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response(),
             ApiError::Unavailable(message) => {
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()
             }

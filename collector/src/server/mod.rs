@@ -73,6 +73,7 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .route("/collect", post(collect::collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
         .route("/experiments.json", get(assets::experiments_json))
         .route("/splitbeam.js", get(assets::loader))
+        .route("/tag.html", get(assets::tag))
         .route("/{file}", get(assets::dist_file))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics_text))

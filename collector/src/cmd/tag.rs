@@ -1,0 +1,70 @@
+//! `splitbeam tag experiments.json --src URL [--collector URL] > tag.html`: the inline tag a shop
+//! pastes at the top of `<head>`. It hides what experiments may change on each page and adds
+//! splitbeam.js async, so no request to the collector can hold up the page. Validates first.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config_file;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The experiments file whose hide list goes into the tag.
+    pub file: PathBuf,
+    /// Where the page loads splitbeam.js from (`splitbeam serve`'s /splitbeam.js, or your copy of
+    /// `splitbeam snippet`'s output).
+    #[arg(long)]
+    pub src: String,
+    /// Where events go (the script's `data-collector`).
+    #[arg(long)]
+    pub collector: Option<String>,
+    /// How long elements under test may stay hidden, in ms.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    pub timeout: u32,
+    /// `required`: nothing is stored or sent before `splitbeam.consent(true)`.
+    #[arg(long)]
+    pub consent: Option<String>,
+    /// Respect Do-Not-Track and Global Privacy Control.
+    #[arg(long)]
+    pub respect_dnt: bool,
+    /// The folder built by `npm run build` (holds tag.js, the tag's template).
+    #[arg(long, default_value = "dist")]
+    pub dist: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let Some(file) = config_file::read_or_report(&args.file) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let problems = file.problems();
+    if !problems.is_empty() {
+        for line in &problems {
+            eprintln!("{line}");
+        }
+        eprintln!("{}: {} problems; nothing printed (fix them, then run again)", args.file.display(), problems.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    let template_path = args.dist.join("tag.js");
+    let template = std::fs::read_to_string(&template_path)
+        .with_context(|| format!("cannot read {} (run `npm run build` first)", template_path.display()))?;
+    let mut attributes = Vec::new();
+    if let Some(collector) = args.collector {
+        attributes.push(("data-collector".to_string(), collector));
+    }
+    if let Some(consent) = args.consent {
+        attributes.push(("data-consent".to_string(), consent));
+    }
+    if args.respect_dnt {
+        attributes.push(("data-respect-dnt".to_string(), String::new()));
+    }
+    let tag = crate::snippet::tag(&template, &file.loaded.config, &args.src, args.timeout, &attributes);
+    writeln!(std::io::stdout(), "{tag}").context("cannot write to stdout")?;
+    eprintln!(
+        "{}: paste this at the top of <head> on every page; paste it again when an experiment changes other elements or pages",
+        args.file.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
