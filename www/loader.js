@@ -122,8 +122,10 @@ try {
       if (!applied) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
       const identity = first.decide(compiled, { consent, apply: applied });
       reveal();
+      // No identity: the config could not be read (the module said so); the rest could not either.
+      if (!identity) return;
       decided = first;
-      startFull(applied && !!identity, identity);
+      startFull(applied, identity);
     })
     .catch((err) => {
       say('not started, the page shows the original', err);

@@ -5,6 +5,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bakedLoader } from './compile.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 export const fixtures = path.join(root, 'tests/fixtures/delivery');
@@ -15,6 +16,10 @@ export async function startPages(collectorUrl) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
     let p = url.pathname === '/' ? '/index.html' : url.pathname;
+    if (p === '/splitbeam.js') {
+      const loader = bakedLoader(path.join(fixtures, 'experiments.json'));
+      return res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' }).end(loader);
+    }
     const file = p.startsWith('/splitbeam') ? path.join(dist, path.basename(p)) : path.join(fixtures, path.normalize(p));
     if (!file.startsWith(root) || !fs.existsSync(file)) return res.writeHead(404).end('not found');
     let body = fs.readFileSync(file);

@@ -4,19 +4,18 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bakedLoader, inlineTag } from './compile.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const fixtures = path.join(root, 'tests/fixtures/snippet');
 const dist = path.join(root, 'dist');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
 
-// The same substitution as collector/src/snippet.rs `render` (the loader keeps one marker string).
-export function bake(loader, configText) {
-  const config = configText.trim().replace(/</g, '\\u003c');
-  return loader.replace('"__SPLITBEAM_CONFIG__"', () => config);
-}
+const config = path.join(fixtures, 'experiments.json');
 
-/** Starts the server. `options.missingWasm`: the wasm answers 404. Returns { url, close }. */
+/** Starts the server. `options.missingWasm`: the wasm answers 404. Returns { url, close }.
+ * `/splitbeam.js` (also under `/baked/`) has the fixture config compiled in, `/damaged/splitbeam.js`
+ * a corrupt one; `tagged.html` starts with the inline tag `splitbeam tag` prints. */
 export async function startServer(options = {}) {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://localhost');
@@ -27,12 +26,13 @@ export async function startServer(options = {}) {
     try {
       let p = url.pathname;
       if (p.endsWith('.wasm') && options.missingWasm) return send(404, 'text/plain', 'not found');
-      if (p === '/baked/splitbeam.js') {
-        const loader = fs.readFileSync(path.join(dist, 'splitbeam.js'), 'utf8');
-        const config = fs.readFileSync(path.join(fixtures, 'experiments.json'), 'utf8');
-        return send(200, types['.js'], bake(loader, config));
+      if (p === '/splitbeam.js' || p === '/baked/splitbeam.js') return send(200, types['.js'], bakedLoader(config));
+      if (p === '/damaged/splitbeam.js') return send(200, types['.js'], bakedLoader(config).replace(/"b":"U0IB[A-Za-z0-9+/]{8}/, '"b":"U0IBAAAAAAAA'));
+      if (p === '/tagged.html') {
+        const page = fs.readFileSync(path.join(fixtures, 'tagged.html'), 'utf8');
+        return send(200, types['.html'], page.replace('__TAG__', () => inlineTag(config, '/splitbeam.js', options.tag || {})));
       }
-      p = p.replace(/^\/baked\//, '/');
+      p = p.replace(/^\/(baked|damaged)\//, '/');
       if (p === '/') p = '/index.html';
       if (p.startsWith('/spa/')) p = '/spa.html';
       const file = p.startsWith('/splitbeam') ? path.join(dist, path.basename(p)) : path.join(fixtures, path.normalize(p));
