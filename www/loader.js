@@ -78,6 +78,7 @@ try {
   const compiled = Uint8Array.from(atob(BAKED.b), (c) => c.charCodeAt(0));
   // The inline tag hid the elements and runs the timeout; on its own, this script does both.
   const tag = window.splitbeamTag;
+  if (tag) tag.loaded = true;
   const style = tag ? tag.style : hide(hideFor(BAKED.h));
   const reveal = () => style && style.remove();
   let timedOut = false;

@@ -10,13 +10,21 @@ import { hide, hideFor } from './hide.js';
     const tag = { c: '__SPLITBEAM_TAG__' }.c;
     window.splitbeam = window.splitbeam || [];
     const state = (window.splitbeamTag = { done: false, style: hide(hideFor(tag.h)), timeout: tag.t });
+    // One console line when splitbeam.js fails or has not run by the timeout (the loader, once it
+    // runs, says its own).
+    const say = (why) => {
+      if (!state.said) console.error('splitbeam: ' + tag.s + ' ' + why + '; the page shows the original');
+      state.said = true;
+    };
     state.timer = setTimeout(() => {
       state.done = true;
       if (state.style) state.style.remove();
+      if (!state.loaded) say('did not arrive within ' + tag.t + ' ms');
     }, tag.t);
     const script = document.createElement('script');
     script.async = true;
     script.src = tag.s;
+    script.onerror = () => say('did not load');
     for (const name in tag.a) script.setAttribute(name, tag.a[name]);
     (document.head || document.documentElement).appendChild(script);
   } catch (err) {
