@@ -22,8 +22,9 @@ thread_local! {
 
 /// Decides every experiment on this page from the compiled config and applies the variants when
 /// `options.apply` is not false. `options.consent == "required"` keeps the identity in memory.
-/// Returns `[visitor id, new visitor]` for the whole snippet to decide with, or nothing when the
-/// config cannot be read (one console line).
+/// Returns `[visitor id, new visitor, [[experiment, variant], …]]`: the identity for the whole
+/// snippet to decide with, and the exposures it will record (the loader holds them for the next page
+/// if this one closes first); nothing when the config cannot be read (one console line).
 #[wasm_bindgen]
 pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
     let option = |key: &str| js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
@@ -63,6 +64,7 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
     let apply = option("apply").as_bool() != Some(false);
     let mut active = Vec::new();
     let mut assigned = Vec::new();
+    let exposures = Array::new();
     for decision in &decisions {
         let key = decision.experiment.key.as_str();
         debug::log(debug, &[key, ": ", decision.variant_key().unwrap_or("(none)"), " (", decision.reason.as_str(), ")"].concat());
@@ -71,6 +73,9 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
         }
         let Some(variant) = decision.variant.and_then(|i| decision.experiment.variants.get(i)) else { continue };
         // A split-URL test navigates only once its exposure is on its way: the whole snippet does it.
+        if apply && decision.tracked {
+            exposures.push(&Array::of2(&key.into(), &variant.key.as_str().into()));
+        }
         if apply && !variant.changes.iter().any(|c| c.redirect.is_some()) {
             active.push(ActiveVariant::new(key, variant));
         }
@@ -84,7 +89,7 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
             debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
         }
     }
-    Some(Array::of2(&identity.visitor_id.as_str().into(), &identity.new_visitor.into()))
+    Some(Array::of3(&identity.visitor_id.as_str().into(), &identity.new_visitor.into(), &exposures))
 }
 
 /// The whole snippet takes over: every change made here is undone (it applies them again in the

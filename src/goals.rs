@@ -24,6 +24,11 @@ fn goals(config: &Config) -> impl Iterator<Item = &Goal> {
     all().enumerate().filter(move |(i, goal)| !all().take(*i).any(|g| g.key == goal.key)).map(|(_, goal)| goal)
 }
 
+/// Whether `key` names a `click` goal of the config.
+pub fn is_click_goal(config: &Config, key: &str) -> bool {
+    goals(config).any(|g| g.key == key && matches!(g.trigger, GoalTrigger::Click(_)))
+}
+
 /// The `click` goals whose selector `element` or one of its ancestors matches.
 pub fn clicked<'c>(config: &'c Config, element: &Element) -> Vec<&'c Goal> {
     goals(config)

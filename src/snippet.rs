@@ -346,17 +346,9 @@ pub fn track(goal: JsValue, props: JsValue) {
 /// with this page's when they are unusable.
 #[wasm_bindgen]
 pub fn track_held(goal: JsValue, props: JsValue, url: JsValue, ts: JsValue) {
-    let at = match (url.as_string(), ts.as_f64()) {
-        // Not from the future, and at most a day old: held goals wait only for the next page.
-        // A path, as events carry it (the collector refuses a batch with an empty url).
-        (Some(url), Some(ts))
-            if url.starts_with('/') && url.len() <= MAX_HELD_URL && ts <= js_sys::Date::now() && ts >= js_sys::Date::now() - DAY_MS =>
-        {
-            Some((url, ts as u64))
-        }
-        _ => None,
-    };
-    track_from(goal, props, at);
+    // Not from the future, and at most a day old: held goals wait only for the next page. A path,
+    // as events carry it (the collector refuses a batch with an empty url).
+    track_from(goal, props, held_at(url.as_string(), ts.as_f64()));
 }
 
 const MAX_HELD_URL: usize = 4096;
@@ -377,6 +369,62 @@ fn track_from(goal: JsValue, props: JsValue, at: Option<(String, u64)>) {
     });
     if done.is_none() {
         debug::error("track() called while the snippet is busy or not started");
+    }
+}
+
+/// A click the loader saw before this module started: the `click` goals it reaches.
+#[wasm_bindgen]
+pub fn click(element: web_sys::Element) {
+    on_click(element);
+}
+
+/// What the loader held for the next page when an earlier page closed before this module started
+/// there: `["goal", key, url, ts]` (a click goal), `["view", url, ts, referrer, title]` (its page
+/// view and the page-view goals of its URL), `["exposure", experiment, variant, url, ts]`.
+/// Unusable records are dropped: they come from storage any script of the site can write.
+#[wasm_bindgen]
+pub fn replay_held(record: js_sys::Array) {
+    let text = |i| record.get(i).as_string();
+    let at = |url: Option<String>, ts: JsValue| held_at(url, ts.as_f64());
+    with_snippet(|s| {
+        if !outbox::running() {
+            return;
+        }
+        match text(0).as_deref() {
+            Some("goal") => {
+                let (Some(goal), Some((url, ts))) = (text(1), at(text(2), record.get(3))) else { return };
+                if goals::is_click_goal(&s.config, &goal) {
+                    outbox::record(&s.identity.visitor_id, &url, Some(ts), api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
+                }
+            }
+            Some("view") => {
+                let Some((url, ts)) = at(text(1), record.get(2)) else { return };
+                let (referrer, title) = (text(3).filter(|r| !r.is_empty()), text(4).filter(|t| !t.is_empty()));
+                let limit = |v: Option<String>| v.map(|v| v.chars().take(MAX_HELD_URL).collect::<String>());
+                outbox::record(&s.identity.visitor_id, &url, Some(ts), EventKind::Pageview { referrer: limit(referrer), title: limit(title) });
+                let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+                for goal in goals::viewed(&s.config, &[origin.as_str(), &url].concat()) {
+                    outbox::record(&s.identity.visitor_id, &url, Some(ts), api::goal_kind(goal.key.clone(), None, s.assignments(), Value::Object(Vec::new())));
+                }
+            }
+            Some("exposure") => {
+                let (Some(experiment), Some(variant), Some((url, _))) = (text(1), text(2), at(text(3), record.get(4))) else { return };
+                let known = s.config.experiments.iter().any(|e| e.key == experiment && e.variants.iter().any(|v| v.key == variant));
+                if known {
+                    outbox::expose(&s.identity.visitor_id, &url, &[(experiment, variant)]);
+                }
+            }
+            _ => {}
+        }
+    });
+}
+
+/// A held record's place and time: a path, not from the future, at most a day old.
+fn held_at(url: Option<String>, ts: Option<f64>) -> Option<(String, u64)> {
+    let now = js_sys::Date::now();
+    match (url, ts) {
+        (Some(url), Some(ts)) if url.starts_with('/') && url.len() <= MAX_HELD_URL && ts <= now && ts >= now - DAY_MS => Some((url, ts as u64)),
+        _ => None,
     }
 }
 

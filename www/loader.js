@@ -43,16 +43,24 @@ try {
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
 
-  // Goals tracked before the wasm started would die with a tab that closes that early: hold them
-  // for the next page of this site (never where consent must come first; not for a page kept in
-  // the back/forward cache, which resumes and sends them itself).
+  // What happens before the whole snippet has started (it loads after the reveal) would die with a
+  // tab that closes that early: goals tracked or clicked, the page view, the exposures of the
+  // variants shown. The loader holds them for the next page of this site (never where consent must
+  // come first; not for a page kept in the back/forward cache, which resumes and sends them itself).
   const HELD = 'splitbeam_held';
+  const KINDS = ['track', 'goal', 'view', 'exposure'];
+  const here = () => location.pathname + location.search;
+  const viewed = [here(), Date.now(), document.referrer, document.title];
+  let exposures = [];
+  // Clicks before the whole snippet listens: replayed into it, or held as the click goals they reach.
+  const clicks = [];
+  addEventListener('click', (event) => ready || clicks.push([event.target, here(), Date.now()]), true);
   // Read only once the wasm has started: touching localStorage here would hold up the first paint
   // (1–6 ms measured on a fresh profile). Until then they stay stored, and a second early close adds to them.
   const readHeld = () => {
     try {
       const held = JSON.parse(localStorage.getItem(HELD) || '[]');
-      return Array.isArray(held) ? held.filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track') : [];
+      return Array.isArray(held) ? held.filter((cmd) => Array.isArray(cmd) && KINDS.indexOf(cmd[0]) >= 0) : [];
     } catch (_) {
       return [];
     }
@@ -64,13 +72,25 @@ try {
     } catch (_) {}
     return held;
   };
+  const reached = (element, selector) => {
+    try {
+      return !!(element && element.closest && element.closest(selector));
+    } catch (_) {
+      return false;
+    }
+  };
   addEventListener('pagehide', (event) => {
     try {
-      const tracks = (ready || event.persisted || consent == 'required' ? [] : queued)
+      if (ready || event.persisted || consent == 'required') return;
+      const held = queued
         .filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track')
-        .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.at || [location.pathname + location.search, Date.now()]));
-      // Read, not taken: if this write fails (quota, an odd prop), the earlier pages' goals stay.
-      if (tracks.length) localStorage.setItem(HELD, JSON.stringify(readHeld().concat(tracks).slice(-50)));
+        .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.at || [here(), Date.now()]));
+      for (const [element, url, ts] of clicks)
+        for (const [goal, selector] of (BAKED && BAKED.g) || []) if (reached(element, selector)) held.push(['goal', goal, url, ts]);
+      // The view and its exposures only once this page decided: before that nothing was shown.
+      if (decided) held.push(['view'].concat(viewed), ...exposures.map(([e, v]) => ['exposure', e, v, viewed[0], viewed[1]]));
+      // Read, not taken: if this write fails (quota, an odd prop), the earlier pages' records stay.
+      if (held.length) localStorage.setItem(HELD, JSON.stringify(readHeld().concat(held).slice(-50)));
     } catch (_) {}
   });
 
@@ -105,17 +125,23 @@ try {
           if (applied) first.release();
           full.start(compiled, Object.assign({ apply: applied }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
-          // The page's own commands first: a queued consent(true) must start delivery before held goals go.
+          // The page's own commands and clicks first: a queued consent(true) must start delivery
+          // before held records go.
           queued.forEach((cmd) => api.push(cmd));
           queued.length = 0;
-          takeHeld().forEach((cmd) => call('track_held', cmd.slice(1)));
+          clicks.forEach(([element]) => full.click(element));
+          clicks.length = 0;
+          takeHeld().forEach((cmd) => (cmd[0] == 'track' ? call('track_held', cmd.slice(1)) : call('replay_held', [cmd])));
         },
         (err) => say('the rest of splitbeam did not start: no events are sent from this page', err),
       );
     (document.head || document.documentElement).appendChild(glue);
   };
 
-  initFirst({ module_or_path: fetch(url(SPLITBEAM_FIRST_WASM)) })
+  // The inline tag fetched the first-paint module alongside this script when it named this build's
+  // (a tag pasted before an upgrade names an older one: then it is fetched here).
+  const prefetched = tag && tag.first && tag.first.name == SPLITBEAM_FIRST_WASM && tag.first.response;
+  initFirst({ module_or_path: prefetched || fetch(url(SPLITBEAM_FIRST_WASM)) })
     .then(() => {
       clearTimeout(timer);
       if (tag) clearTimeout(tag.timer);
@@ -126,6 +152,7 @@ try {
       // No identity: the config could not be read (the module said so); the rest could not either.
       if (!identity) return;
       decided = first;
+      exposures = identity[2] || [];
       startFull(applied, identity);
     })
     .catch((err) => {

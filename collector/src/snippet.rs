@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use splitbeam_core::compiled;
-use splitbeam_core::config::Config;
+use splitbeam_core::config::{Config, GoalTrigger};
 use splitbeam_core::hide::{hide_list, PagePattern};
 
 /// The marker the loader (www/loader.js) carries where the baked config goes, as esbuild prints it.
@@ -22,22 +22,34 @@ pub fn loader_file(config: &Config) -> &'static str {
     }
 }
 
-/// The loader with `config` (validated) baked in: `{b: compiled config in base64, h: hide list}`.
-/// A loader without the marker is returned unchanged (it then says it has no config).
+/// The loader with `config` (validated) baked in: `{b: compiled config in base64, h: hide list,
+/// g: [[goal, selector]] of the click goals}` (the loader holds clicks made before the whole
+/// snippet starts on a page that closes that early). A loader without the marker is returned
+/// unchanged (it then says it has no config).
 pub fn render(loader_js: &str, config: &Config) -> String {
+    let mut click_goals: Vec<(&str, &str)> = Vec::new();
+    for goal in config.experiments.iter().flat_map(|e| &e.goals) {
+        if let GoalTrigger::Click(selector) = &goal.trigger {
+            if !click_goals.contains(&(goal.key.as_str(), selector.as_str())) {
+                click_goals.push((&goal.key, selector));
+            }
+        }
+    }
     let baked = serde_json::json!({
         "b": base64::engine::general_purpose::STANDARD.encode(compiled::encode(config)),
         "h": hide_json(config),
+        "g": click_goals,
     });
     replace_marker(loader_js, &MARKERS, &baked)
 }
 
 /// The inline tag for `config`: `<script>…</script>` that hides what experiments may change on the
-/// page it runs on, then adds `src` (splitbeam.js) async with `attributes` (`data-collector`, …).
-pub fn tag(template_js: &str, config: &Config, src: &str, timeout_ms: u32, attributes: &[(String, String)]) -> String {
+/// page it runs on, then adds `src` (splitbeam.js) async with `attributes` (`data-collector`, …) and
+/// fetches `first_module` (the first-paint module that loader names, next to it) at the same time.
+pub fn tag(template_js: &str, config: &Config, src: &str, first_module: &str, timeout_ms: u32, attributes: &[(String, String)]) -> String {
     let attributes: serde_json::Map<String, serde_json::Value> =
         attributes.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let filled = serde_json::json!({ "h": hide_json(config), "s": src, "t": timeout_ms, "a": attributes });
+    let filled = serde_json::json!({ "h": hide_json(config), "s": src, "w": first_module, "t": timeout_ms, "a": attributes });
     ["<script>", replace_marker(template_js, &TAG_MARKERS, &filled).trim(), "</script>"].concat()
 }
 
@@ -84,6 +96,11 @@ pub fn is_content_hashed(name: &str) -> bool {
     parts.next().is_some() && hash.is_some_and(|h| h.len() >= 8 && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
+/// The first-paint module a built loader fetches (`splitbeam_first….<hash>.wasm`).
+pub fn first_module(loader_js: &str) -> Option<String> {
+    files_named_by(loader_js).into_iter().find(|name| name.starts_with("splitbeam_first"))
+}
+
 /// The content-hashed files a built loader names (`splitbeam_first.<hash>.wasm`, …): what must be
 /// served next to it.
 pub fn files_named_by(loader_js: &str) -> Vec<String> {
@@ -125,16 +142,16 @@ mod tests {
     #[test]
     fn a_closing_script_tag_in_the_config_cannot_end_an_inline_script() {
         let text = ONE.replace("\"#hero h1\"", "\"#a[title='</script>']\"");
-        let out = tag("x='__SPLITBEAM_TAG__'", &config(&text), "/s.js", 1000, &[]);
+        let out = tag("x='__SPLITBEAM_TAG__'", &config(&text), "/s.js", "f.wasm", 1000, &[]);
         assert!(!out.trim_end_matches("</script>").contains("</script>"), "{out}");
         assert!(out.contains("\\u003c/script>"));
     }
 
     #[test]
     fn the_tag_carries_the_script_url_timeout_and_attributes() {
-        let out = tag("x='__SPLITBEAM_TAG__'", &config(ONE), "https://c.example/splitbeam.js", 800, &[("data-collector".into(), "https://c.example/collect".into())]);
+        let out = tag("x='__SPLITBEAM_TAG__'", &config(ONE), "https://c.example/splitbeam.js", "splitbeam_first.0123456789abcdef.wasm", 800, &[("data-collector".into(), "https://c.example/collect".into())]);
         assert!(out.starts_with("<script>x={") && out.ends_with("}</script>"), "{out}");
-        assert!(out.contains(r#""s":"https://c.example/splitbeam.js""#) && out.contains(r#""t":800"#) && out.contains(r#""data-collector":"https://c.example/collect""#), "{out}");
+        assert!(out.contains(r#""s":"https://c.example/splitbeam.js""#) && out.contains(r#""t":800"#) && out.contains(r#""w":"splitbeam_first.0123456789abcdef.wasm""#) && out.contains(r#""data-collector":"https://c.example/collect""#), "{out}");
     }
 
     #[test]

@@ -60,10 +60,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.respect_dnt {
         attributes.push(("data-respect-dnt".to_string(), String::new()));
     }
-    let tag = crate::snippet::tag(&template, &file.loaded.config, &args.src, args.timeout, &attributes);
+    let config = &file.loaded.config;
+    let loader_path = args.dist.join(crate::snippet::loader_file(config));
+    let loader = std::fs::read_to_string(&loader_path)
+        .with_context(|| format!("cannot read {} (run `npm run build` first)", loader_path.display()))?;
+    let first = crate::snippet::first_module(&loader)
+        .with_context(|| format!("{} names no first-paint module (run `npm run build`)", loader_path.display()))?;
+    let tag = crate::snippet::tag(&template, config, &args.src, &first, args.timeout, &attributes);
     writeln!(std::io::stdout(), "{tag}").context("cannot write to stdout")?;
     eprintln!(
-        "{}: paste this at the top of <head> on every page; paste it again when an experiment changes other elements or pages",
+        "{}: paste this at the top of <head> on every page; paste it again when an experiment changes other elements or pages, and after upgrading splitbeam (it names {first})",
         args.file.display()
     );
     Ok(ExitCode::SUCCESS)

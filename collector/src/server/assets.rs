@@ -72,8 +72,13 @@ pub async fn tag(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resu
         ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", path.display()))
     })?;
     let config = state.config.current();
+    let loader_path = state.dist.join(snippet::loader_file(&config.config));
+    let loader = tokio::fs::read_to_string(&loader_path).await.map_err(|e| {
+        ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", loader_path.display()))
+    })?;
+    let first = snippet::first_module(&loader).unwrap_or_default();
     let attributes = [("data-collector".to_string(), format!("//{host}/collect"))];
-    let body = snippet::tag(&template, &config.config, &format!("//{host}/splitbeam.js"), 1000, &attributes);
+    let body = snippet::tag(&template, &config.config, &format!("//{host}/splitbeam.js"), &first, 1000, &attributes);
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), NO_CACHE], body).into_response())
 }
 
