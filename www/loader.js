@@ -20,12 +20,15 @@ try {
 
   // The command queue: calls made before the wasm is ready wait here, in order.
   const queued = Array.isArray(window.splitbeam) ? window.splitbeam.slice() : [];
+  // Commands the page queued before this script ran were made on this page, by now.
+  queued.forEach((cmd) => Array.isArray(cmd) && (cmd.where = [location.pathname + location.search, Date.now()]));
   let ready = null;
   const call = (name, args) => {
     if (!ready) {
       const cmd = [name].concat(args);
       // Where and when: a goal held for the next page (below) keeps this page's URL and time.
-      cmd.at = [location.pathname + location.search, Date.now()];
+      // (Not `at`: arrays have an `at` method, which a command from the page's own array would show.)
+      cmd.where = [location.pathname + location.search, Date.now()];
       return void queued.push(cmd);
     }
     try {
@@ -84,7 +87,7 @@ try {
       if (ready || event.persisted || consent == 'required') return;
       const held = queued
         .filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track')
-        .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.at || [here(), Date.now()]));
+        .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.where || [here(), Date.now()]));
       for (const [element, url, ts] of clicks)
         for (const [goal, selector] of (BAKED && BAKED.g) || []) if (reached(element, selector)) held.push(['goal', goal, url, ts]);
       // The view and its exposures only once this page decided: before that nothing was shown.

@@ -1,0 +1,154 @@
+// The seams of the split (issue 14): the first-paint module applies the variant, the whole snippet
+// loads after the reveal and takes over. Recommended install (the inline tag), a recording
+// collector on another origin, real Chromium.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { launch, openPage } from './lib/snippet-browser.mjs';
+import { startCollector, duplicateIds, eventually } from './lib/delivery-collector.mjs';
+import { bakedLoader, inlineTag } from './lib/compile.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixtures = path.join(root, 'tests/fixtures/deferred');
+const config = path.join(fixtures, 'experiments.json');
+const require = createRequire(import.meta.url);
+const VARIANT = 'Free shipping today';
+
+/** The pages of tests/fixtures/deferred with the inline tag, splitbeam.js compiled, dist/ and React. */
+async function startPages(collectorUrl) {
+  const React = require('react');
+  const { renderToString } = require('react-dom/server');
+  globalThis.React = React;
+  const App = require(path.join(fixtures, 'app.cjs'));
+  const files = {
+    '/react.js': path.join(root, 'node_modules/react/umd/react.production.min.js'),
+    '/react-dom.js': path.join(root, 'node_modules/react-dom/umd/react-dom.production.min.js'),
+    '/app.js': path.join(fixtures, 'app.cjs'),
+  };
+  const server = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const send = (type, body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    if (p === '/splitbeam.js') return send('text/javascript', bakedLoader(config));
+    if (files[p]) return send('text/javascript', fs.readFileSync(files[p]));
+    if (p.endsWith('.html')) {
+      const file = path.join(fixtures, path.basename(p));
+      if (!fs.existsSync(file)) return res.writeHead(404).end();
+      const tag = inlineTag(config, '/splitbeam.js', { collector: collectorUrl });
+      const html = fs.readFileSync(file, 'utf8').replace('__TAG__', () => tag).replace('__SSR__', () => renderToString(React.createElement(App)));
+      return send('text/html', html);
+    }
+    const file = path.join(root, 'dist', path.basename(p));
+    if (!fs.existsSync(file)) return res.writeHead(404).end();
+    send(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', fs.readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
+}
+
+let browser;
+before(async () => {
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function setup() {
+  const collector = await startCollector();
+  const pages = await startPages(collector.url);
+  const opened = await openPage(browser);
+  return { collector, pages, ...opened, done: async () => { await opened.ctx.close(); await pages.close(); await collector.close(); } };
+}
+
+const headline = (page) => page.$eval('#headline', (el) => el.textContent);
+const whole = (page) => page.waitForFunction(() => typeof window.splitbeam.flush === 'function' && window.splitbeamFull, null, { timeout: 10000 });
+const ofType = (events, type) => events.filter((e) => e.type === type);
+
+test('the whole snippet failing to load leaves the variant applied and the page intact, with one console line', async () => {
+  const t = await setup();
+  try {
+    await t.page.route('**/splitbeam_full.*.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await t.page.goto(t.pages.url + '/index.html');
+    await eventually(() => t.seen.splitbeamErrors.length >= 1, 10000);
+    assert.equal(await headline(t.page), VARIANT);
+    assert.equal(await t.page.evaluate(() => window.splitbeam.variant('headline')), 'new');
+    assert.equal(t.seen.splitbeamErrors.length, 1, JSON.stringify(t.seen.errors));
+    assert.match(t.seen.splitbeamErrors[0], /rest of splitbeam did not load/);
+    assert.deepEqual(t.seen.uncaught, []);
+    // A page's own re-render still gets the variant back (the first-paint module keeps watching).
+    await t.page.evaluate(() => (document.querySelector('#headline').textContent = 'Welcome'));
+    await t.page.waitForFunction((v) => document.querySelector('#headline').textContent === v, VARIANT, { timeout: 5000 });
+  } finally {
+    await t.done();
+  }
+});
+
+test('goals tracked in the first 100 ms, before any of splitbeam arrived, are sent exactly once', async () => {
+  const t = await setup();
+  try {
+    await t.page.goto(t.pages.url + '/index.html');
+    await whole(t.page);
+    await t.page.evaluate(() => splitbeam.flush());
+    const purchases = () => t.collector.events().filter((e) => e.type === 'goal' && e.goal === 'purchase');
+    await eventually(() => purchases().length >= 2, 10000);
+    assert.deepEqual(purchases().map((e) => e.value).sort(), [1, 2]);
+    assert.deepEqual(duplicateIds(t.collector.events()), []);
+    assert.equal(ofType(t.collector.events(), 'exposure').length, 1);
+    assert.deepEqual(t.seen.splitbeamErrors, []);
+  } finally {
+    await t.done();
+  }
+});
+
+test('a tab left before the whole snippet loaded: its page view, exposure and goals arrive once, from the next page', async () => {
+  const t = await setup();
+  try {
+    // The whole snippet never arrives on the first page (held), and does on the next.
+    let hold = true;
+    await t.page.route('**/splitbeam_bg.*.wasm', (route) => (hold ? undefined : route.continue()));
+    await t.page.goto(t.pages.url + '/index.html');
+    await t.page.waitForFunction((v) => document.querySelector('#headline').textContent === v, VARIANT, { timeout: 10000 });
+    await Promise.all([t.page.waitForURL('**/next.html'), t.page.click('#leave')]);
+    hold = false;
+    await t.page.reload();
+    await whole(t.page);
+    await t.page.evaluate(() => splitbeam.flush());
+    const events = () => t.collector.events();
+    const first = (list) => list.filter((e) => e.url === '/index.html');
+    await eventually(() => first(events()).filter((e) => e.type === 'goal').length >= 3, 10000);
+    const held = first(events());
+    assert.equal(ofType(held, 'pageview').length, 1, JSON.stringify(held));
+    assert.deepEqual(ofType(held, 'goal').map((e) => e.goal).sort(), ['add_to_cart', 'purchase', 'purchase']);
+    const exposures = ofType(events(), 'exposure');
+    assert.equal(exposures.length, 1, JSON.stringify(exposures));
+    assert.equal(exposures[0].variant, 'new');
+    assert.equal(ofType(events(), 'pageview').filter((e) => e.url === '/next.html').length, 2, 'the next page, then its reload');
+    assert.deepEqual(duplicateIds(events()), []);
+    assert.deepEqual(t.seen.uncaught, []);
+  } finally {
+    await t.done();
+  }
+});
+
+test('React 18 markup hydrated with hydrateRoot keeps the changed copy, and React\'s handlers still work', async () => {
+  const t = await setup();
+  try {
+    await t.page.goto(t.pages.url + '/react.html');
+    await t.page.waitForFunction(() => window.hydrated === true, null, { timeout: 10000 });
+    await whole(t.page);
+    await t.page.waitForFunction((v) => document.querySelector('#headline').textContent === v, VARIANT, { timeout: 10000 });
+    await t.page.click('#count');
+    await t.page.click('#count');
+    await t.page.waitForFunction(() => document.querySelector('#count').textContent === 'Clicked 2', null, { timeout: 5000 });
+    // A React re-render (the state change above) did not bring the original copy back for good.
+    assert.equal(await headline(t.page), VARIANT);
+    assert.deepEqual(t.seen.uncaught, []);
+    assert.deepEqual(t.seen.splitbeamErrors, []);
+  } finally {
+    await t.done();
+  }
+});
