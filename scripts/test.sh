@@ -7,8 +7,9 @@ bash scripts/setup.sh
 
 echo "== native tests (core, collector, CLI)"
 cargo test --workspace --exclude splitbeam
-echo "== core as the browser builds it (no regex engine, no validation messages)"
+echo "== core as the browser builds it (no regex engine, no validation messages; with and without conditions)"
 cargo test -p splitbeam-core --no-default-features --lib
+cargo test -p splitbeam-core --no-default-features --features conditions --lib
 
 if [ -f scripts/build.sh ]; then
   echo "== build the snippet"
