@@ -62,24 +62,28 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
 /// new element under test is hidden without re-pasting anything. It points at this collector, by
 /// the `Host` the request came to.
 pub async fn tag(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let body = render_tag(&state, &headers).await?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), NO_CACHE], body).into_response())
+}
+
+/// The inline tag for the current config, pointing at this collector by the request's `Host`.
+pub async fn render_tag(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let plain_host = !host.is_empty() && host.len() <= 255 && host.chars().all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
     if !plain_host {
-        return Err(ApiError::BadRequest("a Host header naming this collector is needed for /tag.html".into()));
+        return Err(ApiError::BadRequest("a Host header naming this collector is needed for the inline tag".into()));
     }
-    let path = state.dist.join("tag.js");
-    let template = tokio::fs::read_to_string(&path).await.map_err(|e| {
+    let unavailable = |path: &std::path::Path, e: std::io::Error| {
         ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", path.display()))
-    })?;
+    };
+    let template_path = state.dist.join("tag.js");
+    let template = tokio::fs::read_to_string(&template_path).await.map_err(|e| unavailable(&template_path, e))?;
     let config = state.config.current();
     let loader_path = state.dist.join(snippet::loader_file(&config.config));
-    let loader = tokio::fs::read_to_string(&loader_path).await.map_err(|e| {
-        ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", loader_path.display()))
-    })?;
+    let loader = tokio::fs::read_to_string(&loader_path).await.map_err(|e| unavailable(&loader_path, e))?;
     let first = snippet::first_module(&loader).unwrap_or_default();
     let attributes = [("data-collector".to_string(), format!("//{host}/collect"))];
-    let body = snippet::tag(&template, &config.config, &format!("//{host}/splitbeam.js"), &first, 1000, &attributes);
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8"), NO_CACHE], body).into_response())
+    Ok(snippet::tag(&template, &config.config, &format!("//{host}/splitbeam.js"), &first, 1000, &attributes))
 }
 
 /// `/splitbeam.js` as last rendered: every page of every shop asks for it (and revalidates it), while

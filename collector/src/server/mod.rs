@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod error;
 pub mod live_config;
 pub mod metrics;
+pub mod site;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -83,9 +84,12 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .merge(dashboard::routes());
     if let Some(site) = &options.site {
         // `/shop` must become `/shop/`, or the shop's relative links resolve against `/`.
+        let pages = Router::new()
+            .fallback_service(ServeDir::new(site))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), site::include_tag));
         router = router
             .route("/shop", get(|| async { axum::response::Redirect::permanent("/shop/") }))
-            .nest_service("/shop/", ServeDir::new(site));
+            .nest_service("/shop/", pages);
     }
     Ok(router
         // The snippet's wasm is 2.2x smaller gzipped: shops serving it from here should not pay the raw size.

@@ -30,7 +30,9 @@ export async function startShopServer() {
     }
     const file = match[1] || 'index.html';
     try {
-      const body = await readFile(path.join(SHOP_DIR, file));
+      let body = await readFile(path.join(SHOP_DIR, file));
+      // Where `splitbeam serve` puts the inline tag, the stand-in snippet.
+      if (file.endsWith('.html')) body = body.toString('utf8').replace('<!--#splitbeam-->', '<script src="/splitbeam.js" data-collector="/collect"></script>');
       response.writeHead(200, { 'content-type': TYPES[path.extname(file)] }).end(body);
     } catch {
       response.writeHead(404).end('not found');
