@@ -15,7 +15,7 @@ import { criterionSummary } from './criterion.mjs';
 
 const { values: options } = parseArgs({
   options: {
-    loads: { type: 'string', default: process.env.BENCH_LOADS || '30' },
+    loads: { type: 'string', default: process.env.BENCH_LOADS || '20' },
     'startup-loads': { type: 'string', default: process.env.BENCH_STARTUP_LOADS || '20' },
     criterion: { type: 'string' },
     out: { type: 'string', default: path.join(benchDir, 'results.md') },
@@ -39,10 +39,14 @@ const server = await startServer();
 let browser;
 try {
   browser = await launch();
-  log(`== (b) flicker and paint: ${options.loads} loads per setup`);
-  sections.push((await flickerBench({ browser, baseUrl: server.url, loads: +options.loads, log })).markdown);
-  log(`== (c) start-up: ${options['startup-loads']} loads per config`);
-  sections.push((await startupBench({ browser, baseUrl: server.url, loads: +options['startup-loads'], log })).markdown);
+  for (const profile of ['desktop', 'mobile']) {
+    log(`== (b) flicker and paint, ${profile}: ${options.loads} loads per setup`);
+    sections.push((await flickerBench({ browser, baseUrl: server.url, loads: +options.loads, profile, log })).markdown);
+  }
+  for (const profile of ['desktop', 'mobile']) {
+    log(`== (c) start-up, ${profile}: ${options['startup-loads']} loads per config`);
+    sections.push((await startupBench({ browser, baseUrl: server.url, loads: +options['startup-loads'], profile, log })).markdown);
+  }
 } finally {
   await browser?.close();
   await server.close();

@@ -1,6 +1,7 @@
-// (c) The snippet's main-thread time at start, and what 50 running experiments cost next to 1:
-// the loader's evaluation and the wasm compile from a Chromium trace, the wasm calls timed in the page.
-import { freshLoad, settle } from './lib/browser.mjs';
+// (c) The snippet's main-thread time before the reveal (loader evaluation, the first-paint module's
+// compile and its `decide` call), then the whole snippet's after it, and what 50 running experiments
+// with conditions cost next to 1: evaluation and compile from a Chromium trace, wasm calls timed in the page.
+import { freshLoad, settle, PROFILES } from './lib/browser.mjs';
 import { VARIANT } from './lib/configs.mjs';
 import { median, percentile, ms, table } from './lib/stats.mjs';
 
@@ -20,18 +21,34 @@ function unionLength(intervals) {
   return total;
 }
 
-/** The figures of one traced load, in ms. */
+/** The figures of one traced load, in ms: before the reveal, and the whole snippet after it. */
 function fromTrace(events, timing) {
   const evaluate = events.find((e) => e.name === 'EvaluateScript' && /\/splitbeam\.js\b/.test(e.args?.data?.url || ''));
   if (!evaluate) throw new Error('the trace has no EvaluateScript event for splitbeam.js (did the tag load?)');
   const onMain = (e) => e.pid === evaluate.pid && e.tid === evaluate.tid && e.ph === 'X';
-  const wasmCompile = events.filter((e) => onMain(e) && e.cat.includes('v8.wasm') && !LAZY.has(e.name)).map((e) => [e.ts, e.ts + e.dur]);
   const calls = timing?.calls || [];
-  const start = calls.filter((c) => c.name === 'start').reduce((sum, c) => sum + c.ms, 0);
-  const other = calls.filter((c) => c.name !== 'start').reduce((sum, c) => sum + c.ms, 0);
+  const decide = calls.find((c) => c.name === 'decide');
+  // Trace time (µs, its own clock) of the reveal: the end of `decide`, mapped through the loader's
+  // evaluation, which both clocks saw start (performance.now() is ms since navigation start).
+  const navigation = events.find((e) => e.name === 'navigationStart' && e.pid === evaluate.pid) || events.find((e) => e.name === 'navigationStart');
+  const revealTs = decide && navigation ? navigation.ts + (decide.at + decide.ms) * 1000 : Infinity;
+  const compiles = events.filter((e) => onMain(e) && e.cat.includes('v8.wasm') && !LAZY.has(e.name));
+  const compile = unionLength(compiles.filter((e) => e.ts < revealTs).map((e) => [e.ts, e.ts + e.dur])) / 1000;
+  const later = unionLength(compiles.filter((e) => e.ts >= revealTs).map((e) => [e.ts, e.ts + e.dur])) / 1000;
+  const sum = (pred) => calls.filter(pred).reduce((total, c) => total + c.ms, 0);
   const loader = evaluate.dur / 1000;
-  const compile = unionLength(wasmCompile) / 1000;
-  return { loader, compile, start, other, total: loader + compile + start + other, started: calls.some((c) => c.name === 'start') };
+  const decideMs = decide ? decide.ms : 0;
+  const start = sum((c) => c.name === 'start');
+  const other = sum((c) => c.name !== 'start' && c.name !== 'decide');
+  return {
+    loader,
+    compile,
+    decide: decideMs,
+    beforeReveal: loader + compile + decideMs,
+    after: later + start + other,
+    start,
+    started: !!decide,
+  };
 }
 
 /** One traced page view of the storefront in `page` (a fresh context's first view, or a later one). */
@@ -49,19 +66,23 @@ async function measureView(browser, page, baseUrl, config) {
 }
 
 /** A first-time visitor's first page view, then their next page view in the same tab. */
-async function measureLoad(browser, baseUrl, config) {
-  return freshLoad(browser, async (page) => {
-    const first = await measureView(browser, page, baseUrl, config);
-    const next = await measureView(browser, page, baseUrl, config);
-    return { first, next };
-  });
+async function measureLoad(browser, baseUrl, config, profile) {
+  return freshLoad(
+    browser,
+    async (page) => {
+      const first = await measureView(browser, page, baseUrl, config);
+      const next = await measureView(browser, page, baseUrl, config);
+      return { first, next };
+    },
+    profile,
+  );
 }
 
-export async function startupBench({ browser, baseUrl, loads, log = () => {} }) {
+export async function startupBench({ browser, baseUrl, loads, profile = 'desktop', log = () => {} }) {
   const results = { 1: [], 50: [] };
   for (let i = 0; i < loads; i++) {
-    for (const config of i % 2 ? ['50', '1'] : ['1', '50']) results[config].push(await measureLoad(browser, baseUrl, config));
-    log(`  start-up: round ${i + 1}/${loads}`);
+    for (const config of i % 2 ? ['50', '1'] : ['1', '50']) results[config].push(await measureLoad(browser, baseUrl, config, profile));
+    log(`  start-up (${profile}): round ${i + 1}/${loads}`);
   }
   const row = (config, view) => {
     const runs = results[config].map((r) => r[view]);
@@ -71,25 +92,24 @@ export async function startupBench({ browser, baseUrl, loads, log = () => {} }) 
       String(runs.length),
       col('loader'),
       col('compile'),
-      col('start'),
-      col('other'),
-      col('total'),
-      ms(percentile(runs.map((r) => r.total), 90), 1),
+      col('decide'),
+      col('beforeReveal'),
+      ms(percentile(runs.map((r) => r.beforeReveal), 90), 1),
+      col('after'),
       String(runs.filter((r) => !r.started).length),
     ];
   };
-  const header = ['config', 'loads', 'loader script evaluation', 'wasm compile + instantiate (main thread)', 'wasm start() (evaluate + apply)', 'other wasm calls until settled', 'total (median)', 'total p90', 'loads where start() never ran'];
-  const startDelta = median(results[50].map((r) => r.first.start)) - median(results[1].map((r) => r.first.start));
+  const header = ['config', 'loads', 'splitbeam.js evaluation', 'first-paint module compile (main thread)', 'decide + apply', 'before the reveal (median)', 'before the reveal p90', 'the whole snippet after the reveal (compile + start + calls)', 'loads where decide never ran'];
+  const delta = median(results[50].map((r) => r.first.decide)) - median(results[1].map((r) => r.first.decide));
   const markdown =
-    '### Snippet main-thread time at start (medians, fresh context per load, 40 ms latency)\n\n' +
+    `### Snippet main-thread time (medians, fresh context per load, ${PROFILES[profile].label})\n\n` +
     table(header, [row('1', 'first'), row('1', 'next'), row('50', 'first'), row('50', 'next')]) +
-    `\n\n50 experiments with conditions vs 1: wasm start() takes ${ms(startDelta, 1)} more (median vs median). ` +
-    'Loader evaluation is the trace\'s `EvaluateScript` of splitbeam.js (compile included); wasm compile is the union of the ' +
-    'main-thread `v8.wasm` trace events except per-function lazy compiles, which happen inside the calls; the wasm calls are ' +
-    'the outermost calls from the page into the module, timed by a wrapper around `WebAssembly.instantiateStreaming` in the ' +
-    'page (the snippet is unchanged). Tracing adds some overhead of its own. The next page view loads the same page again in ' +
-    'the same tab (the bench server sends `no-store`, so nothing comes from the HTTP cache). V8 compiles each wasm function on ' +
-    "its first call; in a CPU profile of first views, Chromium's `--no-wasm-lazy-compilation` roughly halved `start()`. The " +
-    'much cheaper next view is consistent with the tab reusing the code compiled for the first.';
+    `\n\n50 experiments with conditions vs 1: decide + apply takes ${ms(delta, 1)} more (median vs median). ` +
+    'The recommended install (the inline tag). splitbeam.js evaluation is the trace\'s `EvaluateScript` of it (compile ' +
+    'included; the inline tag\'s own few lines are not counted); module compile is the union of the main-thread `v8.wasm` ' +
+    'trace events before the reveal except per-function lazy compiles, which happen inside the calls; the wasm calls are ' +
+    'the outermost calls from the page into the modules, timed by a wrapper around `WebAssembly.instantiateStreaming` in the ' +
+    'page (the snippet is unchanged). Tracing adds some overhead of its own. The next page view loads the same page again ' +
+    'in the same tab, with the HTTP cache warm.';
   return { markdown, results };
 }

@@ -73,4 +73,4 @@ try {
 }
 writeFileSync(glueOut, glue);
 // short → original export names, next to the glue: the start-up benchmark names the calls it times.
-writeFileSync(path.join(path.dirname(glueOut), 'export-names.json'), JSON.stringify(Object.fromEntries(mapping.exports.map(([from, to]) => [to, from]))));
+writeFileSync(path.join(path.dirname(glueOut), path.basename(glueOut, '.js') + '.export-names.json'), JSON.stringify(Object.fromEntries(mapping.exports.map(([from, to]) => [to, from]))));

@@ -1,11 +1,13 @@
-// Headless Debian Chromium for the benchmark, and one fresh-context page load at 40 ms emulated
-// latency: a first-time visitor (empty cache, no cookies, no localStorage) on every load.
+// Headless Debian Chromium for the benchmark, and one fresh-context page load under a network and
+// CPU profile: a first-time visitor (empty cache, no cookies, no localStorage) on every load.
 import { chromium } from 'playwright-core';
 
-export const LATENCY_MS = 40;
-// "Generous" throughput: 100 Mbit/s down, 50 up (bytes per second), so that latency dominates.
-const DOWN = 100e6 / 8;
-const UP = 50e6 / 8;
+/** Desktop, and Lighthouse's mobile profile (150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up, 4x CPU). */
+export const PROFILES = {
+  desktop: { label: 'desktop (40 ms, 1.5 MB/s)', latency: 40, down: 1.5e6, up: 1.5e6, cpu: 1 },
+  mobile: { label: "mobile (Lighthouse's: 150 ms RTT, 1.6 Mbit/s down, 750 kbit/s up, 4x CPU slowdown)", latency: 150, down: 1.6e6 / 8, up: 750e3 / 8, cpu: 4 },
+};
+export const LATENCY_MS = PROFILES.desktop.latency;
 
 export const launch = () =>
   chromium.launch({
@@ -13,14 +15,16 @@ export const launch = () =>
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 
-/** Opens a fresh context with latency emulated; `run(page)` does the load. The context is always closed. */
-export async function freshLoad(browser, run) {
+/** Opens a fresh context under `profile` (a PROFILES key); `run(page)` does the load(s). Always closed. */
+export async function freshLoad(browser, run, profile = 'desktop') {
+  const { latency, down, up, cpu } = PROFILES[profile];
   const context = await browser.newContext();
   try {
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Network.enable');
-    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: LATENCY_MS, downloadThroughput: DOWN, uploadThroughput: UP });
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency, downloadThroughput: down, uploadThroughput: up });
+    if (cpu > 1) await cdp.send('Emulation.setCPUThrottlingRate', { rate: cpu });
     return await run(page);
   } finally {
     await context.close();
