@@ -77,6 +77,7 @@ pub fn start(compiled: &[u8], options: JsValue) {
     let script_attr = |name: &str| script.as_ref().and_then(|s| s.get_attribute(name));
     let collector = option("collector").as_string().or_else(|| script_attr("data-collector")).filter(|c| !c.is_empty());
     let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| script_attr("data-respect-dnt").is_some_and(|v| v != "false"));
+    let earlier_views = js_sys::Array::from(&option("views"));
     let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
     let identity = Identity::load(consent_required, handover);
     let forced = identity::forced(&search, identity.may_store);
@@ -98,6 +99,15 @@ pub fn start(compiled: &[u8], options: JsValue) {
         let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
         let snippet = slot.insert(snippet);
         snippet.start_delivery();
+        // Views of this tab before this module started (SPA route changes since the landing URL):
+        // each with its own URL and time, in order, before the current one.
+        for view in earlier_views.iter().filter(|v| js_sys::Array::is_array(v)).map(|v| js_sys::Array::from(&v)) {
+            let text = |i| view.get(i).as_string();
+            if let Some((url, ts)) = held_at(text(0), view.get(1).as_f64()) {
+                snippet.view_at(&url, ts, text(2), text(3));
+                snippet.viewed = url;
+            }
+        }
         snippet.page_view();
         let announcements = snippet.evaluate();
         snippet.page_goals();
@@ -269,6 +279,18 @@ impl Snippet {
         });
     }
 
+    /// A page view that happened before this module started (held by the loader): its event and
+    /// the `pageview` goals of its URL, at its own time.
+    fn view_at(&self, url: &str, ts: u64, referrer: Option<String>, title: Option<String>) {
+        let limit = |v: Option<String>| v.filter(|v| !v.is_empty()).map(|v| v.chars().take(MAX_HELD_URL).collect::<String>());
+        outbox::record(&self.identity.visitor_id, url, Some(ts), EventKind::Pageview { referrer: limit(referrer), title: limit(title) });
+        let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+        for goal in goals::viewed(&self.config, &[origin.as_str(), url].concat()) {
+            debug::log(self.debug, &["goal ", &goal.key, " (page view)"].concat());
+            outbox::record(&self.identity.visitor_id, url, Some(ts), api::goal_kind(goal.key.clone(), None, self.assignments(), Value::Object(Vec::new())));
+        }
+    }
+
     /// The `pageview` goals the current URL reaches.
     fn page_goals(&self) {
         let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
@@ -399,13 +421,7 @@ pub fn replay_held(record: js_sys::Array) {
             }
             Some("view") => {
                 let Some((url, ts)) = at(text(1), record.get(2)) else { return };
-                let (referrer, title) = (text(3).filter(|r| !r.is_empty()), text(4).filter(|t| !t.is_empty()));
-                let limit = |v: Option<String>| v.map(|v| v.chars().take(MAX_HELD_URL).collect::<String>());
-                outbox::record(&s.identity.visitor_id, &url, Some(ts), EventKind::Pageview { referrer: limit(referrer), title: limit(title) });
-                let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
-                for goal in goals::viewed(&s.config, &[origin.as_str(), &url].concat()) {
-                    outbox::record(&s.identity.visitor_id, &url, Some(ts), api::goal_kind(goal.key.clone(), None, s.assignments(), Value::Object(Vec::new())));
-                }
+                s.view_at(&url, ts, text(3), text(4));
             }
             Some("exposure") => {
                 let (Some(experiment), Some(variant), Some((url, _))) = (text(1), text(2), at(text(3), record.get(4))) else { return };

@@ -53,7 +53,21 @@ try {
   const HELD = 'splitbeam_held';
   const KINDS = ['track', 'goal', 'view', 'exposure'];
   const here = () => location.pathname + location.search;
-  const viewed = [here(), Date.now(), document.referrer, document.title];
+  // The page views before the whole snippet started: the landing URL, then SPA route changes.
+  const views = [[here(), Date.now(), document.referrer, document.title]];
+  const onRoute = () => {
+    const last = views[views.length - 1];
+    if (!ready && here() != last[0]) views.push([here(), Date.now(), last[0], document.title]);
+  };
+  ['pushState', 'replaceState'].forEach((name) => {
+    const original = history[name];
+    history[name] = function () {
+      const result = original.apply(this, arguments);
+      onRoute();
+      return result;
+    };
+  });
+  addEventListener('popstate', onRoute);
   let exposures = [];
   // Clicks before the whole snippet listens: replayed into it, or held as the click goals they reach.
   const clicks = [];
@@ -91,7 +105,7 @@ try {
       for (const [element, url, ts] of clicks)
         for (const [goal, selector] of (BAKED && BAKED.g) || []) if (reached(element, selector)) held.push(['goal', goal, url, ts]);
       // The view and its exposures only once this page decided: before that nothing was shown.
-      if (decided) held.push(['view'].concat(viewed), ...exposures.map(([e, v]) => ['exposure', e, v, viewed[0], viewed[1]]));
+      if (decided) held.push(...views.map((view) => ['view'].concat(view)), ...exposures.map(([e, v]) => ['exposure', e, v, views[0][0], views[0][1]]));
       // Read, not taken: if this write fails (quota, an odd prop), the earlier pages' records stay.
       if (held.length) localStorage.setItem(HELD, JSON.stringify(readHeld().concat(held).slice(-50)));
     } catch (_) {}
@@ -102,8 +116,11 @@ try {
   // The inline tag hid the elements and runs the timeout; on its own, this script does both.
   const tag = window.splitbeamTag;
   if (tag) tag.loaded = true;
+  // With the tag, this script's hide list still covers what the tag's (pasted earlier) did not.
   const style = tag ? tag.style : hide(hideFor(BAKED.h));
-  const reveal = () => style && style.remove();
+  const newer = tag && !tag.done ? hide(hideFor(BAKED.h)) : null;
+  if (tag) tag.newer = newer; // the tag's timeout removes it too
+  const reveal = () => [style, newer].forEach((s) => s && s.remove());
   let timedOut = false;
   const timer = tag ? 0 : setTimeout(() => ((timedOut = true), reveal()), timeoutMs);
   const late = () => timedOut || (tag && tag.done);
@@ -126,7 +143,9 @@ try {
         () => {
           const full = window.splitbeamFull.snippet;
           if (applied) first.release();
-          full.start(compiled, Object.assign({ apply: applied }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
+          // The views before this one (the current URL's is the whole snippet's own).
+          const earlier = views.filter((view, i) => i < views.length - 1 || view[0] != here());
+          full.start(compiled, Object.assign({ apply: applied, views: earlier }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
           // The page's own commands and clicks first: a queued consent(true) must start delivery
           // before held records go.

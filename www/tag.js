@@ -20,6 +20,7 @@ import { hide, hideFor } from './hide.js';
     state.timer = setTimeout(() => {
       state.done = true;
       if (state.style) state.style.remove();
+      if (state.newer) state.newer.remove();
       if (!state.loaded) say('did not arrive within ' + tag.t + ' ms');
     }, tag.t);
     const script = document.createElement('script');

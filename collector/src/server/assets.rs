@@ -19,6 +19,10 @@ use crate::snippet;
 
 /// The config changes without the URL changing, so browsers must revalidate.
 const NO_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-cache");
+/// `/splitbeam.js`: a returning visitor's page uses the copy it has at once (no round trip before
+/// the reveal) while the browser revalidates it in the background, so a config edit reaches them
+/// from their next page view; a first visit always gets the current one.
+const LOADER_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=0, stale-while-revalidate=86400");
 /// For files named by their content hash (`splitbeam_bg.<hash>.wasm`).
 const IMMUTABLE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
 
@@ -51,9 +55,9 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
     };
     let etag = (header::ETAG, rendered.etag.clone());
     if if_none_match(&headers, &rendered.etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [etag]).into_response());
+        return Ok((StatusCode::NOT_MODIFIED, [LOADER_CACHE], [etag]).into_response());
     }
-    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), NO_CACHE], [etag], rendered.body.clone())
+    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), LOADER_CACHE], [etag], rendered.body.clone())
         .into_response())
 }
 
