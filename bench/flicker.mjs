@@ -12,9 +12,10 @@ const pct = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
 /** One view of `setup` in `page`: what the probe saw, reduced to this view's figures. */
 async function measureView(page, baseUrl, setup) {
   const changes = setup !== 'none';
-  await page.goto(`${baseUrl}/?setup=${setup}`, { waitUntil: 'load' });
+  // A load that does not finish (an overloaded machine) counts as what the probe saw by then.
+  await page.goto(`${baseUrl}/?setup=${setup}`, { waitUntil: 'load', timeout: 60000 }).catch(() => {});
   await settle(page, changes, VARIANT);
-  const { frames, fcp } = await page.evaluate(() => window.__probe);
+  const { frames, fcp } = (await page.evaluate(() => window.__probe).catch(() => null)) || { frames: [], fcp: null };
   const first = (pred) => frames.find(pred)?.t ?? null;
   // Visible for good: the frame after the last one in which anything was hidden (GrowthBook's
   // anti-flicker can hide the page after it was first shown).

@@ -168,7 +168,8 @@ try {
       clearTimeout(timer);
       if (tag) clearTimeout(tag.timer);
       const applied = !late();
-      if (!applied) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
+      // One line per page: the tag has said so if this script itself came after the timeout.
+      if (!applied && !(tag && tag.said)) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
       const identity = first.decide(compiled, { consent, apply: applied });
       reveal();
       // No identity: the config could not be read (the module said so); the rest could not either.

@@ -46,5 +46,5 @@ export async function settle(page, changes, variantText, timeoutMs = 8000) {
   } catch (_) {
     // Did not settle in time: the frames tell what happened (counted as "variant never shown").
   }
-  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))).catch(() => {});
 }

@@ -63,6 +63,21 @@ pub fn read_or_report(path: &Path) -> Option<ConfigFile> {
     read(path).map_err(|err| eprintln!("{err}")).ok()
 }
 
+/// `read_or_report` for the commands that print something built from the config (`snippet`, `tag`):
+/// any problem at all is reported with its position and nothing should be printed.
+pub fn read_valid_or_report(path: &Path) -> Option<ConfigFile> {
+    let file = read_or_report(path)?;
+    let problems = file.problems();
+    if problems.is_empty() {
+        return Some(file);
+    }
+    for line in &problems {
+        eprintln!("{line}");
+    }
+    eprintln!("{}: {} problems; nothing printed (fix them, then run again)", path.display(), problems.len());
+    None
+}
+
 pub fn read(path: &Path) -> Result<ConfigFile, ConfigFileError> {
     let fail = |pos, message: String| ConfigFileError { path: path.to_path_buf(), pos, message };
     let meta = std::fs::metadata(path).map_err(|e| fail(None, format!("cannot read: {e}")))?;

@@ -319,11 +319,6 @@ impl SessionClock {
             _ => (Session { id: new_session_id(random), last_seen_ms: now_ms }, true),
         }
     }
-
-    /// When the session will end if nothing else happens (for the shell's storage expiry).
-    pub fn expires_at(&self, session: &Session) -> u64 {
-        session.last_seen_ms.saturating_add(self.timeout_ms)
-    }
 }
 
 #[cfg(test)]

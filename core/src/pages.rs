@@ -79,14 +79,6 @@ impl Url {
         }
     }
 
-    /// The first value of query parameter `key`.
-    pub fn query_value(&self, key: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The href without its scheme and host: `/cart?x=1#top`.
     pub fn after_origin(&self) -> String {
         let (_, rest) = split_host(&self.href);
@@ -506,6 +498,11 @@ mod tests {
     use crate::json;
     use crate::regex::NativeRegex;
 
+    /// The first value of query parameter `key` (what conditions and page rules read).
+    fn q<'a>(url: &'a Url, key: &str) -> Option<&'a str> {
+        url.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
     fn rules(config: &str) -> Result<PageRules, Vec<Issue>> {
         let (value, _) = json::parse(config).expect("test config is valid JSON");
         let mut issues = Vec::new();
@@ -542,7 +539,7 @@ mod tests {
     fn parses_a_relative_url() {
         let url = Url::parse("/a/b?x=1");
         assert_eq!((url.host.as_str(), url.path.as_str()), ("", "/a/b"));
-        assert_eq!(url.query_value("x"), Some("1"));
+        assert_eq!(q(&url, "x"), Some("1"));
     }
 
     #[test]
@@ -567,15 +564,15 @@ mod tests {
         let url =
             Url::parse("/collections/%C3%A9t%C3%A9?q=caf%C3%A9+cr%C3%A8me&bad=%zz%4&empty&=x");
         assert_eq!(url.path, "/collections/été");
-        assert_eq!(url.query_value("q"), Some("café crème"));
-        assert_eq!(url.query_value("bad"), Some("%zz%4"));
-        assert_eq!(url.query_value("empty"), Some(""));
-        assert_eq!(url.query_value(""), Some("x"));
+        assert_eq!(q(&url, "q"), Some("café crème"));
+        assert_eq!(q(&url, "bad"), Some("%zz%4"));
+        assert_eq!(q(&url, "empty"), Some(""));
+        assert_eq!(q(&url, ""), Some("x"));
     }
 
     #[test]
     fn escapes_that_are_not_utf8_are_kept_as_written() {
-        assert_eq!(Url::parse("/?x=%FF+1").query_value("x"), Some("%FF+1"));
+        assert_eq!(q(&Url::parse("/?x=%FF+1"), "x"), Some("%FF+1"));
     }
 
     #[test]

@@ -19,17 +19,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(file) = config_file::read_or_report(&args.file) else {
+    let Some(file) = config_file::read_valid_or_report(&args.file) else {
         return Ok(ExitCode::FAILURE);
     };
-    let problems = file.problems();
-    if !problems.is_empty() {
-        for line in &problems {
-            eprintln!("{line}");
-        }
-        eprintln!("{}: {} problems; nothing printed (fix them, then run again)", args.file.display(), problems.len());
-        return Ok(ExitCode::FAILURE);
-    }
     let config = &file.loaded.config;
     let loader_path = args.dist.join(crate::snippet::loader_file(config));
     let loader = std::fs::read_to_string(&loader_path)

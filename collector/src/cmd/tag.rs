@@ -36,17 +36,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let Some(file) = config_file::read_or_report(&args.file) else {
+    let Some(file) = config_file::read_valid_or_report(&args.file) else {
         return Ok(ExitCode::FAILURE);
     };
-    let problems = file.problems();
-    if !problems.is_empty() {
-        for line in &problems {
-            eprintln!("{line}");
-        }
-        eprintln!("{}: {} problems; nothing printed (fix them, then run again)", args.file.display(), problems.len());
-        return Ok(ExitCode::FAILURE);
-    }
     let template_path = args.dist.join("tag.js");
     let template = std::fs::read_to_string(&template_path)
         .with_context(|| format!("cannot read {} (run `npm run build` first)", template_path.display()))?;
