@@ -120,7 +120,7 @@ export async function lighthouseBench({ baseUrl, setups, runs, notes = [], log =
   const blockingErrors = [...new Set(all.map((r) => r.blockingError).filter(Boolean))];
   const otherErrors = [...new Set(all.flatMap((r) => r.otherErrors || []))];
   const traceNote = blockingErrors.length
-    ? `The render-blocking-resources audit errored in ${all.filter((r) => r.blockingError).length} of ${all.length} runs even with the trace-engine hook (bench/lib/lighthouse-hook.mjs): ${blockingErrors.join('; ')}.`
+    ? `The render-blocking-resources audit errored in ${all.filter((r) => r.blockingError).length} of ${all.length} runs ${process.env.LH_NO_HOOK === '1' ? 'with the trace-engine hook left out (LH_NO_HOOK=1)' : 'even with the trace-engine hook (bench/lib/lighthouse-hook.mjs)'}: ${blockingErrors.join('; ')}.`
     : `The render-blocking-resources audit ran in all ${all.length} runs (with bench/lib/lighthouse-hook.mjs making the trace engine's read of \`chrome_frame_reporter.frame_sequence\` optional).`;
   const markdown =
     `### Lighthouse 12.2.3, performance category (${runs} runs per setup and preset, medians)\n\n` +

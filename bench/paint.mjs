@@ -203,7 +203,10 @@ export async function runPaint({ loads = +(process.env.BENCH_LOADS || 20), log =
   try {
     browser = await launch();
     log(`== paint: ${loads} rounds, ${setups.length} setups, profiles ${profiles.map((p) => p.id).join(', ')}`);
-    return await paintBench({ browser, baseUrl: server.url, setups, loads, profiles, notes: [...notes, ...server.notes], log });
+    const out = await paintBench({ browser, baseUrl: server.url, setups, loads, profiles, notes: [...notes, ...server.notes], log });
+    const s = server.stats;
+    out.markdown += `\n\nServer: ${s.requests} requests, ${s.notModified} answered 304 (revalidations on repeat views).`;
+    return out;
   } finally {
     await browser?.close();
     await server.close();

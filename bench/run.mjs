@@ -1,4 +1,5 @@
-// `npm run bench` (via scripts/bench.sh): size, flicker and paint, start-up time and the native
+// `npm run bench` (via scripts/bench.sh): size, flicker and paint (40 ms; then desktop and mobile profiles
+// with a repeat view, bench/paint.mjs), start-up time, Lighthouse (bench/lighthouse.mjs) and the native
 // assignment figures as Markdown tables, printed and written to bench/results.md. No assertions.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,11 +13,17 @@ import { sizeBench } from './size.mjs';
 import { flickerBench } from './flicker.mjs';
 import { startupBench } from './startup.mjs';
 import { criterionSummary } from './criterion.mjs';
+import { runPaint } from './paint.mjs';
+import { runLighthouse } from './lighthouse.mjs';
 
 const { values: options } = parseArgs({
   options: {
     loads: { type: 'string', default: process.env.BENCH_LOADS || '30' },
     'startup-loads': { type: 'string', default: process.env.BENCH_STARTUP_LOADS || '20' },
+    // Two profiles (desktop, Lighthouse's mobile), first visit and repeat view: bench/paint.mjs. 0 skips.
+    'paint-loads': { type: 'string', default: process.env.BENCH_PAINT_LOADS || process.env.BENCH_LOADS || '20' },
+    // Lighthouse runs per setup and preset: bench/lighthouse.mjs. 0 skips.
+    'lh-runs': { type: 'string', default: process.env.LH_RUNS || '5' },
     criterion: { type: 'string' },
     out: { type: 'string', default: path.join(benchDir, 'results.md') },
   },
@@ -46,6 +53,15 @@ try {
 } finally {
   await browser?.close();
   await server.close();
+}
+
+if (+options['paint-loads'] > 0) {
+  log(`== (e) flicker and paint on two profiles, first visit and repeat view: ${options['paint-loads']} rounds`);
+  sections.push((await runPaint({ loads: +options['paint-loads'], log })).markdown);
+}
+if (+options['lh-runs'] > 0) {
+  log(`== (f) Lighthouse: ${options['lh-runs']} runs per setup and preset`);
+  sections.push((await runLighthouse({ runs: +options['lh-runs'], log })).markdown);
 }
 
 if (options.criterion) sections.push(criterionSummary(options.criterion).markdown);
