@@ -128,7 +128,8 @@ export async function lighthouseBench({ baseUrl, setups, runs, notes = [], log =
     '\n\nThe same pages as the paint tables (same gzip server and cache headers, without the flicker probe), run through ' +
     "Lighthouse's Node API on one headless Chromium (`chrome-launcher`, `--headless=new`); Lighthouse clears the origin's " +
     'cache and storage before each run (first visit). Throttling is simulated (Lantern), so FCP and LCP are estimates from ' +
-    'the observed load; TBT varies with the machine\'s load. ' +
+    'the observed load; TBT varies with the machine\'s load. Lighthouse lists a render-blocking resource only when its ' +
+    'estimated savings reach 50 ms (MINIMUM_WASTED_MS in its audit), so "no" means under that threshold, not zero. ' +
     traceNote +
     (otherErrors.length ? ` Other trace-based audits that errored: ${otherErrors.join('; ')}.` : '') +
     (notes.length ? '\n\n' + notes.map((n) => `Note: ${n}.`).join('\n') : '');
