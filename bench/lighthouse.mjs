@@ -144,7 +144,10 @@ export async function runLighthouse({ runs = +(process.env.LH_RUNS || 5), log = 
   const server = await startPaintServer(ctx, setups);
   try {
     log(`== lighthouse: ${runs} runs per setup and preset, ${setups.length} setups`);
-    return await lighthouseBench({ baseUrl: server.url, setups, runs, notes: [...notes, ...server.notes], log });
+    const started = Date.now();
+    const out = await lighthouseBench({ baseUrl: server.url, setups, runs, notes: [...notes, ...server.notes], log });
+    log(`  lighthouse: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    return out;
   } finally {
     await server.close();
   }

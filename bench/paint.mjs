@@ -202,8 +202,10 @@ export async function runPaint({ loads = +(process.env.BENCH_LOADS || 20), log =
   let browser;
   try {
     browser = await launch();
+    const started = Date.now();
     log(`== paint: ${loads} rounds, ${setups.length} setups, profiles ${profiles.map((p) => p.id).join(', ')}`);
     const out = await paintBench({ browser, baseUrl: server.url, setups, loads, profiles, notes: [...notes, ...server.notes], log });
+    log(`  paint: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
     const s = server.stats;
     out.markdown += `\n\nServer: ${s.requests} requests, ${s.notModified} answered 304 (revalidations on repeat views).`;
     return out;
