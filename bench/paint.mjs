@@ -185,7 +185,8 @@ export async function paintBench({ browser, baseUrl, setups, loads, profiles = P
     '`Cache-Control: public, max-age=31536000, immutable`, everything else (the page, splitbeam.js, auto.min.js, the CSS) ' +
     '`no-cache` with an ETag answered by 304. Flicker frame, FCP and times: as in the 40 ms table above (probe at the top of ' +
     '`<head>`, times from navigation start). A load "ends on the original" when the loader logged `splitbeam: ready after the ' +
-    '… timeout` or the variant never showed within 8 s; such loads count as never in the median of "changed copy visible". ' +
+    '… timeout` or the variant never showed within 8 s; such loads count as never in the median of "changed copy visible", and (showing the original by design) also as ' +
+    'loads with a flicker frame, the probe\'s definition being any frame that shows the original copy visible. ' +
     '"vs GrowthBook async": this setup\'s median changed copy visible over GrowthBook async\'s, same profile and view.' +
     (notes.length ? '\n\n' + notes.map((n) => `Note: ${n}.`).join('\n') : '');
   return { markdown, results };
