@@ -1,5 +1,6 @@
-// `npm run bench` (via scripts/bench.sh): size, flicker and paint, start-up time and the native
-// assignment figures as Markdown tables, printed and written to bench/results.md. No assertions.
+// `npm run bench` (via scripts/bench.sh): size, flicker and paint on the desktop and mobile profiles
+// with a repeat view, start-up time, Lighthouse (bench/lighthouse.mjs) and the native assignment
+// figures as Markdown tables, printed and written to bench/results.md. No assertions.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,11 +13,14 @@ import { sizeBench } from './size.mjs';
 import { flickerBench } from './flicker.mjs';
 import { startupBench } from './startup.mjs';
 import { criterionSummary } from './criterion.mjs';
+import { runLighthouse } from './lighthouse.mjs';
 
 const { values: options } = parseArgs({
   options: {
     loads: { type: 'string', default: process.env.BENCH_LOADS || '20' },
     'startup-loads': { type: 'string', default: process.env.BENCH_STARTUP_LOADS || '20' },
+    // Lighthouse runs per setup and preset: bench/lighthouse.mjs. 0 skips.
+    'lh-runs': { type: 'string', default: process.env.LH_RUNS || '5' },
     criterion: { type: 'string' },
     out: { type: 'string', default: path.join(benchDir, 'results.md') },
   },
@@ -50,6 +54,11 @@ try {
 } finally {
   await browser?.close();
   await server.close();
+}
+
+if (+options['lh-runs'] > 0) {
+  log(`== (e) Lighthouse: ${options['lh-runs']} runs per setup and preset`);
+  sections.push((await runLighthouse({ runs: +options['lh-runs'], log })).markdown);
 }
 
 if (options.criterion) sections.push(criterionSummary(options.criterion).markdown);

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `npm run bench`: builds the snippet, runs the native assignment benchmark, then measures size,
-# flicker/paint and start-up time in headless Chromium. Prints Markdown tables, writes bench/results.md.
-# BENCH_SKIP_BUILD=1 uses dist/ as it is; BENCH_LOADS / BENCH_STARTUP_LOADS change the load counts;
+# flicker/paint on the desktop and mobile profiles with a repeat view and start-up time in headless
+# Chromium, then Lighthouse's mobile and desktop runs (bench/lighthouse.mjs). Prints Markdown tables,
+# writes bench/results.md.
+# BENCH_SKIP_BUILD=1 uses dist/ and the collector binary as they are; BENCH_LOADS / BENCH_STARTUP_LOADS /
+# LH_RUNS (default 5, 0 skips Lighthouse) change the counts;
 # BENCH_SCALE=1 adds the 10 M-event results query benchmark (~3 min, 3.5 GB under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +13,10 @@ bash scripts/setup.sh >&2
 if [ "${BENCH_SKIP_BUILD:-}" != 1 ]; then
   echo "== build the snippet" >&2
   bash scripts/build.sh >&2
+  # The collector binary: `splitbeam snippet` compiles the config into /splitbeam.js and
+  # `splitbeam tag` prints the inline tag for the benchmark's pages.
+  echo "== build the collector binary" >&2
+  cargo build --release -p splitbeam-collector >&2
 fi
 
 criterion_out=$(mktemp -t splitbeam-criterion.XXXXXX)
