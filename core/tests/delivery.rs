@@ -705,6 +705,7 @@ fn tiny_policy() -> Policy {
         max_in_flight: 2,
         lease_ms: 50,
         beacon_trust_ms: 1_000,
+        unreadable_memory_ms: 2_000,
     }
 }
 
