@@ -9,7 +9,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch } from './lib/snippet-browser.mjs';
 import { startPages } from './lib/delivery-server.mjs';
-import { startNginx, startScript } from './lib/any-collector-run.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startNginx, startScript, recipes } from './lib/any-collector-run.mjs';
 import { startEdge } from './lib/any-collector-edge.mjs';
 import { visit } from './lib/any-collector-visit.mjs';
 
@@ -61,6 +63,13 @@ function collectorTest(name, start, { readable, sameOrigin = false, deadlineMs =
     }
   });
 }
+
+test("the README's recipes are these files, verbatim", () => {
+  const readme = fs.readFileSync(path.join(recipes, '../../../README.md'), 'utf8');
+  for (const file of fs.readdirSync(recipes)) {
+    assert.ok(readme.includes(fs.readFileSync(path.join(recipes, file), 'utf8')), `README lacks ${file} verbatim`);
+  }
+});
 
 collectorTest('nginx logging bodies, no CORS headers: fire-and-forget, each event at most twice, one warning', () => startNginx('nginx.conf'), { readable: false });
 collectorTest('nginx, no CORS headers, first page left within 2 s (its events go by an untrusted beacon): each at most twice', () => startNginx('nginx.conf'), {
