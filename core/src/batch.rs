@@ -440,6 +440,13 @@ impl Outbox {
                 // The collector answers readably (again): confirmed delivery from now on.
                 self.unreadable_at = 0;
             }
+            Outcome::Unreadable if self.confirmed_at > 0 => {
+                // This collector answered readably before: an unreadable answer now is most likely
+                // an error page without CORS headers (nginx `add_header` without `always`), so
+                // the batch is retried, not presumed stored.
+                self.release(batch_id, batch.dropped, now);
+                self.back_off(now, random, None);
+            }
             Outcome::Unreadable | Outcome::Sent => {
                 // It arrived (the probe or the opaque answer says the collector is up); nothing
                 // more will ever be known, so a resend could only duplicate it.
@@ -1140,5 +1147,18 @@ mod tests {
         let single = outbox.poll(200).unwrap();
         assert_eq!(outbox.on_result(single.batch_id, Outcome::TooLarge, 210, 0).rejected, [event(99).0]);
         assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_answer_from_a_collector_that_answered_readably_is_retried() {
+        let mut outbox = Outbox::new(small());
+        push(&mut outbox, 1, 0);
+        let ok = outbox.poll(100).unwrap();
+        outbox.on_result(ok.batch_id, Outcome::Ok, 110, 0);
+        push(&mut outbox, 2, 200);
+        let failed = outbox.poll(300).unwrap();
+        assert!(outbox.on_result(failed.batch_id, Outcome::Unreadable, 310, 0).delivered.is_empty());
+        assert_eq!((outbox.pending_len(), outbox.failures()), (1, 1));
+        assert!(!outbox.is_unreadable(310), "still a readable collector: confirmed delivery goes on");
     }
 }

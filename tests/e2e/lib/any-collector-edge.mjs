@@ -13,11 +13,14 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'applic
 /**
  * Options: `cors` (send Access-Control-Allow-Origin), `status` (default 204), `html` (a 200 HTML
  * error page), `redirect` (307 from /collect to /stored), `maxBytes` (413 above), `slowFirstMs`
- * (the first batch is answered that late), `pages` (serve the shop too).
+ * (the first batch is answered that late), `pages` (serve the shop too), `errorNth` (the n-th readable
+ * fetch, 0-based, gets a 503 without CORS headers, as nginx's `add_header` without `always` does;
+ * beacons and no-cors requests are not counted: a trusted beacon's fate is never known).
  */
-export async function startEdge({ cors = true, status = 204, html = false, redirect = false, maxBytes = Infinity, slowFirstMs = 0, pages = false } = {}) {
+export async function startEdge({ errorNth = -1, cors = true, status = 204, html = false, redirect = false, maxBytes = Infinity, slowFirstMs = 0, pages = false } = {}) {
   const bodies = [];
   const answers = [];
+  let readableFetches = 0;
   let collectorUrl = '';
   const headers = cors ? { 'access-control-allow-origin': '*', 'access-control-expose-headers': 'retry-after' } : {};
   const server = http.createServer((req, res) => {
@@ -39,6 +42,12 @@ export async function startEdge({ cors = true, status = 204, html = false, redir
         bodies.push({ refused: 307 });
         answers.push(307);
         return res.writeHead(307, { ...headers, location: '/stored' }).end();
+      }
+      const readableFetch = req.headers['sec-fetch-mode'] === 'cors';
+      if (readableFetch && readableFetches++ === errorNth) {
+        bodies.push({ refused: 503 });
+        answers.push(503);
+        return res.writeHead(503).end();
       }
       if (text.length > maxBytes) {
         bodies.push({ refused: 413 });
