@@ -238,6 +238,10 @@ struct Entry {
     json: String,
     queued_at: u64,
     state: State,
+    /// Adopted from a stored snapshot or made pending by `resume`: it may have left already by an
+    /// unconfirmed beacon, so it never goes by an untrusted beacon again (a fetch carries it, whose
+    /// answer settles it): no event goes out more than twice to a collector that never confirms.
+    maybe_sent: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -333,7 +337,7 @@ impl Outbox {
             return Err(PushError::Duplicate { id: id.to_string() });
         }
         self.stored_bytes += event_json.len();
-        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, state: State::Pending });
+        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, state: State::Pending, maybe_sent: false });
         self.enforce_bounds();
         Ok(())
     }
@@ -524,6 +528,7 @@ impl Outbox {
         for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::Unconfirmed)) {
             entry.state = State::Pending;
             entry.queued_at = entry.queued_at.min(due);
+            entry.maybe_sent = true;
             resent += 1;
         }
         self.resent_total += resent as u64;
@@ -704,7 +709,7 @@ impl Outbox {
                 self.stored_bytes += event_json.len();
                 // Overdue on arrival: restored events go out with the first poll.
                 let queued_at = now.saturating_sub(self.policy.max_delay_ms);
-                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending });
+                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending, maybe_sent: true });
                 report.restored += 1;
             }
         }
@@ -765,10 +770,11 @@ impl Outbox {
 
         let batch_id = self.next_batch_id;
         let mut event_ids = Vec::new();
+        let untrusted_beacon = transport == Transport::Beacon && !self.trusts_beacons(now);
         for entry in self.entries.iter_mut() {
             let wanted = match only {
                 Some(ids) => ids.contains(&entry.id),
-                None => matches!(entry.state, State::Pending),
+                None => matches!(entry.state, State::Pending) && !(untrusted_beacon && entry.maybe_sent),
             };
             if !wanted {
                 continue;
