@@ -17,9 +17,10 @@ pub enum Reply {
     /// A readable answer: its status and Retry-After (if exposed).
     Status(u16, Option<String>),
     /// The readable fetch failed, but a no-cors probe right after it was answered: the collector
-    /// is up, the page may not read it (no `Access-Control-Allow-Origin`). Measured in Chromium:
-    /// a CORS failure and a refused connection reject alike (TypeError "Failed to fetch"), while a
-    /// no-cors request resolves (opaque, status 0) whenever the server answered at all.
+    /// is up, the page may not read it (no `Access-Control-Allow-Origin`). In Chromium a CORS
+    /// failure and a refused connection both reject the fetch with a TypeError, while a no-cors
+    /// request resolves (opaque) whenever the server answered at all and rejects when refused
+    /// (tests/e2e/any-collector and delivery-outage exercise both).
     Unreadable,
     /// A no-cors fetch resolved: an opaque answer came, nothing more is known.
     Opaque,
