@@ -8,12 +8,14 @@ say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: headless Chromium + its driver for browser tests, brotli for the size benchmark,
-# clickhouse-server for the ClickHouse backend's tests (they start their own server).
+# clickhouse-server for the ClickHouse backend's tests (they start their own server), nginx-light
+# for the any-collector tests (they run it as their own process).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v brotli >/dev/null || missing+=(brotli)
 [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server)
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq

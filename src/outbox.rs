@@ -26,6 +26,9 @@ const LEASE_PREFIX: &str = "splitbeam.lease.";
 const CONFIRMED_KEY: &str = "splitbeam.confirmed";
 /// The confirmation is rewritten at most this often (one storage write per batch would be waste).
 const CONFIRMED_WRITE_MS: u64 = 30_000;
+/// When a page of the site last found the collector unreadable (ms): later pages send
+/// fire-and-forget from their first batch, without a CORS error each (`Policy::unreadable_memory_ms`).
+const UNREADABLE_KEY: &str = "splitbeam.unreadable";
 /// A redirect waits this long at most for its exposure to leave (DESIGN: "about 100 ms").
 const LEAVE_WAIT_MS: u64 = 100;
 /// How long a snapshot write may wait, so that a burst of events is written once.
@@ -59,6 +62,7 @@ struct Delivery {
 thread_local! {
     static DELIVERY: RefCell<Option<Delivery>> = const { RefCell::new(None) };
     static STORAGE_WARNED: Cell<bool> = const { Cell::new(false) };
+    static UNREADABLE_WARNED: Cell<bool> = const { Cell::new(false) };
 }
 
 fn with<R>(f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
@@ -270,13 +274,29 @@ fn on_timer() {
     });
 }
 
-fn on_fetch_result(generation: u32, batch_id: u64, status: u16, retry_after: Option<String>) {
+fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
     let leave = with(|d| {
         if d.generation != generation {
             return false;
         }
-        let outcome = Outcome::from_status(status, retry_after.as_deref().and_then(parse_retry_after));
+        let (outcome, status) = match reply {
+            transport::Reply::Status(status, retry_after) => (Outcome::from_status(status, retry_after.as_deref().and_then(parse_retry_after)), status),
+            transport::Reply::Unreadable => (Outcome::Unreadable, 0),
+            transport::Reply::Opaque => (Outcome::Sent, 0),
+            transport::Reply::Failed => (Outcome::NetworkError, 0),
+        };
+        let was_unreadable = d.outbox.unreadable_at();
         let settled = d.outbox.on_result(batch_id, outcome, now(), random_u32());
+        let unreadable = d.outbox.unreadable_at();
+        if unreadable != was_unreadable {
+            // Found unreadable (warn, remember for later pages), or readable again (forget).
+            if unreadable > 0 {
+                warn_unreadable(&d.collector);
+                store(UNREADABLE_KEY, &unreadable.to_string());
+            } else if let Some(storage) = storage() {
+                let _ = storage.remove_item(UNREADABLE_KEY);
+            }
+        }
         if d.outbox.failures() > 0 {
             // The collector failed: no other page of the site may trust a beacon on its word.
             if d.confirmed_written > 0 {
@@ -359,9 +379,12 @@ impl Delivery {
         }
         let Some(send) = send else { return };
         let (generation, batch_id) = (self.generation, send.batch_id);
-        transport::fetch(&self.collector, &send.body, move |status, retry_after| {
-            on_fetch_result(generation, batch_id, status, retry_after)
-        });
+        let blind = send.transport == Transport::Blind;
+        if blind {
+            // A page that starts with the collector remembered unreadable says so once too.
+            warn_unreadable(&self.collector);
+        }
+        transport::fetch(&self.collector, &send.body, blind, move |reply| on_fetch_result(generation, batch_id, reply));
     }
 
     /// Writes the snapshot and renews the lease; an empty outbox leaves nothing behind.
@@ -537,6 +560,21 @@ pub fn store(key: &str, value: &str) {
     }
 }
 
+/// Once per page: names the headers that would make delivery confirmed again.
+fn warn_unreadable(collector: &str) {
+    if UNREADABLE_WARNED.with(|w| w.replace(true)) {
+        return;
+    }
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    warn(&[
+        "the collector ", collector, " receives events but this page may not read its answers (no CORS headers), ",
+        "so events are now sent without confirmation (each at most twice; lost if it fails). ",
+        "For confirmed delivery, answer with \"Access-Control-Allow-Origin: ", &origin,
+        "\" (and \"Access-Control-Expose-Headers: Retry-After\" to throttle with Retry-After).",
+    ]
+    .concat());
+}
+
 fn warn_storage() {
     if !STORAGE_WARNED.with(|w| w.replace(true)) {
         warn("localStorage is full or disabled: events are still sent, but unsent ones are lost if the page closes");
@@ -572,8 +610,12 @@ fn random_hex(len: usize) -> String {
     random_bytes()[..len].iter().flat_map(|b| [b >> 4, b & 15]).map(|n| char::from_digit(u32::from(n), 16).unwrap_or('0')).collect()
 }
 
-/// Reads the site's last confirmation (`CONFIRMED_KEY`) into the outbox.
+/// Reads the site's last confirmation (`CONFIRMED_KEY`) and unreadability (`UNREADABLE_KEY`) into the outbox.
 fn note_stored_confirmation() {
+    let unreadable = storage().and_then(|s| s.get_item(UNREADABLE_KEY).ok().flatten());
+    if let Some(at) = unreadable.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
+        with(|d| d.outbox.note_unreadable(at));
+    }
     let stored = storage().and_then(|s| s.get_item(CONFIRMED_KEY).ok().flatten());
     // Digits only: integer parsing, not float parsing (no float formatting code in the wasm).
     // One from the future (a clock set back) would never be overwritten: ignored.

@@ -41,6 +41,11 @@ pub struct Policy {
     /// first page and for pages read a long time, and a collector that went down within five
     /// minutes of answering is the rarer case.
     pub beacon_trust_ms: u64,
+    /// A collector found unreadable (it stores POSTs but sends no CORS headers) is sent to
+    /// fire-and-forget for this long, on every page of the site, before a readable fetch tries it
+    /// again: a fixed collector is confirmed again within this time, and an unreadable one costs one
+    /// doubtful batch (and one browser CORS error) per period instead of per page.
+    pub unreadable_memory_ms: u64,
 }
 
 impl Default for Policy {
@@ -60,6 +65,7 @@ impl Default for Policy {
             max_in_flight: 2,
             lease_ms: 5_000,
             beacon_trust_ms: 5 * 60 * 1000,
+            unreadable_memory_ms: 24 * 60 * 60 * 1000,
         }
     }
 }
@@ -96,6 +102,10 @@ pub enum Transport {
     Beacon,
     /// `fetch(…, {keepalive: true, body, headers: text/plain})`: the outcome comes back as a status.
     Fetch,
+    /// `fetch(…, {mode: "no-cors", keepalive: true, body})` to a collector whose answers cannot be
+    /// read (`Outcome::Unreadable`): the response is opaque, so it only tells "it arrived"
+    /// (`Outcome::Sent`) from "it never left" (`Outcome::NetworkError`).
+    Blind,
 }
 
 /// Why the shell asks to send everything now.
@@ -141,8 +151,20 @@ pub enum Outcome {
     Retry { retry_after_ms: Option<u64> },
     /// Any other 4xx: the collector will never accept this batch; drop it, never retry.
     Reject,
-    /// fetch threw (offline, DNS, CORS): try again with backoff.
+    /// The request never left or got no answer (offline, DNS, refused; for `Fetch`, also the
+    /// shell's no-cors probe failed): try again with backoff.
     NetworkError,
+    /// A `Fetch` failed, but the shell's no-cors probe right after it was answered: the collector
+    /// is up and stores what it gets, yet the page may not read its answers (no CORS headers).
+    /// The batch counts as delivered (sent once), and from now on delivery is fire-and-forget
+    /// (`Transport::Blind`, and beacons trusted): no confirmation will ever come to retry on.
+    Unreadable,
+    /// A `Transport::Blind` fetch got its opaque answer: the collector has the batch, as far as
+    /// anyone can tell.
+    Sent,
+    /// 413: the batch is too large for this collector. Batches of several events are split (the
+    /// events go again in batches of half the size); a single event is dropped like a `Reject`.
+    TooLarge,
 }
 
 impl Outcome {
@@ -151,6 +173,7 @@ impl Outcome {
         match status {
             200..=299 => Outcome::Ok,
             408 | 425 | 429 | 500..=599 => Outcome::Retry { retry_after_ms },
+            413 => Outcome::TooLarge,
             400..=499 => Outcome::Reject,
             _ => Outcome::NetworkError,
         }
@@ -215,6 +238,10 @@ struct Entry {
     json: String,
     queued_at: u64,
     state: State,
+    /// Adopted from a stored snapshot or made pending by `resume`: it may have left already by an
+    /// unconfirmed beacon, so it never goes by an untrusted beacon again (a fetch carries it, whose
+    /// answer settles it): no event goes out more than twice to a collector that never confirms.
+    maybe_sent: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -268,6 +295,11 @@ pub struct Outbox {
     confirmed_at: u64,
     /// Events made pending again on this page after an unconfirmed beacon (sent at least twice).
     resent_total: u64,
+    /// When the collector was last found unreadable (`Outcome::Unreadable`; 0: never, or readable
+    /// since). Within `Policy::unreadable_memory_ms` of it, delivery is fire-and-forget.
+    unreadable_at: u64,
+    /// At most this many events per request after a 413 (halved at each; `max_batch_events` before).
+    batch_cap: usize,
 }
 
 impl Outbox {
@@ -285,6 +317,8 @@ impl Outbox {
             hold_until: 0,
             confirmed_at: 0,
             resent_total: 0,
+            unreadable_at: 0,
+            batch_cap: usize::MAX,
         }
     }
 
@@ -303,7 +337,7 @@ impl Outbox {
             return Err(PushError::Duplicate { id: id.to_string() });
         }
         self.stored_bytes += event_json.len();
-        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, state: State::Pending });
+        self.entries.push_back(Entry { id: id.to_string(), json: event_json, queued_at: now, state: State::Pending, maybe_sent: false });
         self.enforce_bounds();
         Ok(())
     }
@@ -318,9 +352,34 @@ impl Outbox {
         }
         let (count, oldest) = self.pending_summary()?;
         if count >= self.policy.max_batch_events || now >= oldest.saturating_add(self.policy.max_delay_ms) {
-            return self.build(now, Transport::Fetch, None);
+            return self.build(now, self.fetch_transport(now), None);
         }
         None
+    }
+
+    /// How a fetch goes: readable (`Fetch`) unless the collector was lately found unreadable.
+    fn fetch_transport(&self, now: u64) -> Transport {
+        if self.is_unreadable(now) {
+            Transport::Blind
+        } else {
+            Transport::Fetch
+        }
+    }
+
+    /// Whether the collector is treated as unreadable now: found so within `unreadable_memory_ms`.
+    pub fn is_unreadable(&self, now: u64) -> bool {
+        self.unreadable_at > 0 && now.checked_sub(self.unreadable_at).is_some_and(|age| age < self.policy.unreadable_memory_ms)
+    }
+
+    /// When this or another page of the site found the collector unreadable (0: never). The shell
+    /// keeps the latest in storage, so later pages go fire-and-forget from their first batch.
+    pub fn unreadable_at(&self) -> u64 {
+        self.unreadable_at
+    }
+
+    /// Another page found the collector unreadable at `at` (see `unreadable_at`).
+    pub fn note_unreadable(&mut self, at: u64) {
+        self.unreadable_at = self.unreadable_at.max(at);
     }
 
     /// Every pending event, now, in as many requests as the size limit needs. Our own backoff is
@@ -334,7 +393,11 @@ impl Outbox {
         // Each request takes at least one pending event, so this bound is never the one that
         // stops the loop; it is there so that a bug can never hang the page while it unloads.
         for _ in 0..self.entries.len() {
-            match self.build(now, reason.transport(), None) {
+            let transport = match reason.transport() {
+                Transport::Fetch => self.fetch_transport(now),
+                other => other,
+            };
+            match self.build(now, transport, None) {
                 Some(send) => sends.push(send),
                 None => break,
             }
@@ -351,7 +414,8 @@ impl Outbox {
         for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::InFlight(b) if b == batch_id)) {
             entry.state = State::Pending;
         }
-        self.build(now, Transport::Fetch, Some(&refused.event_ids))
+        let transport = self.fetch_transport(now);
+        self.build(now, transport, Some(&refused.event_ids))
     }
 
     /// Applies a request's outcome. `random` (any u32 from the shell) jitters the backoff.
@@ -365,6 +429,10 @@ impl Outbox {
         let batch = self.in_flight.remove(index);
         let mut settled = Settled::default();
         match outcome {
+            Outcome::Ok if batch.transport == Transport::Blind => {
+                // A readable status from a no-cors request cannot happen; read it as `Sent`.
+                settled.delivered = self.remove_ids(&batch.event_ids);
+            }
             Outcome::Ok => {
                 // Every event of the batch, even if it timed out and is travelling again elsewhere:
                 // the collector has it now, and the later answer for the other batch finds nothing.
@@ -373,6 +441,34 @@ impl Outbox {
                 self.retry_at = 0;
                 self.hold_until = 0;
                 self.confirmed_at = self.confirmed_at.max(now);
+                // The collector answers readably (again): confirmed delivery from now on.
+                self.unreadable_at = 0;
+            }
+            Outcome::Unreadable if self.confirmed_at > 0 => {
+                // This collector answered readably before: an unreadable answer now is most likely
+                // an error page without CORS headers (nginx `add_header` without `always`), so
+                // the batch is retried, not presumed stored.
+                self.release(batch_id, batch.dropped, now);
+                self.back_off(now, random, None);
+            }
+            Outcome::Unreadable | Outcome::Sent => {
+                // It arrived (the probe or the opaque answer says the collector is up); nothing
+                // more will ever be known, so a resend could only duplicate it.
+                settled.delivered = self.remove_ids(&batch.event_ids);
+                self.failures = 0;
+                self.retry_at = 0;
+                if outcome == Outcome::Unreadable {
+                    self.unreadable_at = self.unreadable_at.max(now).max(1);
+                }
+            }
+            Outcome::TooLarge if batch.event_ids.len() > 1 => {
+                // Smaller batches, at once: the collector answered, it is not failing.
+                self.batch_cap = (batch.event_ids.len() / 2).max(1);
+                self.release(batch_id, batch.dropped, now);
+            }
+            Outcome::TooLarge => {
+                settled.rejected = self.remove_ids(&batch.event_ids);
+                self.dropped_unreported += batch.dropped;
             }
             Outcome::Queued if self.trusts_beacons(now) => settled.delivered = self.remove_ids(&batch.event_ids),
             Outcome::Queued => {
@@ -404,6 +500,10 @@ impl Outbox {
     /// `beacon_trust_ms` and nothing failed since. A confirmation "from the future" (a clock set
     /// back) is no confirmation.
     pub fn trusts_beacons(&self, now: u64) -> bool {
+        // An unreadable collector will never confirm: its beacons are fire-and-forget.
+        if self.failures == 0 && self.is_unreadable(now) {
+            return true;
+        }
         self.failures == 0 && self.confirmed_at > 0 && now.checked_sub(self.confirmed_at).is_some_and(|age| age <= self.policy.beacon_trust_ms)
     }
 
@@ -428,6 +528,7 @@ impl Outbox {
         for entry in self.entries.iter_mut().filter(|e| matches!(e.state, State::Unconfirmed)) {
             entry.state = State::Pending;
             entry.queued_at = entry.queued_at.min(due);
+            entry.maybe_sent = true;
             resent += 1;
         }
         self.resent_total += resent as u64;
@@ -608,7 +709,7 @@ impl Outbox {
                 self.stored_bytes += event_json.len();
                 // Overdue on arrival: restored events go out with the first poll.
                 let queued_at = now.saturating_sub(self.policy.max_delay_ms);
-                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending });
+                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending, maybe_sent: true });
                 report.restored += 1;
             }
         }
@@ -669,16 +770,17 @@ impl Outbox {
 
         let batch_id = self.next_batch_id;
         let mut event_ids = Vec::new();
+        let untrusted_beacon = transport == Transport::Beacon && !self.trusts_beacons(now);
         for entry in self.entries.iter_mut() {
             let wanted = match only {
                 Some(ids) => ids.contains(&entry.id),
-                None => matches!(entry.state, State::Pending),
+                None => matches!(entry.state, State::Pending) && !(untrusted_beacon && entry.maybe_sent),
             };
             if !wanted {
                 continue;
             }
             let comma = usize::from(!event_ids.is_empty());
-            if event_ids.len() >= self.policy.max_batch_events
+            if event_ids.len() >= self.policy.max_batch_events.min(self.batch_cap)
                 || body.len() + comma + entry.json.len() + suffix.len() > self.policy.max_body_bytes
             {
                 break;
@@ -894,7 +996,8 @@ mod tests {
         assert_eq!(Outcome::from_status(429, Some(5)), Outcome::Retry { retry_after_ms: Some(5) });
         assert_eq!(Outcome::from_status(503, None), Outcome::Retry { retry_after_ms: None });
         assert_eq!(Outcome::from_status(400, None), Outcome::Reject);
-        assert_eq!(Outcome::from_status(413, None), Outcome::Reject);
+        assert_eq!(Outcome::from_status(413, None), Outcome::TooLarge);
+        assert_eq!(Outcome::from_status(404, None), Outcome::Reject);
         assert_eq!(Outcome::from_status(0, None), Outcome::NetworkError);
     }
 
@@ -944,5 +1047,124 @@ mod tests {
         assert_eq!(outbox.next_wakeup(110), Some(110 + outbox.policy().in_flight_timeout_ms));
         outbox.on_result(send.batch_id, Outcome::Ok, 120, 0);
         assert_eq!(outbox.next_wakeup(120), None);
+    }
+
+    /// How many times each event left, over a run of sends and outcomes.
+    fn count_sends(sends: &[Send], counts: &mut std::collections::HashMap<String, u32>) {
+        for send in sends {
+            for id in &send.event_ids {
+                *counts.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn an_unreadable_collector_gets_each_event_once_then_fire_and_forget() {
+        let mut outbox = Outbox::new(small());
+        let mut counts = std::collections::HashMap::new();
+        for i in 0..3 {
+            push(&mut outbox, i, 0);
+        }
+        let first = outbox.poll(0).unwrap();
+        assert_eq!(first.transport, Transport::Fetch);
+        count_sends(std::slice::from_ref(&first), &mut counts);
+        let settled = outbox.on_result(first.batch_id, Outcome::Unreadable, 10, 0);
+        assert_eq!(settled.delivered.len(), 3, "the probe was answered: the batch arrived");
+        assert!(outbox.is_unreadable(10));
+        assert_eq!((outbox.failures(), outbox.retry_at()), (0, 0));
+        // Later batches go no-cors and settle on their opaque answer; no retry, no growth.
+        for round in 0..50u64 {
+            let now = 1_000 + round * 1_000;
+            for i in 0..3 {
+                push(&mut outbox, 100 + round as usize * 3 + i, now);
+            }
+            let send = outbox.poll(now).unwrap();
+            assert_eq!(send.transport, Transport::Blind);
+            count_sends(std::slice::from_ref(&send), &mut counts);
+            outbox.on_result(send.batch_id, Outcome::Sent, now + 5, 0);
+            assert!(outbox.is_empty());
+        }
+        assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+        // Beacons are trusted: nothing is held for a resend that could only duplicate.
+        push(&mut outbox, 900, 60_000);
+        let beacon = outbox.flush_all(60_000, FlushReason::PageHide).remove(0);
+        assert_eq!(beacon.transport, Transport::Beacon);
+        assert_eq!(outbox.on_result(beacon.batch_id, Outcome::Queued, 60_000, 0).delivered, [event(900).0]);
+        // A manual flush is fire-and-forget too.
+        push(&mut outbox, 901, 60_000);
+        assert_eq!(outbox.flush_all(60_000, FlushReason::Manual)[0].transport, Transport::Blind);
+    }
+
+    #[test]
+    fn events_left_by_an_untrusted_beacon_go_at_most_twice_to_an_unreadable_collector() {
+        let mut outbox = Outbox::new(small());
+        push(&mut outbox, 1, 0);
+        let beacon = outbox.flush_all(0, FlushReason::PageHide).remove(0);
+        outbox.on_result(beacon.batch_id, Outcome::Queued, 0, 0);
+        // The next page load restores them and tries a readable fetch: that is the second send.
+        let (mut next, _) = Outbox::restore(small(), &outbox.snapshot(), 1_000);
+        let fetch = next.poll(1_000).unwrap();
+        assert_eq!(fetch.transport, Transport::Fetch);
+        assert_eq!(next.on_result(fetch.batch_id, Outcome::Unreadable, 1_010, 0).delivered, [event(1).0]);
+        assert!(next.is_empty(), "nothing left for a third send");
+    }
+
+    #[test]
+    fn a_blind_send_that_never_left_is_retried_and_unreadable_memory_expires() {
+        let policy = small();
+        let memory = policy.unreadable_memory_ms;
+        let mut outbox = Outbox::new(policy);
+        outbox.note_unreadable(1_000);
+        push(&mut outbox, 1, 1_000);
+        let send = outbox.poll(1_100).unwrap();
+        assert_eq!(send.transport, Transport::Blind);
+        // A no-cors fetch rejects only when nothing was answered: the events never arrived.
+        outbox.on_result(send.batch_id, Outcome::NetworkError, 1_110, u32::MAX);
+        assert_eq!(outbox.pending_len(), 1);
+        assert_eq!(outbox.failures(), 1);
+        // Not trusted while failing: a beacon now could be lost for good.
+        assert!(!outbox.trusts_beacons(1_200));
+        // After the memory lapses a readable fetch tries again; a 2xx forgets the unreadability.
+        let later = 1_000 + memory;
+        assert!(!outbox.is_unreadable(later));
+        let send = outbox.poll(later).unwrap();
+        assert_eq!(send.transport, Transport::Fetch);
+        outbox.on_result(send.batch_id, Outcome::Ok, later, 0);
+        assert_eq!(outbox.unreadable_at(), 0);
+    }
+
+    #[test]
+    fn a_413_splits_the_batch_until_it_fits_and_drops_only_a_single_event_refused() {
+        let mut outbox = Outbox::new(Policy { max_batch_events: 8, max_delay_ms: 100, ..Policy::default() });
+        for i in 0..8 {
+            push(&mut outbox, i, 10_000);
+        }
+        let big = outbox.poll(10_000).unwrap();
+        assert_eq!(big.event_ids.len(), 8);
+        let settled = outbox.on_result(big.batch_id, Outcome::TooLarge, 10_010, 0);
+        assert!(settled.rejected.is_empty());
+        assert_eq!(outbox.failures(), 0, "a 413 is an answer, not a failure");
+        let halves: Vec<Send> = std::iter::from_fn(|| outbox.poll(10_010)).collect();
+        assert_eq!(halves.iter().map(|s| s.event_ids.len()).collect::<Vec<_>>(), [4, 4]);
+        for half in &halves {
+            assert_eq!(outbox.on_result(half.batch_id, Outcome::Ok, 20, 0).delivered.len(), 4);
+        }
+        push(&mut outbox, 99, 30);
+        let single = outbox.poll(200).unwrap();
+        assert_eq!(outbox.on_result(single.batch_id, Outcome::TooLarge, 210, 0).rejected, [event(99).0]);
+        assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn an_unreadable_answer_from_a_collector_that_answered_readably_is_retried() {
+        let mut outbox = Outbox::new(small());
+        push(&mut outbox, 1, 0);
+        let ok = outbox.poll(100).unwrap();
+        outbox.on_result(ok.batch_id, Outcome::Ok, 110, 0);
+        push(&mut outbox, 2, 200);
+        let failed = outbox.poll(300).unwrap();
+        assert!(outbox.on_result(failed.batch_id, Outcome::Unreadable, 310, 0).delivered.is_empty());
+        assert_eq!((outbox.pending_len(), outbox.failures()), (1, 1));
+        assert!(!outbox.is_unreadable(310), "still a readable collector: confirmed delivery goes on");
     }
 }

@@ -681,7 +681,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (0u64..700).prop_map(|ms| Step::Advance { ms }),
         3 => Just(Step::Poll),
         1 => any::<bool>().prop_map(|hide| Step::Flush { hide }),
-        5 => (any::<usize>(), 0u8..5, proptest::option::of(0u64..400), any::<u32>())
+        5 => (any::<usize>(), 0u8..6, proptest::option::of(0u64..400), any::<u32>())
             .prop_map(|(pick, outcome, retry_after_ms, random)| Step::Answer { pick, outcome, retry_after_ms, random }),
         1 => any::<usize>().prop_map(|pick| Step::BeaconRefused { pick }),
         1 => Just(Step::Resume),
@@ -705,6 +705,7 @@ fn tiny_policy() -> Policy {
         max_in_flight: 2,
         lease_ms: 50,
         beacon_trust_ms: 1_000,
+        unreadable_memory_ms: 2_000,
     }
 }
 
@@ -837,6 +838,7 @@ proptest! {
                         1 => Outcome::Retry { retry_after_ms },
                         2 => Outcome::Reject,
                         3 => Outcome::NetworkError,
+                        4 => Outcome::TooLarge,
                         _ => Outcome::Queued,
                     };
                     let trusted = outbox.trusts_beacons(now);
@@ -916,6 +918,113 @@ proptest! {
         prop_assert_eq!(ledger.delivered.len() + ledger.rejected + ledger.dropped as usize + ledger.corrupted, accepted);
         for id in &ledger.delivered {
             prop_assert!(ledger.sent.get(id).is_some_and(|n| *n >= 1), "{} delivered without being sent", id);
+        }
+    }
+}
+
+/// Steps against a collector that stores every request it gets but whose answers the page cannot
+/// read (no CORS headers): a readable fetch ends `Unreadable` (its probe was answered), a no-cors one
+/// `Sent`, a beacon `Queued`; any request may also never leave (`NetworkError`). Answers come within
+/// the in-flight timeout (a slower collector can get a batch again: see the README).
+#[derive(Debug, Clone)]
+enum BlindStep {
+    Push,
+    Advance { ms: u64 },
+    Poll,
+    Flush { hide: bool },
+    Answer { pick: usize, lost: bool },
+    Resume,
+    Restart,
+}
+
+fn blind_step() -> impl Strategy<Value = BlindStep> {
+    prop_oneof![
+        4 => Just(BlindStep::Push),
+        2 => (0u64..700).prop_map(|ms| BlindStep::Advance { ms }),
+        3 => Just(BlindStep::Poll),
+        1 => any::<bool>().prop_map(|hide| BlindStep::Flush { hide }),
+        5 => (any::<usize>(), prop::bool::weighted(0.2)).prop_map(|(pick, lost)| BlindStep::Answer { pick, lost }),
+        1 => Just(BlindStep::Resume),
+        1 => Just(BlindStep::Restart),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn an_unreadable_collector_receives_each_event_at_most_twice_and_the_queue_empties(steps in prop::collection::vec(blind_step(), 1..120)) {
+        let policy = Policy { in_flight_timeout_ms: u64::MAX / 4, ..tiny_policy() };
+        let mut outbox = Outbox::new(policy.clone());
+        let mut outstanding: Vec<Send> = Vec::new();
+        // How many requests that reached the collector carried each event.
+        let mut arrived: HashMap<String, usize> = HashMap::new();
+        let mut now = T0;
+        let mut next = 0usize;
+        let answer = |outbox: &mut Outbox, send: &Send, lost: bool, now: u64, arrived: &mut HashMap<String, usize>| {
+            let outcome = match (lost, send.transport) {
+                (true, Transport::Beacon) => Outcome::Queued, // a beacon never says it was lost
+                (true, _) => Outcome::NetworkError,
+                (false, Transport::Fetch) => Outcome::Unreadable,
+                (false, Transport::Blind) => Outcome::Sent,
+                (false, Transport::Beacon) => Outcome::Queued,
+            };
+            if !(lost && send.transport != Transport::Beacon) {
+                for id in &send.event_ids {
+                    *arrived.entry(id.clone()).or_default() += 1;
+                }
+            }
+            outbox.on_result(send.batch_id, outcome, now, 7);
+        };
+        for step in steps {
+            match step {
+                BlindStep::Push => {
+                    next += 1;
+                    let _ = outbox.push(&id(next), event_json(next, 60), now);
+                }
+                BlindStep::Advance { ms } => now += ms,
+                BlindStep::Poll => outstanding.extend(std::iter::from_fn(|| outbox.poll(now))),
+                BlindStep::Flush { hide } => {
+                    let reason = if hide { FlushReason::PageHide } else { FlushReason::Manual };
+                    outstanding.extend(outbox.flush_all(now, reason));
+                }
+                BlindStep::Answer { pick, lost } => {
+                    if outstanding.is_empty() { continue; }
+                    let send = outstanding.remove(pick % outstanding.len());
+                    answer(&mut outbox, &send, lost, now, &mut arrived);
+                }
+                BlindStep::Resume => { outbox.resume(now); }
+                BlindStep::Restart => {
+                    // The page goes: its unanswered requests are answered (or lost) as it unloads.
+                    for send in std::mem::take(&mut outstanding) {
+                        answer(&mut outbox, &send, false, now, &mut arrived);
+                    }
+                    let unreadable_at = outbox.unreadable_at();
+                    outbox = Outbox::restore(policy.clone(), &outbox.snapshot(), now).0;
+                    // The shell carries this across pages in localStorage.
+                    outbox.note_unreadable(unreadable_at);
+                }
+            }
+            prop_assert!(outbox.len() <= policy.max_stored_events);
+            for (id, n) in &arrived {
+                prop_assert!(*n <= 2, "{} reached the collector {} times", id, n);
+            }
+        }
+        // Whatever is left goes from later page loads and is answered: the queue ends empty.
+        for _ in 0..50 {
+            for send in std::mem::take(&mut outstanding) {
+                answer(&mut outbox, &send, false, now, &mut arrived);
+            }
+            now += 400_000;
+            let unreadable_at = outbox.unreadable_at();
+            outbox = Outbox::restore(policy.clone(), &outbox.snapshot(), now).0;
+            outbox.note_unreadable(unreadable_at);
+            outstanding.extend(std::iter::from_fn(|| outbox.poll(now)));
+            if outbox.is_empty() { break; }
+        }
+        prop_assert!(outbox.is_empty(), "{} events left queued", outbox.len());
+        for (id, n) in &arrived {
+            prop_assert!(*n <= 2, "{} reached the collector {} times", id, n);
         }
     }
 }
