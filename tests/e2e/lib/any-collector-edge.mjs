@@ -6,6 +6,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fixtures } from './delivery-server.mjs';
+import { bakedLoader } from './compile.mjs';
 
 const dist = path.resolve(fixtures, '../../../dist');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'application/json', '.wasm': 'application/wasm' };
@@ -27,6 +28,10 @@ export async function startEdge({ errorNth = -1, cors = true, status = 204, html
     const url = new URL(req.url, 'http://localhost');
     if (req.method === 'GET' && pages) {
       const p = url.pathname === '/' ? '/index.html' : url.pathname;
+      if (p === '/splitbeam.js') {
+        const loader = bakedLoader(path.join(fixtures, 'experiments.json'));
+        return res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' }).end(loader);
+      }
       const file = p.startsWith('/splitbeam') ? path.join(dist, path.basename(p)) : path.join(fixtures, path.normalize(p));
       if (!fs.existsSync(file)) return res.writeHead(404).end();
       let body = fs.readFileSync(file);
