@@ -1,6 +1,8 @@
-//! The ClickHouse backend against a real clickhouse-server started for this test run: the same
+//! The ClickHouse backend against a real ClickHouse started for this test run: the same
 //! behaviours as the SQLite store (each checked on both), agreement with SQLite on a random event
-//! stream, and `splitbeam serve --store clickhouse` end to end.
+//! stream, and `splitbeam serve --store clickhouse` end to end. The engine is Debian's
+//! clickhouse-server 18.16 by default, or the current one (chdb 26.x behind
+//! `tests/clickhouse/chdb_http.py`) with `SPLITBEAM_CLICKHOUSE_ENGINE=chdb`; `npm test` runs both.
 
 mod common;
 #[path = "common/clickhouse_server.rs"]
@@ -13,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use clickhouse_server::CLICKHOUSE_SERVER;
+use clickhouse_server::Engine;
 use common::{batch, conversions, events, exposure, funnel, goal, pageview, request, visitors};
 use splitbeam_collector::ingest::Event;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
@@ -38,27 +40,33 @@ fn clickhouse() -> Option<&'static ClickHouse> {
     static SERVER: OnceLock<Option<ClickHouse>> = OnceLock::new();
     SERVER
         .get_or_init(|| {
-            if !Path::new(CLICKHOUSE_SERVER).exists() {
+            let engine = Engine::from_env().unwrap_or_else(|e| panic!("{e}"));
+            let program = engine.program();
+            if !engine.installed() {
                 if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("{CLICKHOUSE_SERVER} is missing and CI=true: run scripts/setup.sh");
+                    panic!("{} is missing and CI=true: run scripts/setup.sh", program.display());
                 }
-                eprintln!("skipping the ClickHouse checks: {CLICKHOUSE_SERVER} is not installed (scripts/setup.sh installs it)");
+                eprintln!(
+                    "skipping the ClickHouse checks on {}: {} is not installed (scripts/setup.sh installs it)",
+                    engine.name(),
+                    program.display()
+                );
                 return None;
             }
-            Some(start_clickhouse())
+            Some(start_clickhouse(engine))
         })
         .as_ref()
 }
 
-fn start_clickhouse() -> ClickHouse {
-    let started = clickhouse_server::start("splitbeam-clickhouse-").expect("start clickhouse-server");
+fn start_clickhouse(engine: Engine) -> ClickHouse {
+    let started = clickhouse_server::start("splitbeam-clickhouse-", engine).expect("start ClickHouse");
     let http = SocketAddr::from(([127, 0, 0, 1], started.http_port));
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         match request(http, "POST", "/", &[], b"SELECT version()") {
             Ok(response) if response.status == 200 => break,
             _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-            outcome => panic!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{}", started.log()),
+            outcome => panic!("{} did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{}", engine.name(), started.log()),
         }
     }
     ClickHouse { url: format!("http://{http}"), http, _watchdog: started.watchdog }
