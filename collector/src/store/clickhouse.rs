@@ -459,8 +459,10 @@ impl Client {
     }
 }
 
-/// The results query of one experiment. ClickHouse 18.16 does not see columns used only inside a
-/// lambda, so a lambda gets outside values as a second array argument (`replicate(x, array)`).
+/// The results query of one experiment, one text for 18.16 and 26.x. ClickHouse 18.16 does not see
+/// columns used only inside a lambda, so a lambda gets outside values as a second array argument
+/// (`replicate(x, array)`). Joined subqueries carry aliases: current ClickHouse (26.9 tested) refuses them
+/// without (ALIAS_REQUIRED, `joined_subquery_requires_alias`), 18.16 accepts them.
 fn totals_sql(database: &str, experiment: &str, funnel: &[String]) -> String {
     let db = database;
     let x = literal(experiment);
@@ -493,8 +495,9 @@ fn totals_sql(database: &str, experiment: &str, funnel: &[String]) -> String {
                     arrayConcat([('visitor', toString(depth), 0.)], \
                                 arrayMap((g, v) -> ('goal', g, v), converted, converted_values)) AS facts \
                 FROM (SELECT visitor, finalizeAggregation(variant_state) AS variant, finalizeAggregation(first_ts_state) AS first_ts \
-                      FROM {db}.first_exposures FINAL WHERE experiment = {x}) \
-                ANY LEFT JOIN (SELECT visitor, finalizeAggregation(hits_state) AS hits FROM {db}.visitor_goals FINAL) USING visitor\
+                      FROM {db}.first_exposures FINAL WHERE experiment = {x}) AS exposed \
+                ANY LEFT JOIN (SELECT visitor, finalizeAggregation(hits_state) AS hits FROM {db}.visitor_goals FINAL) AS goals \
+                USING visitor\
             ) ARRAY JOIN facts AS fact\
          ) GROUP BY variant, kind, key ORDER BY variant, kind, key"
     )
