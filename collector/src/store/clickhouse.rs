@@ -88,6 +88,10 @@ impl ClickHouseStore {
     /// `serve`). Blocking: call it outside the async runtime's worker threads.
     pub fn open(url: &str, database: &str) -> anyhow::Result<ClickHouseStore> {
         let client = Client::new(url, database)?;
+        // One SQL text serves every version tested (18.16 and 26.9); the version is logged once so
+        // an operator sees which engine answered, and a difference found later has its place here.
+        let version = client.version().with_context(|| format!("asking ClickHouse at {url} for its version"))?;
+        tracing::info!("ClickHouse {version} at {url}, database {database}: one SQL dialect for 18.16 to 26.x");
         client.create_schema().with_context(|| format!("creating the tables of database {database:?} on ClickHouse at {url}"))?;
         Ok(ClickHouseStore::with(client))
     }
@@ -256,6 +260,11 @@ struct FactRow {
 }
 
 #[derive(Deserialize)]
+struct VersionRow {
+    version: String,
+}
+
+#[derive(Deserialize)]
 struct ExistsRow {
     result: u8,
 }
@@ -296,6 +305,12 @@ impl Client {
                 .with_context(|| format!("aggregating the stored events into {}.{target}", self.database))?;
         }
         self.execute(&self.sql(CREATE_BACKFILLED_MARK))
+    }
+
+    /// The server's `version()`, e.g. `18.16.1` or `26.9.2.1`.
+    fn version(&self) -> anyhow::Result<String> {
+        let rows: Vec<VersionRow> = self.rows("SELECT version() AS version")?;
+        rows.into_iter().next().map(|r| r.version).context("ClickHouse sent no version")
     }
 
     fn table_exists(&self, table: &str) -> anyhow::Result<bool> {
