@@ -79,6 +79,34 @@ fn clickhouse_count(ch: &ClickHouse, sql: &str) -> u64 {
     response.text().trim().parse().unwrap_or_else(|_| panic!("{sql}: not a number: {}", response.text()))
 }
 
+/// The part of ClickHouse's HTTP interface the store relies on, which the chdb front imitates: the
+/// same answers from both engines.
+#[test]
+fn the_engine_speaks_the_http_interface_the_store_uses() {
+    let Some(ch) = clickhouse() else { return };
+    let ping = request(ch.http, "GET", "/ping", &[], b"").expect("ping");
+    assert_eq!((ping.status, ping.text().as_str()), (200, "Ok.\n"));
+    let failed = request(ch.http, "POST", "/", &[], b"SELECT * FROM no_such_database.t").expect("query");
+    assert_ne!(failed.status, 200, "{}", failed.text());
+    // 18.16 writes `Code: 81, e.displayText() = DB::Exception: ...`, 26.x `Code: 81. DB::Exception: ...`.
+    let message = failed.text();
+    assert!(message.starts_with("Code: 81") && message.contains("DB::Exception"), "ClickHouse's own message: {message}");
+    let setup = ["CREATE DATABASE IF NOT EXISTS http_interface", "CREATE TABLE http_interface.t (n Int64) ENGINE = MergeTree() ORDER BY n"];
+    for sql in setup {
+        let response = request(ch.http, "POST", "/", &[], sql.as_bytes()).expect("create");
+        assert_eq!(response.status, 200, "{sql}: {}", response.text());
+    }
+    // An INSERT's statement in ?query=, its rows in the body.
+    let insert = request(ch.http, "POST", "/?query=INSERT%20INTO%20http_interface.t%20FORMAT%20JSONEachRow", &[], b"{\"n\":9007199254740993}\n{\"n\":2}\n")
+        .expect("insert");
+    assert_eq!(insert.status, 200, "{}", insert.text());
+    // Settings as URL parameters: 64-bit integers unquoted in JSON, as the store asks.
+    let read = request(ch.http, "POST", "/?output_format_json_quote_64bit_integers=0", &[], b"SELECT max(n) AS n FROM http_interface.t FORMAT JSONEachRow")
+        .expect("select");
+    assert_eq!((read.status, read.text().trim()), (200, r#"{"n":9007199254740993}"#));
+    assert_eq!(clickhouse_count(ch, "SELECT count() FROM http_interface.t"), 2);
+}
+
 // ---- both backends behind one interface ----
 
 enum Backend {
