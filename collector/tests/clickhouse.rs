@@ -538,6 +538,75 @@ fn serve_with_the_clickhouse_store_ingests_a_batch_and_serves_its_results() {
     assert_eq!(variant("control")["goals"]["purchase"]["conversions"], 0);
 }
 
+/// POSTs one batch to a collector until it is acknowledged, as the snippet does: a 503 (overloaded
+/// or ClickHouse unreachable) is retried, anything else but 200 fails the test.
+fn collect_until_acknowledged(collector: &Collector, body: &str) {
+    for _ in 0..200 {
+        let response = request(collector.addr, "POST", "/collect", &[("Content-Type", "text/plain")], body.as_bytes())
+            .expect("POST /collect");
+        match response.status {
+            200 => return,
+            503 => std::thread::sleep(Duration::from_millis(50)),
+            status => panic!("/collect answered {status}: {}", response.text()),
+        }
+    }
+    panic!("/collect answered 503 200 times in a row");
+}
+
+#[test]
+fn three_collectors_on_one_database_store_a_stream_resent_through_different_ones_exactly_as_sqlite() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "three_collectors";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let collectors: Vec<Collector> = (0..3).map(|_| start_collector(ch, dir.path(), database)).collect();
+    let sqlite = sqlite();
+    sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+
+    // Each batch goes through one collector; about one in three is resent through another one.
+    // Each collector's share is shuffled, so a resend may arrive before or during the first send.
+    let mut rng = Random(20_261_204);
+    let mut plan: Vec<Vec<String>> = vec![Vec::new(); collectors.len()];
+    for items in random_batches(20_261_205, 300) {
+        sqlite.insert(events(&items));
+        let first = rng.below(3) as usize;
+        plan[first].push(batch(&items));
+        if rng.below(3) == 0 {
+            plan[(first + 1 + rng.below(2) as usize) % 3].push(batch(&items));
+        }
+    }
+    for share in &mut plan {
+        for i in (1..share.len()).rev() {
+            share.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+    }
+    // The three collectors are fed at the same time.
+    std::thread::scope(|scope| {
+        for (collector, share) in collectors.iter().zip(&plan) {
+            scope.spawn(move || share.iter().for_each(|body| collect_until_acknowledged(collector, body)));
+        }
+    });
+
+    let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
+    let hero = sqlite.totals("hero", &funnel());
+    assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), hero);
+    assert_eq!(stored.experiment_totals("cart", &[]).expect("totals"), sqlite.totals("cart", &[]));
+    assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+    let export = |store: &dyn Store| {
+        let mut all = Vec::new();
+        store
+            .export("hero", &mut |e| {
+                all.push(e.clone());
+                Ok(())
+            })
+            .expect("export");
+        all
+    };
+    let from_sqlite = export(sqlite.store());
+    assert!(from_sqlite.len() > 100, "hero's visitors have events: {}", from_sqlite.len());
+    assert_eq!(export(&stored), from_sqlite);
+}
+
 // ---- `splitbeam results` and `splitbeam export` with `--store clickhouse` ----
 
 /// The same seeded stream stored twice: in a SQLite file (returned with the temp dir keeping it)
