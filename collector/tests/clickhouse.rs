@@ -607,6 +607,66 @@ fn three_collectors_on_one_database_store_a_stream_resent_through_different_ones
     assert_eq!(export(&stored), from_sqlite);
 }
 
+#[test]
+fn a_collector_killed_mid_load_loses_no_acknowledged_event() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "killed_collector";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let doomed = start_collector(ch, dir.path(), database);
+    let survivor = start_collector(ch, dir.path(), database);
+    let sqlite = sqlite();
+    sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+    let batches = random_batches(20_261_206, 300);
+    for items in &batches {
+        sqlite.insert(events(items));
+    }
+
+    // Two senders feed the doomed collector at once; the one drawing the batch a quarter into the
+    // stream SIGKILLs it first, while the other may be mid-request. What it acknowledged is noted.
+    let pid = doomed.child.id().to_string();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let acknowledged = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let (next, acknowledged, batches, doomed, pid) = (&next, &acknowledged, &batches, &doomed, &pid);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= batches.len() {
+                    return;
+                }
+                if i == batches.len() / 4 {
+                    let killed = Command::new("kill").args(["-KILL", pid]).status().expect("run kill");
+                    assert!(killed.success(), "kill -KILL {pid}");
+                }
+                let body = batch(&batches[i]);
+                match request(doomed.addr, "POST", "/collect", &[("Content-Type", "text/plain")], body.as_bytes()) {
+                    Ok(response) if response.status == 200 => acknowledged.lock().expect("lock").push(i),
+                    _ => return,
+                }
+            });
+        }
+    });
+    let acknowledged = acknowledged.into_inner().expect("lock");
+    assert!(!acknowledged.is_empty() && acknowledged.len() < batches.len(), "the kill came mid-load: {} acknowledged", acknowledged.len());
+
+    let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
+    let db_events = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events"));
+    let acknowledged_ids: std::collections::HashSet<String> =
+        acknowledged.iter().flat_map(|&i| events(&batches[i])).map(|e| e.id).collect();
+    let ids_sql = acknowledged_ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
+    let found = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events WHERE id IN ({ids_sql})"));
+    assert_eq!(found, acknowledged_ids.len() as u64, "every acknowledged event is stored ({db_events} in all)");
+
+    // The snippet retries what was not acknowledged, here through the surviving collector.
+    for (i, items) in batches.iter().enumerate() {
+        if !acknowledged.contains(&i) {
+            collect_until_acknowledged(&survivor, &batch(items));
+        }
+    }
+    assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()));
+    assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+}
+
 // ---- `splitbeam results` and `splitbeam export` with `--store clickhouse` ----
 
 /// The same seeded stream stored twice: in a SQLite file (returned with the temp dir keeping it)
