@@ -667,6 +667,95 @@ fn a_collector_killed_mid_load_loses_no_acknowledged_event() {
     assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
 }
 
+/// A TCP relay in front of the test ClickHouse that can be cut: while cut, it closes every open
+/// connection and every new one at once, as an unreachable ClickHouse does to the collector.
+struct Relay {
+    url: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn start(to: SocketAddr) -> Relay {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind relay");
+        let url = format!("http://{}", listener.local_addr().expect("relay address"));
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (is_cut, conns) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if is_cut.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let Ok(server) = std::net::TcpStream::connect(to) else { continue };
+                let pair = [client.try_clone(), server.try_clone(), client.try_clone(), server.try_clone()];
+                let [Ok(c1), Ok(s1), Ok(c2), Ok(s2)] = pair else { continue };
+                if let Ok(mut all) = conns.lock() {
+                    all.extend([c2.try_clone(), s2.try_clone()].into_iter().flatten());
+                }
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    })
+                };
+                pipe(c1, server);
+                pipe(s1, client);
+                let _ = (c2, s2);
+            }
+        });
+        Relay { url, cut, open }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        if cut {
+            for conn in self.open.lock().expect("lock").drain(..) {
+                let _ = conn.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[test]
+fn while_clickhouse_is_unreachable_collect_answers_503_with_retry_after_and_retries_bring_everything_once() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "unreachable";
+    let relay = Relay::start(ch.http);
+    let behind_relay = ClickHouse { url: relay.url.clone(), http: ch.http, _watchdog: Command::new("true").spawn().expect("spawn true") };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let collector = start_collector(&behind_relay, dir.path(), database);
+    let sqlite = sqlite();
+    sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+    let batches = random_batches(20_261_207, 100);
+    let (before, rest) = batches.split_at(batches.len() / 3);
+    let (during, after) = rest.split_at(rest.len() / 2);
+    for items in &batches {
+        sqlite.insert(events(items));
+    }
+    for items in before {
+        collect_until_acknowledged(&collector, &batch(items));
+    }
+    relay.set_cut(true);
+    for items in during {
+        let response = request(collector.addr, "POST", "/collect", &[("Content-Type", "text/plain")], batch(items).as_bytes())
+            .expect("POST /collect");
+        assert_eq!(response.status, 503, "{}", response.text());
+        assert!(response.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("retry-after") && v == "1"), "{:?}", response.headers);
+    }
+    relay.set_cut(false);
+    // The snippet's retry: the refused batches again, then the rest, one batch twice.
+    for items in during.iter().chain(after).chain(after.first()) {
+        collect_until_acknowledged(&collector, &batch(items));
+    }
+    let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
+    assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()));
+    assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+    let unique = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events"));
+    let sent: std::collections::HashSet<String> = batches.iter().flat_map(|b| events(b)).map(|e| e.id).collect();
+    assert_eq!(unique, sent.len() as u64, "every event is stored");
+}
+
 // ---- `splitbeam results` and `splitbeam export` with `--store clickhouse` ----
 
 /// The same seeded stream stored twice: in a SQLite file (returned with the temp dir keeping it)

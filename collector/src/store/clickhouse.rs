@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::sqlite::Overloaded;
-use super::{ExperimentTotals, FunnelCounts, GoalTotals, InsertOutcome, PendingInsert, Store, VariantCount};
+use super::{ExperimentTotals, FunnelCounts, GoalTotals, InsertOutcome, PendingInsert, Store, Unavailable, VariantCount};
 use crate::ingest::{Event, EventType};
 
 /// Inserts in flight at once; beyond this `/collect` answers 503 and the snippet retries, so a
@@ -135,7 +135,9 @@ impl Store for ClickHouseStore {
                 .await
                 .context("the ClickHouse insert task failed")?;
             drop(permit);
-            outcome
+            // Whatever ClickHouse did (unreachable, timeout, refusal), the batch was not
+            // acknowledged and a resend is absorbed: the client retries rather than drop it.
+            outcome.map_err(|e| anyhow::Error::new(Unavailable(format!("{e:#}"))))
         })
     }
 
