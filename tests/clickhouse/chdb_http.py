@@ -3,7 +3,8 @@
 HTTP interface splitbeam's ClickHouse store and its tests use:
 
 - the SQL in the POST body, or in `?query=` with the body appended (an INSERT's rows);
-- other URL parameters are settings, applied with SET before the statement;
+- other URL parameters are settings, applied with SET before the statement (they stay set for later
+  statements: one session serves every connection);
 - `GET /ping` answers `Ok.\\n`;
 - an error answers 500 (404 for an unknown path) with ClickHouse's own `Code: N. DB::Exception` text
   and the `X-ClickHouse-Exception-Code` header.
