@@ -460,7 +460,12 @@ impl Client {
     fn post(&self, body: Vec<u8>, what: &str) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         // 64-bit integers as JSON numbers (18.x quotes them by default). The duplicate-id lookup of
         // a full 1 MB batch lists every id and visitor, more than the default 256 KiB of SQL.
-        let url = format!("{}/?output_format_json_quote_64bit_integers=0&max_query_size={MAX_QUERY_BYTES}", self.url);
+        // insert_deduplicate=0: on Replicated* tables an identical block resent after a failure in
+        // a view would otherwise be dropped before reaching the views (a no-op on plain MergeTree).
+        let url = format!(
+            "{}/?output_format_json_quote_64bit_integers=0&max_query_size={MAX_QUERY_BYTES}&insert_deduplicate=0",
+            self.url
+        );
         let mut response = self
             .agent
             .post(&url)
