@@ -16,6 +16,7 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v brotli >/dev/null || missing+=(brotli)
 [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
   as_root apt-get update -qq
@@ -38,7 +39,22 @@ if [ "$have" != "$want" ]; then
 fi
 
 # npm dev packages (binaryen's wasm-opt, playwright-core, esbuild, GrowthBook for the benchmark).
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Installed from exactly this lock: its checksum is kept next to what it installed (a timestamp
+# check missed a lock replaced by a merge).
+lock_sum=$(sha256sum package-lock.json | cut -c1-64)
+if [ "$(cat node_modules/.splitbeam-lock 2>/dev/null)" != "$lock_sum" ]; then
   say "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" > node_modules/.splitbeam-lock
+fi
+
+# chdb: the current ClickHouse engine (26.x) in-process, for running the ClickHouse tests a second
+# time (tests/clickhouse/chdb_http.py puts ClickHouse's HTTP interface on it). In a virtualenv under
+# the project (ignored by git); checked by its installed versions without importing it (0.1 s).
+chdb_want="chdb==4.4.0 chdb-core==26.9.0"
+chdb_have=$(.venv-chdb/bin/python -c 'import importlib.metadata as m; print("chdb==%s chdb-core==%s" % (m.version("chdb"), m.version("chdb-core")))' 2>/dev/null || true)
+if [ "$chdb_have" != "$chdb_want" ]; then
+  say "pip install $chdb_want into .venv-chdb (had: ${chdb_have:-none}; takes ~30 s)"
+  python3 -m venv .venv-chdb
+  .venv-chdb/bin/pip install -q --disable-pip-version-check $chdb_want
 fi

@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-echo "== native tests (core, collector, CLI)"
+echo "== native tests (core, collector, CLI; ClickHouse tests on Debian's clickhouse-server 18.16)"
 cargo test --workspace --exclude splitbeam
+echo "== the ClickHouse tests again on the current engine (chdb 26.x behind tests/clickhouse/chdb_http.py)"
+SPLITBEAM_CLICKHOUSE_ENGINE=chdb cargo test -p splitbeam-collector --test clickhouse
 echo "== core as the browser builds it (no regex engine, no validation messages; with and without conditions)"
 cargo test -p splitbeam-core --no-default-features --lib
 cargo test -p splitbeam-core --no-default-features --features conditions --lib

@@ -2,19 +2,19 @@
 //! (data under /tmp), fills a fresh database through the store's own insert path, then times
 //! `experiment_totals` (hero, with its funnel) and `visitor_counts`.
 //! `cargo bench -p splitbeam-collector --bench clickhouse_at_scale` (1 M events; BENCH_SCALE=1
-//! for 10 M; SPLITBEAM_BENCH_EVENTS=N for any other size). Exits 0 without clickhouse-server.
+//! for 10 M; SPLITBEAM_BENCH_EVENTS=N for any other size; SPLITBEAM_CLICKHOUSE_ENGINE=chdb for the
+//! current engine instead of Debian's 18.16). Exits 0 when the engine is not installed.
 
 mod support;
 #[path = "../tests/common/clickhouse_server.rs"]
 mod clickhouse_server;
 
-use std::path::Path;
 use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clickhouse_server::CLICKHOUSE_SERVER;
+use clickhouse_server::Engine;
 use splitbeam_collector::ingest::parse_batch;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
 use splitbeam_collector::store::Store;
@@ -28,8 +28,13 @@ const PARALLEL_INSERTS: usize = 2;
 const RUNS: usize = 5;
 
 fn main() -> anyhow::Result<()> {
-    if !Path::new(CLICKHOUSE_SERVER).exists() {
-        println!("skipping the ClickHouse benchmark: {CLICKHOUSE_SERVER} is not installed (scripts/setup.sh installs it)");
+    let engine = Engine::from_env().map_err(anyhow::Error::msg)?;
+    if !engine.installed() {
+        println!(
+            "skipping the ClickHouse benchmark on {}: {} is not installed (scripts/setup.sh installs it)",
+            engine.name(),
+            engine.program().display()
+        );
         return Ok(());
     }
     let target: usize = match std::env::var("SPLITBEAM_BENCH_EVENTS").ok().and_then(|v| v.parse().ok()) {
@@ -37,7 +42,7 @@ fn main() -> anyhow::Result<()> {
         None if std::env::var("BENCH_SCALE").as_deref() == Ok("1") => 10_000_000,
         None => 1_000_000,
     };
-    let server = Server::start()?;
+    let server = Server::start(engine)?;
     let store = ClickHouseStore::open(&server.url, "bench").context("opening the bench database")?;
     let funnel = vec!["add_to_cart".to_string(), "purchase".to_string()];
     store.register_funnels(vec![("hero".to_string(), funnel.clone())])?;
@@ -157,8 +162,9 @@ struct Server {
 }
 
 impl Server {
-    fn start() -> anyhow::Result<Server> {
-        let started = clickhouse_server::start("splitbeam-clickhouse-bench-").context("starting clickhouse-server")?;
+    fn start(engine: Engine) -> anyhow::Result<Server> {
+        let started =
+            clickhouse_server::start("splitbeam-clickhouse-bench-", engine).with_context(|| format!("starting {}", engine.name()))?;
         let url = format!("http://127.0.0.1:{}", started.http_port);
         let agent: ureq::Agent =
             ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(600))).build().into();
@@ -167,7 +173,7 @@ impl Server {
             match agent.post(&url).send("SELECT version()").and_then(|mut r| r.body_mut().read_to_string()) {
                 Ok(version) => break version.trim().to_string(),
                 Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-                Err(e) => anyhow::bail!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({e}); its log:\n{}", started.log()),
+                Err(e) => anyhow::bail!("{} did not answer within {STARTUP_TIMEOUT:?} ({e}); its log:\n{}", engine.name(), started.log()),
             }
         };
         Ok(Server { url, version, agent, _watchdog: started.watchdog })

@@ -1,6 +1,8 @@
-//! The ClickHouse backend against a real clickhouse-server started for this test run: the same
+//! The ClickHouse backend against a real ClickHouse started for this test run: the same
 //! behaviours as the SQLite store (each checked on both), agreement with SQLite on a random event
-//! stream, and `splitbeam serve --store clickhouse` end to end.
+//! stream, and `splitbeam serve --store clickhouse` end to end. The engine is Debian's
+//! clickhouse-server 18.16 by default, or the current one (chdb 26.x behind
+//! `tests/clickhouse/chdb_http.py`) with `SPLITBEAM_CLICKHOUSE_ENGINE=chdb`; `npm test` runs both.
 
 mod common;
 #[path = "common/clickhouse_server.rs"]
@@ -13,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
-use clickhouse_server::CLICKHOUSE_SERVER;
+use clickhouse_server::Engine;
 use common::{batch, conversions, events, exposure, funnel, goal, pageview, request, visitors};
 use splitbeam_collector::ingest::Event;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
@@ -38,27 +40,33 @@ fn clickhouse() -> Option<&'static ClickHouse> {
     static SERVER: OnceLock<Option<ClickHouse>> = OnceLock::new();
     SERVER
         .get_or_init(|| {
-            if !Path::new(CLICKHOUSE_SERVER).exists() {
+            let engine = Engine::from_env().unwrap_or_else(|e| panic!("{e}"));
+            let program = engine.program();
+            if !engine.installed() {
                 if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("{CLICKHOUSE_SERVER} is missing and CI=true: run scripts/setup.sh");
+                    panic!("{} is missing and CI=true: run scripts/setup.sh", program.display());
                 }
-                eprintln!("skipping the ClickHouse checks: {CLICKHOUSE_SERVER} is not installed (scripts/setup.sh installs it)");
+                eprintln!(
+                    "skipping the ClickHouse checks on {}: {} is not installed (scripts/setup.sh installs it)",
+                    engine.name(),
+                    program.display()
+                );
                 return None;
             }
-            Some(start_clickhouse())
+            Some(start_clickhouse(engine))
         })
         .as_ref()
 }
 
-fn start_clickhouse() -> ClickHouse {
-    let started = clickhouse_server::start("splitbeam-clickhouse-").expect("start clickhouse-server");
+fn start_clickhouse(engine: Engine) -> ClickHouse {
+    let started = clickhouse_server::start("splitbeam-clickhouse-", engine).expect("start ClickHouse");
     let http = SocketAddr::from(([127, 0, 0, 1], started.http_port));
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         match request(http, "POST", "/", &[], b"SELECT version()") {
             Ok(response) if response.status == 200 => break,
             _ if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(200)),
-            outcome => panic!("clickhouse-server did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{}", started.log()),
+            outcome => panic!("{} did not answer within {STARTUP_TIMEOUT:?} ({outcome:?}); its log:\n{}", engine.name(), started.log()),
         }
     }
     ClickHouse { url: format!("http://{http}"), http, _watchdog: started.watchdog }
@@ -69,6 +77,34 @@ fn clickhouse_count(ch: &ClickHouse, sql: &str) -> u64 {
     let response = request(ch.http, "POST", "/", &[], sql.as_bytes()).expect("query ClickHouse");
     assert_eq!(response.status, 200, "{sql}: {}", response.text());
     response.text().trim().parse().unwrap_or_else(|_| panic!("{sql}: not a number: {}", response.text()))
+}
+
+/// The part of ClickHouse's HTTP interface the store relies on, which the chdb front imitates: the
+/// same answers from both engines.
+#[test]
+fn the_engine_speaks_the_http_interface_the_store_uses() {
+    let Some(ch) = clickhouse() else { return };
+    let ping = request(ch.http, "GET", "/ping", &[], b"").expect("ping");
+    assert_eq!((ping.status, ping.text().as_str()), (200, "Ok.\n"));
+    let failed = request(ch.http, "POST", "/", &[], b"SELECT * FROM no_such_database.t").expect("query");
+    assert_ne!(failed.status, 200, "{}", failed.text());
+    // 18.16 writes `Code: 81, e.displayText() = DB::Exception: ...`, 26.x `Code: 81. DB::Exception: ...`.
+    let message = failed.text();
+    assert!(message.starts_with("Code: 81") && message.contains("DB::Exception"), "ClickHouse's own message: {message}");
+    let setup = ["CREATE DATABASE IF NOT EXISTS http_interface", "CREATE TABLE http_interface.t (n Int64) ENGINE = MergeTree() ORDER BY n"];
+    for sql in setup {
+        let response = request(ch.http, "POST", "/", &[], sql.as_bytes()).expect("create");
+        assert_eq!(response.status, 200, "{sql}: {}", response.text());
+    }
+    // An INSERT's statement in ?query=, its rows in the body.
+    let insert = request(ch.http, "POST", "/?query=INSERT%20INTO%20http_interface.t%20FORMAT%20JSONEachRow", &[], b"{\"n\":9007199254740993}\n{\"n\":2}\n")
+        .expect("insert");
+    assert_eq!(insert.status, 200, "{}", insert.text());
+    // Settings as URL parameters: 64-bit integers unquoted in JSON, as the store asks.
+    let read = request(ch.http, "POST", "/?output_format_json_quote_64bit_integers=0", &[], b"SELECT max(n) AS n FROM http_interface.t FORMAT JSONEachRow")
+        .expect("select");
+    assert_eq!((read.status, read.text().trim()), (200, r#"{"n":9007199254740993}"#));
+    assert_eq!(clickhouse_count(ch, "SELECT count() FROM http_interface.t"), 2);
 }
 
 // ---- both backends behind one interface ----
@@ -500,6 +536,224 @@ fn serve_with_the_clickhouse_store_ingests_a_batch_and_serves_its_results() {
     assert_eq!(variant("b")["visitors"], 1);
     assert_eq!(variant("b")["goals"]["purchase"]["conversions"], 1);
     assert_eq!(variant("control")["goals"]["purchase"]["conversions"], 0);
+}
+
+/// POSTs one batch to a collector until it is acknowledged, as the snippet does: a 503 (overloaded
+/// or ClickHouse unreachable) is retried, anything else but 200 fails the test.
+fn collect_until_acknowledged(collector: &Collector, body: &str) {
+    for _ in 0..200 {
+        let response = request(collector.addr, "POST", "/collect", &[("Content-Type", "text/plain")], body.as_bytes())
+            .expect("POST /collect");
+        match response.status {
+            200 => return,
+            503 => std::thread::sleep(Duration::from_millis(50)),
+            status => panic!("/collect answered {status}: {}", response.text()),
+        }
+    }
+    panic!("/collect answered 503 200 times in a row");
+}
+
+#[test]
+fn three_collectors_on_one_database_store_a_stream_resent_through_different_ones_exactly_as_sqlite() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "three_collectors";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let collectors: Vec<Collector> = (0..3).map(|_| start_collector(ch, dir.path(), database)).collect();
+    let sqlite = sqlite();
+    sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+
+    // Each batch goes through one collector; about one in three is resent through another one.
+    // Each collector's share is shuffled, so a resend may arrive before or during the first send.
+    let mut rng = Random(20_261_204);
+    let mut plan: Vec<Vec<String>> = vec![Vec::new(); collectors.len()];
+    for items in random_batches(20_261_205, 300) {
+        sqlite.insert(events(&items));
+        let first = rng.below(3) as usize;
+        plan[first].push(batch(&items));
+        if rng.below(3) == 0 {
+            plan[(first + 1 + rng.below(2) as usize) % 3].push(batch(&items));
+        }
+    }
+    for share in &mut plan {
+        for i in (1..share.len()).rev() {
+            share.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+    }
+    // The three collectors are fed at the same time.
+    std::thread::scope(|scope| {
+        for (collector, share) in collectors.iter().zip(&plan) {
+            scope.spawn(move || share.iter().for_each(|body| collect_until_acknowledged(collector, body)));
+        }
+    });
+
+    let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
+    let hero = sqlite.totals("hero", &funnel());
+    assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), hero);
+    assert_eq!(stored.experiment_totals("cart", &[]).expect("totals"), sqlite.totals("cart", &[]));
+    assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+    let export = |store: &dyn Store| {
+        let mut all = Vec::new();
+        store
+            .export("hero", &mut |e| {
+                all.push(e.clone());
+                Ok(())
+            })
+            .expect("export");
+        all
+    };
+    let from_sqlite = export(sqlite.store());
+    assert!(from_sqlite.len() > 100, "hero's visitors have events: {}", from_sqlite.len());
+    assert_eq!(export(&stored), from_sqlite);
+}
+
+#[test]
+fn a_collector_killed_mid_load_loses_no_acknowledged_event() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "killed_collector";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let doomed = start_collector(ch, dir.path(), database);
+    let survivor = start_collector(ch, dir.path(), database);
+    let sqlite = sqlite();
+    sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+    let batches = random_batches(20_261_206, 300);
+    for items in &batches {
+        sqlite.insert(events(items));
+    }
+
+    // Two senders feed the doomed collector at once; the one drawing the batch a quarter into the
+    // stream SIGKILLs it first, while the other may be mid-request. What it acknowledged is noted.
+    let pid = doomed.child.id().to_string();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let acknowledged = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            let (next, acknowledged, batches, doomed, pid) = (&next, &acknowledged, &batches, &doomed, &pid);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= batches.len() {
+                    return;
+                }
+                if i == batches.len() / 4 {
+                    let killed = Command::new("kill").args(["-KILL", pid]).status().expect("run kill");
+                    assert!(killed.success(), "kill -KILL {pid}");
+                }
+                let body = batch(&batches[i]);
+                match request(doomed.addr, "POST", "/collect", &[("Content-Type", "text/plain")], body.as_bytes()) {
+                    Ok(response) if response.status == 200 => acknowledged.lock().expect("lock").push(i),
+                    _ => return,
+                }
+            });
+        }
+    });
+    let acknowledged = acknowledged.into_inner().expect("lock");
+    assert!(!acknowledged.is_empty() && acknowledged.len() < batches.len(), "the kill came mid-load: {} acknowledged", acknowledged.len());
+
+    let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
+    let db_events = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events"));
+    let acknowledged_ids: std::collections::HashSet<String> =
+        acknowledged.iter().flat_map(|&i| events(&batches[i])).map(|e| e.id).collect();
+    let ids_sql = acknowledged_ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
+    let found = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events WHERE id IN ({ids_sql})"));
+    assert_eq!(found, acknowledged_ids.len() as u64, "every acknowledged event is stored ({db_events} in all)");
+
+    // The snippet retries what was not acknowledged, here through the surviving collector.
+    for (i, items) in batches.iter().enumerate() {
+        if !acknowledged.contains(&i) {
+            collect_until_acknowledged(&survivor, &batch(items));
+        }
+    }
+    assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()));
+    assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+}
+
+/// A TCP relay in front of the test ClickHouse that can be cut: while cut, it closes every open
+/// connection and every new one at once, as an unreachable ClickHouse does to the collector.
+struct Relay {
+    url: String,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn start(to: SocketAddr) -> Relay {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind relay");
+        let url = format!("http://{}", listener.local_addr().expect("relay address"));
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (is_cut, conns) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().map_while(Result::ok) {
+                if is_cut.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the connection closes at once
+                }
+                let Ok(server) = std::net::TcpStream::connect(to) else { continue };
+                let pair = [client.try_clone(), server.try_clone(), client.try_clone(), server.try_clone()];
+                let [Ok(c1), Ok(s1), Ok(c2), Ok(s2)] = pair else { continue };
+                if let Ok(mut all) = conns.lock() {
+                    all.extend([c2.try_clone(), s2.try_clone()].into_iter().flatten());
+                }
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    })
+                };
+                pipe(c1, server);
+                pipe(s1, client);
+                let _ = (c2, s2);
+            }
+        });
+        Relay { url, cut, open }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.store(cut, std::sync::atomic::Ordering::SeqCst);
+        if cut {
+            for conn in self.open.lock().expect("lock").drain(..) {
+                let _ = conn.shutdown(std::net::Shutdown::Both);
+            }
+        }
+    }
+}
+
+#[test]
+fn while_clickhouse_is_unreachable_collect_answers_503_with_retry_after_and_retries_bring_everything_once() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "unreachable";
+    let relay = Relay::start(ch.http);
+    let behind_relay = ClickHouse { url: relay.url.clone(), http: ch.http, _watchdog: Command::new("true").spawn().expect("spawn true") };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let collector = start_collector(&behind_relay, dir.path(), database);
+    let sqlite = sqlite();
+    sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
+    let batches = random_batches(20_261_207, 100);
+    let (before, rest) = batches.split_at(batches.len() / 3);
+    let (during, after) = rest.split_at(rest.len() / 2);
+    for items in &batches {
+        sqlite.insert(events(items));
+    }
+    for items in before {
+        collect_until_acknowledged(&collector, &batch(items));
+    }
+    relay.set_cut(true);
+    for items in during {
+        let response = request(collector.addr, "POST", "/collect", &[("Content-Type", "text/plain")], batch(items).as_bytes())
+            .expect("POST /collect");
+        assert_eq!(response.status, 503, "{}", response.text());
+        assert!(response.headers.iter().any(|(k, v)| k.eq_ignore_ascii_case("retry-after") && v == "1"), "{:?}", response.headers);
+    }
+    relay.set_cut(false);
+    // The snippet's retry: the refused batches again, then the rest, one batch twice.
+    for items in during.iter().chain(after).chain(after.first()) {
+        collect_until_acknowledged(&collector, &batch(items));
+    }
+    let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
+    assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()));
+    assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+    let unique = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events"));
+    let sent: std::collections::HashSet<String> = batches.iter().flat_map(|b| events(b)).map(|e| e.id).collect();
+    assert_eq!(unique, sent.len() as u64, "every event is stored");
 }
 
 // ---- `splitbeam results` and `splitbeam export` with `--store clickhouse` ----

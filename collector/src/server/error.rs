@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::ingest::BatchError;
 use crate::store::sqlite::Overloaded;
+use crate::store::Unavailable as StoreUnavailable;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -15,6 +16,8 @@ pub enum ApiError {
     BadBatch(BatchError),
     /// The writer queue is full: the client should retry (503 + Retry-After).
     Overloaded,
+    /// The store cannot take the batch now (ClickHouse unreachable): retry (503 + Retry-After).
+    StoreUnavailable(String),
     NotFound(String),
     /// A request this route cannot answer as asked (400).
     BadRequest(String),
@@ -28,6 +31,8 @@ impl ApiError {
     pub fn from_store(err: anyhow::Error) -> ApiError {
         if err.downcast_ref::<Overloaded>().is_some() {
             ApiError::Overloaded
+        } else if let Some(unavailable) = err.downcast_ref::<StoreUnavailable>() {
+            ApiError::StoreUnavailable(unavailable.to_string())
         } else {
             ApiError::Internal(err)
         }
@@ -63,6 +68,10 @@ impl IntoResponse for ApiError {
                 Json(json!({ "error": Overloaded.to_string() })),
             )
                 .into_response(),
+            ApiError::StoreUnavailable(message) => {
+                tracing::warn!("{message}");
+                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Json(json!({ "error": message }))).into_response()
+            }
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response(),
             ApiError::Unavailable(message) => {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
 use super::sqlite::Overloaded;
-use super::{ExperimentTotals, FunnelCounts, GoalTotals, InsertOutcome, PendingInsert, Store, VariantCount};
+use super::{ExperimentTotals, FunnelCounts, GoalTotals, InsertOutcome, PendingInsert, Store, Unavailable, VariantCount};
 use crate::ingest::{Event, EventType};
 
 /// Inserts in flight at once; beyond this `/collect` answers 503 and the snippet retries, so a
@@ -88,6 +88,10 @@ impl ClickHouseStore {
     /// `serve`). Blocking: call it outside the async runtime's worker threads.
     pub fn open(url: &str, database: &str) -> anyhow::Result<ClickHouseStore> {
         let client = Client::new(url, database)?;
+        // One SQL text serves every version tested (18.16 and 26.9); the version is logged once so
+        // an operator sees which engine answered, and a difference found later has its place here.
+        let version = client.version().with_context(|| format!("asking ClickHouse at {url} for its version"))?;
+        tracing::info!("ClickHouse {version} at {url}, database {database}: one SQL dialect for 18.16 to 26.x");
         client.create_schema().with_context(|| format!("creating the tables of database {database:?} on ClickHouse at {url}"))?;
         Ok(ClickHouseStore::with(client))
     }
@@ -131,7 +135,9 @@ impl Store for ClickHouseStore {
                 .await
                 .context("the ClickHouse insert task failed")?;
             drop(permit);
-            outcome
+            // Whatever ClickHouse did (unreachable, timeout, refusal), the batch was not
+            // acknowledged and a resend is absorbed: the client retries rather than drop it.
+            outcome.map_err(|e| anyhow::Error::new(Unavailable(format!("{e:#}"))))
         })
     }
 
@@ -256,6 +262,11 @@ struct FactRow {
 }
 
 #[derive(Deserialize)]
+struct VersionRow {
+    version: String,
+}
+
+#[derive(Deserialize)]
 struct ExistsRow {
     result: u8,
 }
@@ -296,6 +307,12 @@ impl Client {
                 .with_context(|| format!("aggregating the stored events into {}.{target}", self.database))?;
         }
         self.execute(&self.sql(CREATE_BACKFILLED_MARK))
+    }
+
+    /// The server's `version()`, e.g. `18.16.1` or `26.9.2.1`.
+    fn version(&self) -> anyhow::Result<String> {
+        let rows: Vec<VersionRow> = self.rows("SELECT version() AS version")?;
+        rows.into_iter().next().map(|r| r.version).context("ClickHouse sent no version")
     }
 
     fn table_exists(&self, table: &str) -> anyhow::Result<bool> {
@@ -443,7 +460,12 @@ impl Client {
     fn post(&self, body: Vec<u8>, what: &str) -> anyhow::Result<ureq::http::Response<ureq::Body>> {
         // 64-bit integers as JSON numbers (18.x quotes them by default). The duplicate-id lookup of
         // a full 1 MB batch lists every id and visitor, more than the default 256 KiB of SQL.
-        let url = format!("{}/?output_format_json_quote_64bit_integers=0&max_query_size={MAX_QUERY_BYTES}", self.url);
+        // insert_deduplicate=0: on Replicated* tables an identical block resent after a failure in
+        // a view would otherwise be dropped before reaching the views (a no-op on plain MergeTree).
+        let url = format!(
+            "{}/?output_format_json_quote_64bit_integers=0&max_query_size={MAX_QUERY_BYTES}&insert_deduplicate=0",
+            self.url
+        );
         let mut response = self
             .agent
             .post(&url)
@@ -459,8 +481,10 @@ impl Client {
     }
 }
 
-/// The results query of one experiment. ClickHouse 18.16 does not see columns used only inside a
-/// lambda, so a lambda gets outside values as a second array argument (`replicate(x, array)`).
+/// The results query of one experiment, one text for 18.16 and 26.x. ClickHouse 18.16 does not see
+/// columns used only inside a lambda, so a lambda gets outside values as a second array argument
+/// (`replicate(x, array)`). Joined subqueries carry aliases: current ClickHouse (26.9 tested) refuses them
+/// without (ALIAS_REQUIRED, `joined_subquery_requires_alias`), 18.16 accepts them.
 fn totals_sql(database: &str, experiment: &str, funnel: &[String]) -> String {
     let db = database;
     let x = literal(experiment);
@@ -493,8 +517,9 @@ fn totals_sql(database: &str, experiment: &str, funnel: &[String]) -> String {
                     arrayConcat([('visitor', toString(depth), 0.)], \
                                 arrayMap((g, v) -> ('goal', g, v), converted, converted_values)) AS facts \
                 FROM (SELECT visitor, finalizeAggregation(variant_state) AS variant, finalizeAggregation(first_ts_state) AS first_ts \
-                      FROM {db}.first_exposures FINAL WHERE experiment = {x}) \
-                ANY LEFT JOIN (SELECT visitor, finalizeAggregation(hits_state) AS hits FROM {db}.visitor_goals FINAL) USING visitor\
+                      FROM {db}.first_exposures FINAL WHERE experiment = {x}) AS exposed \
+                ANY LEFT JOIN (SELECT visitor, finalizeAggregation(hits_state) AS hits FROM {db}.visitor_goals FINAL) AS goals \
+                USING visitor\
             ) ARRAY JOIN facts AS fact\
          ) GROUP BY variant, kind, key ORDER BY variant, kind, key"
     )

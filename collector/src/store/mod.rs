@@ -57,6 +57,19 @@ pub struct ExperimentTotals {
 }
 
 /// A batch write that completes once the batch is durably committed (or refused).
+/// The store could not take a batch right now (e.g. ClickHouse unreachable or refusing it): nothing
+/// was acknowledged, so the client retries (503 with Retry-After) instead of seeing a 500.
+#[derive(Debug)]
+pub struct Unavailable(pub String);
+
+impl std::fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the store is unavailable, retry later: {}", self.0)
+    }
+}
+
+impl std::error::Error for Unavailable {}
+
 pub type PendingInsert = Pin<Box<dyn Future<Output = anyhow::Result<InsertOutcome>> + Send>>;
 
 /// The storage backend. Writes are asynchronous because a backend batches them (SQLite group
