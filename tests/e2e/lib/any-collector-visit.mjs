@@ -27,7 +27,15 @@ export function complete(events) {
 export async function visit(browser, collector, shop, { deadlineMs = 60000, quickLeave = false } = {}) {
   const { page, ctx } = await openPage(browser);
   const lines = [];
-  let pageIndex = 0;
+  // Lines are labelled by the document that printed them: the index moves when the main frame
+  // commits a new document, so a line the first page prints while it is being left stays its own.
+  let pageIndex = -1;
+  let documentPath = null;
+  page.on('framenavigated', (frame) => {
+    if (frame !== page.mainFrame()) return;
+    const path = new URL(frame.url()).pathname;
+    if (path !== documentPath) [documentPath, pageIndex] = [path, pageIndex + 1];
+  });
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') lines.push({ type: msg.type(), text: msg.text(), url: msg.location().url || '', page: pageIndex });
   });
@@ -39,7 +47,6 @@ export async function visit(browser, collector, shop, { deadlineMs = 60000, quic
     await page.click('#stay');
     // The first timed batch (2 s) meets the collector while the page lives.
     if (!quickLeave) await eventually(() => collector.read().bodies.length > 0, 15000);
-    pageIndex = 1;
     await Promise.all([page.waitForURL('**/next.html'), page.click('#leave')]);
     await started(page);
     await page.evaluate(() => splitbeam.track('purchase', { value: 9 }));
