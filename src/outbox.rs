@@ -78,6 +78,16 @@ pub fn running() -> bool {
     with(|_| ()).is_some()
 }
 
+/// The delivery policy; an automated browser (a crawler running JavaScript, a test harness)
+/// marks its batches so that the collector keeps them out of results.
+fn policy() -> Policy {
+    let navigator = web_sys::window().map(|w| w.navigator());
+    let automated = navigator
+        .and_then(|n| js_sys::Reflect::get(&n, &"webdriver".into()).ok())
+        .is_some_and(|webdriver| webdriver.is_truthy());
+    Policy { automated, ..Policy::default() }
+}
+
 /// Starts delivery to `collector`: adopts what earlier pages or closed tabs left unsent and
 /// listens for the page hiding. Idempotent.
 pub fn start(collector: String) {
@@ -87,7 +97,7 @@ pub fn start(collector: String) {
     let Some(window) = web_sys::window() else { return };
     let wake = Closure::<dyn FnMut()>::new(on_timer).into_js_value().unchecked_into::<Function>();
     let delivery = Delivery {
-        outbox: Outbox::new(Policy::default()),
+        outbox: Outbox::new(policy()),
         collector,
         tab: random_hex(8),
         generation: 0,
@@ -114,7 +124,7 @@ pub fn start(collector: String) {
                 // A new tab id: the old one's snapshot is then an orphan like any other.
                 d.generation += 1;
                 d.tab = random_hex(8);
-                d.outbox = Outbox::new(Policy::default());
+                d.outbox = Outbox::new(policy());
                 d.lease = None;
             });
             note_stored_confirmation();

@@ -13,6 +13,40 @@ pub const MAX_EVENT_BYTES: usize = 32 * 1024;
 pub const MAX_KEY_CHARS: usize = 256;
 /// Timestamps are milliseconds since the Unix epoch; JavaScript numbers are exact up to 2^53.
 const MAX_TS: f64 = 9_007_199_254_740_991.0;
+/// Default bound of a goal's `value` (either sign): a large order in the minor unit of a weak
+/// currency fits; its square summed over ten million visitors stays far from f64's overflow.
+pub const DEFAULT_MAX_GOAL_VALUE: f64 = 1e12;
+
+/// What the collector accepts beyond the event format itself (configurable by `serve` flags).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// A goal whose |value| is above this is refused (that event only).
+    pub max_goal_value: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { max_goal_value: DEFAULT_MAX_GOAL_VALUE }
+    }
+}
+
+/// A well-formed event the collector will not store, and why (answered in the 200 body).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Refused {
+    pub index: usize,
+    pub field: &'static str,
+    pub error: String,
+}
+
+/// A parsed batch: the events to store, and the well-formed ones refused one by one (so that a
+/// visitor's other events in the same batch are not lost with it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub refused: Vec<Refused>,
+    /// The snippet found the browser automated (`navigator.webdriver`): `"automated": true`.
+    pub automated: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
@@ -56,6 +90,12 @@ pub struct Event {
     pub goal: Option<String>,
     pub value: Option<f64>,
     pub body: String,
+    /// Whether the event enters the running results: false for what the live config does not
+    /// aggregate (an invented experiment, variant or goal) and for bots unless they are counted.
+    /// Set by the server (`crate::counting`); every event is stored either way, for export.
+    pub counted: bool,
+    /// Sent by a crawler (User-Agent) or an automated browser (`navigator.webdriver`).
+    pub bot: bool,
 }
 
 /// Why a batch was refused: the HTTP layer maps `TooLarge` to 413 and the rest to 400.
@@ -82,8 +122,15 @@ impl fmt::Display for BatchError {
 
 impl std::error::Error for BatchError {}
 
-/// Parses and validates a whole batch: `{"v": 1, "sent_at": .., "events": [..]}`.
+/// `parse_batch_with` under the default limits, without the refused events.
 pub fn parse_batch(body: &[u8]) -> Result<Vec<Event>, BatchError> {
+    parse_batch_with(body, &Limits::default()).map(|parsed| parsed.events)
+}
+
+/// Parses and validates a whole batch: `{"v": 1, "sent_at": .., "events": [..]}`. A malformed
+/// event refuses the whole batch (a client bug); a well-formed event outside `limits` is refused
+/// alone.
+pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(BatchError::TooLarge {
             index: None,
@@ -107,7 +154,20 @@ pub fn parse_batch(body: &[u8]) -> Result<Vec<Event>, BatchError> {
         Some(other) => return Err(BatchError::Malformed(format!("\"events\" must be an array, got {}", type_name(other)))),
         None => return Err(BatchError::Malformed("missing \"events\" array".to_string())),
     };
-    events.iter().enumerate().map(|(index, event)| parse_event(index, event)).collect()
+    let automated = root.get("automated") == Some(&Value::Bool(true));
+    let mut parsed = Parsed { events: Vec::with_capacity(events.len()), refused: Vec::new(), automated };
+    for (index, event) in events.iter().enumerate() {
+        let event = parse_event(index, event)?;
+        match event.value {
+            Some(value) if value.abs() > limits.max_goal_value => parsed.refused.push(Refused {
+                index,
+                field: "value",
+                error: format!("events[{index}].value: {value} is outside ±{} (serve --max-goal-value)", limits.max_goal_value),
+            }),
+            _ => parsed.events.push(event),
+        }
+    }
+    Ok(parsed)
 }
 
 fn parse_event(index: usize, event: &Value) -> Result<Event, BatchError> {
@@ -166,6 +226,8 @@ fn parse_event(index: usize, event: &Value) -> Result<Event, BatchError> {
         goal: None,
         value: None,
         body,
+        counted: true,
+        bot: false,
     };
     match kind {
         EventType::Exposure => {
@@ -264,6 +326,20 @@ mod tests {
     fn a_fractional_timestamp_is_refused() {
         let body = r#"{"events":[{"id":"a","type":"pageview","ts":1.5,"visitor":"v","session":"s","url":"/"}]}"#;
         assert!(matches!(parse_batch(body.as_bytes()), Err(BatchError::InvalidEvent { field: "ts", .. })));
+    }
+
+    #[test]
+    fn a_goal_value_out_of_range_is_refused_alone() {
+        let goal = |id: &str, value: &str| {
+            format!(r#"{{"id":"{id}","type":"goal","ts":1,"visitor":"v","session":"s","url":"/","goal":"buy","value":{value}}}"#)
+        };
+        let body = format!(r#"{{"events":[{},{},{},{}]}}"#, goal("a", "1e308"), goal("b", "12.5"), goal("c", "-2e12"), goal("d", "1e12"));
+        let parsed = parse_batch_with(body.as_bytes(), &Limits::default()).expect("well-formed batch");
+        assert_eq!(parsed.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b", "d"]);
+        assert_eq!(parsed.refused.iter().map(|r| (r.index, r.field)).collect::<Vec<_>>(), [(0, "value"), (2, "value")]);
+        assert!(parsed.refused[0].error.contains("events[0].value"), "{}", parsed.refused[0].error);
+        let strict = parse_batch_with(body.as_bytes(), &Limits { max_goal_value: 10.0 }).expect("well-formed batch");
+        assert_eq!(strict.refused.len(), 4);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod cmd;
 pub mod config_file;
+pub mod counting;
 pub mod ingest;
 pub mod results;
 pub mod server;

@@ -23,6 +23,8 @@ pub struct ExperimentResults {
     pub variants: Vec<VariantResults>,
     pub srm: Srm,
     pub funnel: Funnel,
+    /// Bots (crawlers, automated browsers) exposed but kept out of these results.
+    pub bot_visitors_excluded: u64,
     /// Milliseconds since the epoch when these results were computed.
     pub updated_at: i64,
 }
@@ -160,6 +162,7 @@ pub fn experiment_results(
         variants: variant_results,
         srm: Srm { p_value: srm_p, alarm: srm_p.is_some_and(|p| p < SRM_ALARM_P), observed: visitors, expected_weights: weights },
         funnel: Funnel { steps, variants: funnel_variants },
+        bot_visitors_excluded: totals.bot_visitors,
         updated_at,
     }
 }

@@ -11,7 +11,8 @@ const CONNECTIONS: usize = 1000;
 
 #[test]
 fn a_thousand_concurrent_connections_are_all_served() {
-    let server = TestServer::start();
+    // One address opens all of them: the per-client rate limit (tested in rate_limit.rs) is off.
+    let server = TestServer::start_with(common::CONFIG, |o| o.ingest.rate_limit.per_second = 0);
     let addr = server.addr;
     let client = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("client runtime");
     let statuses: Vec<u16> = client.block_on(async move {

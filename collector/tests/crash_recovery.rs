@@ -33,7 +33,7 @@ fn free_port() -> u16 {
 
 fn start(dir: &Path, port: u16) -> Collector {
     let child = Command::new(env!("CARGO_BIN_EXE_splitbeam"))
-        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string(), "--rate-limit", "0"])
         .arg("--config")
         .arg(dir.join("experiments.json"))
         .arg("--db")

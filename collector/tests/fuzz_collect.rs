@@ -105,7 +105,8 @@ fn hostile_payload(rng: &mut Rng, case: usize) -> Vec<u8> {
 
 #[test]
 fn thousands_of_hostile_payloads_get_4xx_and_store_nothing() {
-    let server = TestServer::start();
+    // Thousands of requests from one address: the per-client rate limit (rate_limit.rs) is off.
+    let server = TestServer::start_with(common::CONFIG, |o| o.ingest.rate_limit.per_second = 0);
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let mut statuses = std::collections::BTreeMap::new();
     for case in 0..3000 {

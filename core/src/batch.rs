@@ -46,6 +46,9 @@ pub struct Policy {
     /// again: a fixed collector is confirmed again within this time, and an unreadable one costs one
     /// doubtful batch (and one browser CORS error) per period instead of per page.
     pub unreadable_memory_ms: u64,
+    /// The browser is automated (`navigator.webdriver`): every batch says `"automated":true`, so
+    /// the collector keeps it out of results as a bot's.
+    pub automated: bool,
 }
 
 impl Default for Policy {
@@ -66,12 +69,21 @@ impl Default for Policy {
             lease_ms: 5_000,
             beacon_trust_ms: 5 * 60 * 1000,
             unreadable_memory_ms: 24 * 60 * 60 * 1000,
+            automated: false,
         }
     }
 }
 
-/// The longest batch envelope: `{"v":1,"sent_at":<u64>,"events":[` … `],"dropped":<u64>}`.
-const ENVELOPE_MAX: usize = r#"{"v":1,"sent_at":"#.len() + 20 + r#","events":["#.len() + "]".len() + r#","dropped":"#.len() + 20 + "}".len();
+/// The longest batch envelope: `{"v":1,"sent_at":<u64>,"events":[` … `],"dropped":<u64>,"automated":true}`.
+const ENVELOPE_MAX: usize = r#"{"v":1,"sent_at":"#.len()
+    + 20
+    + r#","events":["#.len()
+    + "]".len()
+    + r#","dropped":"#.len()
+    + 20
+    + AUTOMATED.len()
+    + "}".len();
+const AUTOMATED: &str = r#","automated":true"#;
 
 impl Policy {
     /// The largest event `push` accepts: it must fit in a request on its own.
@@ -766,6 +778,9 @@ impl Outbox {
             suffix.push_str(",\"dropped\":");
             suffix.push_str(&dropped.to_string());
         }
+        if self.policy.automated {
+            suffix.push_str(AUTOMATED);
+        }
         suffix.push('}');
 
         let batch_id = self.next_batch_id;
@@ -965,8 +980,19 @@ mod tests {
     }
 
     #[test]
+    fn an_automated_browser_says_so_in_every_batch() {
+        let mut outbox = Outbox::new(Policy { automated: true, ..small() });
+        push(&mut outbox, 1, 0);
+        let send = outbox.poll(10_000).expect("a batch is due");
+        assert!(send.body.ends_with(r#"],"automated":true}"#), "{}", send.body);
+        let mut outbox = Outbox::new(small());
+        push(&mut outbox, 1, 0);
+        assert!(!outbox.poll(10_000).expect("a batch is due").body.contains("automated"));
+    }
+
+    #[test]
     fn envelope_bound_covers_the_longest_envelope() {
-        let longest = format!("{{\"v\":1,\"sent_at\":{},\"events\":[],\"dropped\":{}}}", u64::MAX, u64::MAX);
+        let longest = format!("{{\"v\":1,\"sent_at\":{},\"events\":[],\"dropped\":{}{AUTOMATED}}}", u64::MAX, u64::MAX);
         assert_eq!(longest.len(), ENVELOPE_MAX);
     }
 

@@ -144,7 +144,11 @@ export function renderExperiment(results) {
       h('h1', { class: 'experiment-title', text: results.name || results.experiment }),
       h('p', { class: 'meta' },
         h('code', { text: results.experiment }), ' ', statusBadge(results.status),
-        ` · ${fmt.count(total)} visitors exposed · ${variants.length} variants`)),
+        ` · ${fmt.count(total)} visitors exposed · ${variants.length} variants`,
+        // Crawlers and automated browsers are stored but kept out of the figures below.
+        Number(results.bot_visitors_excluded) > 0
+          ? h('span', { class: 'muted', attrs: { id: 'bots-excluded' }, text: ` · ${fmt.count(Number(results.bot_visitors_excluded))} bot visitors excluded` })
+          : null)),
     srmBanner(srm),
     variants.length === 0
       ? h('p', { class: 'empty', text: 'No visitors exposed yet.' })

@@ -25,8 +25,9 @@ pub struct Args {
     pub storage: StoreArgs,
 }
 
-pub const CSV_COLUMNS: [&str; 11] =
-    ["id", "type", "ts", "visitor", "session", "url", "experiment", "variant", "goal", "value", "props"];
+/// `bot` is 1 for a crawler's or an automated browser's event (kept out of results, not out of export).
+pub const CSV_COLUMNS: [&str; 12] =
+    ["id", "type", "ts", "visitor", "session", "url", "experiment", "variant", "goal", "value", "props", "bot"];
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = args.storage.open(SqliteAccess::Existing)?;
@@ -57,6 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     event.goal.as_deref().unwrap_or(""),
                     &value,
                     &props,
+                    if event.bot { "1" } else { "0" },
                 ]
                 .map(defuse_formula);
                 csv.write_record(&record).context("writing CSV")

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::store_args::{SqliteAccess, StoreArgs};
-use crate::server::{self, Options};
+use crate::ingest::Limits;
+use crate::server::rate_limit::RateLimitOptions;
+use crate::server::{self, IngestOptions, Options};
 use crate::store::sqlite::Durability;
 
 #[derive(Debug, clap::Args)]
@@ -33,6 +35,23 @@ pub struct Args {
     /// `full`: they also survive a power cut (an fsync per commit group).
     #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
+    /// A goal whose |value| is above this is refused (that event only, named in the answer).
+    #[arg(long, default_value_t = crate::ingest::DEFAULT_MAX_GOAL_VALUE)]
+    pub max_goal_value: f64,
+    /// Count crawlers (by User-Agent) and automated browsers (navigator.webdriver) in results;
+    /// by default they are stored and exported but kept out of results.
+    #[arg(long)]
+    pub count_bots: bool,
+    /// Sustained POST /collect requests per second per client address (IPv6: per /64); 0 = off.
+    #[arg(long, default_value_t = RateLimitOptions::default().per_second)]
+    pub rate_limit: u32,
+    /// Requests a client may send at once before --rate-limit applies.
+    #[arg(long, default_value_t = RateLimitOptions::default().burst)]
+    pub rate_burst: u32,
+    /// Take the client address from the last X-Forwarded-For entry: only behind your own proxy
+    /// that sets it, or callers choose their own rate-limit bucket.
+    #[arg(long)]
+    pub trust_forwarded_for: bool,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]
     pub storage: StoreArgs,
@@ -60,7 +79,20 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         dist: args.dist.clone(),
         site: args.site.clone(),
         allow_origins: args.allow_origins.clone(),
+        ingest: IngestOptions {
+            limits: Limits { max_goal_value: args.max_goal_value },
+            count_bots: args.count_bots,
+            rate_limit: RateLimitOptions {
+                per_second: args.rate_limit,
+                burst: args.rate_burst,
+                trust_forwarded_for: args.trust_forwarded_for,
+            },
+        },
     };
+    anyhow::ensure!(
+        args.max_goal_value.is_finite() && args.max_goal_value > 0.0,
+        "--max-goal-value must be a positive finite number"
+    );
     let (router, state) = tokio::task::block_in_place(|| server::app(&options, store.clone()))?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
@@ -78,8 +110,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     println!("  health       {base}/healthz  metrics {base}/metrics");
 
     let watcher = server::spawn_config_watcher(state.clone());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    let forgetting = server::rate_limit::spawn_forgetting(state.clone());
+    // The peer address keys the rate limit.
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     watcher.abort();
+    forgetting.abort();
     drop(state);
     Ok(())
 }

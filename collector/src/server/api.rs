@@ -78,7 +78,12 @@ pub async fn experiment_results(
     Path(key): Path<String>,
 ) -> Result<Json<ExperimentResults>, ApiError> {
     let current = state.config.current();
-    let experiment = current.config.experiments.iter().find(|e| e.key == key).cloned();
+    // Only experiments of the live config have results: a key a caller invented has none, even
+    // if events naming it were stored (they are kept for export, never aggregated).
+    let Some(experiment) = current.config.experiments.iter().find(|e| e.key == key).cloned() else {
+        return Err(ApiError::NotFound(format!("no experiment {key:?} in the config")));
+    };
+    let experiment = Some(experiment);
     let funnel = experiment.as_ref().map(|e| e.funnel.clone()).unwrap_or_default();
     let store = state.store.clone();
     let lookup = key.clone();
@@ -86,9 +91,6 @@ pub async fn experiment_results(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?
         .map_err(ApiError::Internal)?;
-    if experiment.is_none() && totals.variants.is_empty() {
-        return Err(ApiError::NotFound(format!("no experiment {key:?} in the config and no events for it")));
-    }
     Ok(Json(results::experiment_results(&key, experiment.as_ref(), &totals, now_ms())))
 }
 

@@ -7,11 +7,22 @@ use std::time::SystemTime;
 
 use splitbeam_core::config::{self, Config};
 
+use crate::counting::Counting;
+
 /// A config that passed validation, with the exact text it came from (served as-is).
 #[derive(Debug)]
 pub struct CurrentConfig {
     pub text: String,
     pub config: Config,
+    /// What of an incoming batch enters the results under this config.
+    pub counting: Counting,
+}
+
+impl CurrentConfig {
+    fn new(text: String, config: Config) -> CurrentConfig {
+        let counting = Counting::new(&config);
+        CurrentConfig { text, config, counting }
+    }
 }
 
 /// What a reload check did.
@@ -45,7 +56,7 @@ impl LiveConfig {
         }
         Ok(LiveConfig {
             path: path.to_path_buf(),
-            current: RwLock::new(Arc::new(CurrentConfig { text, config })),
+            current: RwLock::new(Arc::new(CurrentConfig::new(text, config))),
             last_seen: Mutex::new(stamp),
         })
     }
@@ -80,7 +91,7 @@ impl LiveConfig {
         }
         match validate(&text) {
             Ok((config, issues)) if issues.is_empty() => {
-                let next = Arc::new(CurrentConfig { text, config });
+                let next = Arc::new(CurrentConfig::new(text, config));
                 match self.current.write() {
                     Ok(mut current) => *current = next,
                     Err(poisoned) => *poisoned.into_inner() = next,

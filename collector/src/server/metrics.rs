@@ -22,6 +22,12 @@ pub struct Metrics {
     pub batches_accepted: AtomicU64,
     pub batches_rejected: AtomicU64,
     pub batches_overloaded: AtomicU64,
+    /// Requests answered 429 by the per-client rate limit.
+    pub requests_rate_limited: AtomicU64,
+    /// Well-formed events refused one by one (a goal value out of range).
+    pub events_refused: AtomicU64,
+    /// Events stored from crawlers and automated browsers (kept out of results unless counted).
+    pub events_from_bots: AtomicU64,
     /// Times `/splitbeam.js` was built from the loader file and the config (not served from cache).
     pub snippet_renders: AtomicU64,
     durations: Mutex<BTreeMap<(String, String), Histogram>>,
@@ -55,6 +61,9 @@ impl Metrics {
             ("splitbeam_batches_accepted_total", "Batches committed.", &self.batches_accepted),
             ("splitbeam_batches_rejected_total", "Batches refused as invalid or too large.", &self.batches_rejected),
             ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue was full.", &self.batches_overloaded),
+            ("splitbeam_requests_rate_limited_total", "Requests answered 429 by the per-client rate limit.", &self.requests_rate_limited),
+            ("splitbeam_events_refused_total", "Well-formed events refused one by one (goal value out of range).", &self.events_refused),
+            ("splitbeam_events_from_bots_total", "Events stored from crawlers and automated browsers.", &self.events_from_bots),
             ("splitbeam_snippet_renders_total", "Times /splitbeam.js was rendered: on first request, then after a rebuild or a config change.", &self.snippet_renders),
         ];
         for (name, help, value) in counters {

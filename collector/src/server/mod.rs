@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod error;
 pub mod live_config;
 pub mod metrics;
+pub mod rate_limit;
 pub mod site;
 
 use std::path::PathBuf;
@@ -24,10 +25,11 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::ingest::MAX_BODY_BYTES;
+use crate::ingest::{Limits, MAX_BODY_BYTES};
 use crate::store::Store;
 use live_config::{LiveConfig, Reload};
 use metrics::Metrics;
+use rate_limit::{RateLimitOptions, RateLimiter};
 
 /// A request (body included) that takes longer than this is answered 408: slow clients cannot
 /// hold connections and memory forever.
@@ -43,6 +45,16 @@ pub struct Options {
     pub site: Option<PathBuf>,
     /// Storefront origins allowed to post events and read the config; empty = any origin.
     pub allow_origins: Vec<String>,
+    pub ingest: IngestOptions,
+}
+
+/// What `/collect` accepts and counts, and how fast one client may post.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    pub limits: Limits,
+    /// Count crawlers and automated browsers in results (they are always stored).
+    pub count_bots: bool,
+    pub rate_limit: RateLimitOptions,
 }
 
 /// Shared by every handler.
@@ -52,6 +64,8 @@ pub struct AppState {
     pub dist: PathBuf,
     pub metrics: Metrics,
     pub loader_cache: assets::LoaderCache,
+    pub ingest: IngestOptions,
+    pub rate_limiter: Option<RateLimiter>,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
@@ -64,6 +78,8 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         dist: options.dist.clone(),
         metrics: Metrics::default(),
         loader_cache: assets::LoaderCache::default(),
+        ingest: options.ingest.clone(),
+        rate_limiter: RateLimiter::new(&options.ingest.rate_limit),
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
@@ -71,7 +87,12 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
 
 fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
     let mut router = Router::new()
-        .route("/collect", post(collect::collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)))
+        .route(
+            "/collect",
+            post(collect::collect)
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit)),
+        )
         .route("/experiments.json", get(assets::experiments_json))
         .route("/splitbeam.js", get(assets::loader))
         .route("/tag.html", get(assets::tag))

@@ -1,6 +1,8 @@
 //! What one exposed visitor adds to their variant's aggregates: which goals they reached after
 //! their first exposure, the value they brought per goal, and how deep into the funnel they went.
 
+use std::collections::BTreeMap;
+
 /// A goal event of the visitor, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GoalHit {
@@ -25,15 +27,12 @@ pub fn contribution(first_exposure_ts: i64, hits: &[GoalHit], funnel: &[String])
     let mut after: Vec<&GoalHit> = hits.iter().filter(|h| h.ts >= first_exposure_ts).collect();
     after.sort_by_key(|h| h.ts);
 
-    let mut goals: Vec<(String, f64)> = Vec::new();
+    // A map, not a search per hit: a visitor's goal names are chosen by whoever posts them.
+    let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
     for hit in &after {
-        let value = hit.value.unwrap_or(0.0);
-        match goals.iter_mut().find(|(goal, _)| *goal == hit.goal) {
-            Some((_, sum)) => *sum += value,
-            None => goals.push((hit.goal.clone(), value)),
-        }
+        *sums.entry(hit.goal.as_str()).or_default() += hit.value.unwrap_or(0.0);
     }
-    goals.sort_by(|a, b| a.0.cmp(&b.0));
+    let goals = sums.into_iter().map(|(goal, sum)| (goal.to_string(), sum)).collect();
 
     let mut depth = 0u32;
     let mut reached_at = first_exposure_ts;

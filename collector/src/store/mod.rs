@@ -54,6 +54,8 @@ pub struct ExperimentTotals {
     pub variants: Vec<VariantCount>,
     pub goals: Vec<GoalTotals>,
     pub funnel: Vec<FunnelCounts>,
+    /// Visitors exposed whose exposures were not counted because they were bots.
+    pub bot_visitors: u64,
 }
 
 /// A batch write that completes once the batch is durably committed (or refused).

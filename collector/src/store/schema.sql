@@ -14,10 +14,23 @@ CREATE TABLE IF NOT EXISTS events (
     variant TEXT,
     goal TEXT,
     value REAL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    -- 0: stored for export only (an experiment or variant the config does not name, or a bot).
+    counted INTEGER NOT NULL DEFAULT 1,
+    bot INTEGER NOT NULL DEFAULT 0
 );
--- A visitor's events in time order: re-deriving one visitor's contribution, and export.
+-- A visitor's events in time order: export.
 CREATE INDEX IF NOT EXISTS events_by_visitor ON events (visitor, ts);
+-- A visitor's counted goals in time order: re-deriving one visitor's contribution reads at most
+-- MAX_COUNTED_GOALS of them, however many uncounted events the visitor has.
+CREATE INDEX IF NOT EXISTS counted_goals_by_visitor ON events (visitor, ts) WHERE type = 'goal' AND counted = 1;
+
+-- Visitors exposed to an experiment whose exposures were not counted because they were bots.
+CREATE TABLE IF NOT EXISTS bot_exposures (
+    experiment TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    PRIMARY KEY (experiment, visitor)
+) WITHOUT ROWID;
 
 -- The first exposure of each visitor to each experiment (it decides the variant), and the
 -- funnel depth the visitor reached under the registered funnel.

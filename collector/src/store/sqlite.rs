@@ -20,6 +20,10 @@ use crate::ingest::{Event, EventType};
 const QUEUE_CAPACITY: usize = 1024;
 /// Most events committed in one transaction: bounds the latency of the first batch in a group.
 const MAX_GROUP_EVENTS: usize = 20_000;
+/// A visitor's goals that count toward results: the first this many after their first exposure.
+/// Far above any shopper's, it bounds what one goal event can cost the writer (re-deriving the
+/// visitor reads at most this many rows) however many a caller posts for one visitor id.
+pub const MAX_COUNTED_GOALS: i64 = 1_000;
 
 /// How a commit reaches the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +75,7 @@ impl SqliteStore {
              PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
         ))
         .with_context(|| format!("configuring database {}", path.display()))?;
+        add_counting_columns(&conn).with_context(|| format!("upgrading the schema of {}", path.display()))?;
         conn.execute_batch(include_str!("schema.sql"))
             .with_context(|| format!("creating the schema in {}", path.display()))?;
         let funnels = stored_funnels(&conn)?;
@@ -177,9 +182,13 @@ impl Store for SqliteStore {
     fn export(&self, experiment: &str, each: &mut dyn FnMut(&Event) -> anyhow::Result<()>) -> anyhow::Result<u64> {
         self.with_reader(|conn| {
             let mut stmt = conn.prepare(
-                "SELECT e.id, e.type, e.ts, e.visitor, e.session, e.url, e.experiment, e.variant, e.goal, e.value, e.body \
-                 FROM exposures x JOIN events e ON e.visitor = x.visitor \
-                 WHERE x.experiment = ?1 AND (e.type <> 'exposure' OR e.experiment = ?1) \
+                // Counted visitors and bots alike: bots are kept out of results, not out of export.
+                "WITH exposed (visitor) AS (SELECT visitor FROM exposures WHERE experiment = ?1 \
+                   UNION SELECT visitor FROM bot_exposures WHERE experiment = ?1) \
+                 SELECT e.id, e.type, e.ts, e.visitor, e.session, e.url, e.experiment, e.variant, e.goal, e.value, e.body, \
+                   e.counted, e.bot \
+                 FROM exposed x JOIN events e ON e.visitor = x.visitor \
+                 WHERE e.type <> 'exposure' OR e.experiment = ?1 \
                  ORDER BY x.visitor, e.ts, e.id",
             )?;
             let mut rows = stmt.query([experiment])?;
@@ -198,6 +207,8 @@ impl Store for SqliteStore {
                     goal: row.get(8)?,
                     value: row.get(9)?,
                     body: row.get(10)?,
+                    counted: row.get(11)?,
+                    bot: row.get(12)?,
                 };
                 each(&event)?;
                 written += 1;
@@ -281,8 +292,8 @@ fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>,
 /// Stores one batch's new events and brings the aggregates of every visitor it touches up to date.
 fn apply_batch(conn: &Connection, funnels: &HashMap<String, Vec<String>>, events: &[Event]) -> anyhow::Result<InsertOutcome> {
     let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO events (id, type, ts, visitor, session, url, experiment, variant, goal, value, body) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT OR IGNORE INTO events (id, type, ts, visitor, session, url, experiment, variant, goal, value, body, counted, bot) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?;
     let mut outcome = InsertOutcome::default();
     // (experiment, visitor) → the earliest new exposure in this batch.
@@ -300,13 +311,23 @@ fn apply_batch(conn: &Connection, funnels: &HashMap<String, Vec<String>>, events
             e.variant,
             e.goal,
             e.value,
-            e.body
+            e.body,
+            e.counted,
+            e.bot
         ])?;
         if inserted == 0 {
             outcome.duplicates += 1;
             continue;
         }
         outcome.stored += 1;
+        if !e.counted {
+            // Stored for export only; a bot's exposure is remembered to be counted as excluded.
+            if let (true, EventType::Exposure, Some(experiment)) = (e.bot, e.kind, &e.experiment) {
+                conn.prepare_cached("INSERT OR IGNORE INTO bot_exposures (experiment, visitor) VALUES (?1, ?2)")?
+                    .execute([experiment, &e.visitor])?;
+            }
+            continue;
+        }
         match (e.kind, &e.experiment, &e.variant) {
             (EventType::Exposure, Some(experiment), Some(variant)) => {
                 let earliest = touched.entry((experiment.clone(), e.visitor.clone())).or_insert(None);
@@ -379,9 +400,10 @@ fn refresh_visitor(
     };
     let hits = {
         let mut stmt = conn.prepare_cached(
-            "SELECT goal, ts, value FROM events WHERE visitor = ?1 AND ts >= ?2 AND type = 'goal' AND goal IS NOT NULL",
+            "SELECT goal, ts, value FROM events INDEXED BY counted_goals_by_visitor \
+             WHERE visitor = ?1 AND ts >= ?2 AND type = 'goal' AND counted = 1 AND goal IS NOT NULL ORDER BY ts LIMIT ?3",
         )?;
-        let rows = stmt.query_map(params![visitor, first_ts], |r| {
+        let rows = stmt.query_map(params![visitor, first_ts, MAX_COUNTED_GOALS], |r| {
             Ok(GoalHit { goal: r.get(0)?, ts: r.get(1)?, value: r.get(2)? })
         })?;
         rows.collect::<Result<Vec<_>, _>>()?
@@ -475,6 +497,22 @@ fn add_funnel(conn: &Connection, experiment: &str, variant: &str, depth: u32, de
     .execute(params![experiment, variant, depth, delta])
 }
 
+/// Databases from before `counted`/`bot` get both columns (every old event counted, none a bot).
+fn add_counting_columns(conn: &Connection) -> anyhow::Result<()> {
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('events')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if columns.is_empty() || columns.iter().any(|c| c == "counted") {
+        return Ok(()); // a new database (the schema creates them) or already upgraded
+    }
+    conn.execute_batch(
+        "ALTER TABLE events ADD COLUMN counted INTEGER NOT NULL DEFAULT 1; \
+         ALTER TABLE events ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;",
+    )?;
+    Ok(())
+}
+
 fn stored_funnels(conn: &Connection) -> anyhow::Result<HashMap<String, Vec<String>>> {
     let mut stmt = conn.prepare("SELECT experiment, steps FROM funnels")?;
     let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
@@ -535,12 +573,13 @@ fn scan_funnel_depths(conn: &Connection, experiment: &str, steps: &[String]) -> 
         rows.collect::<Result<Vec<_>, _>>()?
     };
     let mut hits_of = conn.prepare_cached(
-        "SELECT goal, ts, value FROM events WHERE visitor = ?1 AND ts >= ?2 AND type = 'goal' AND goal IS NOT NULL",
+        "SELECT goal, ts, value FROM events INDEXED BY counted_goals_by_visitor \
+         WHERE visitor = ?1 AND ts >= ?2 AND type = 'goal' AND counted = 1 AND goal IS NOT NULL ORDER BY ts LIMIT ?3",
     )?;
     let mut depths = Vec::with_capacity(exposed.len());
     for (visitor, variant, first_ts) in exposed {
         let hits = hits_of
-            .query_map(params![visitor, first_ts], |r| Ok(GoalHit { goal: r.get(0)?, ts: r.get(1)?, value: r.get(2)? }))?
+            .query_map(params![visitor, first_ts, MAX_COUNTED_GOALS], |r| Ok(GoalHit { goal: r.get(0)?, ts: r.get(1)?, value: r.get(2)? }))?
             .collect::<Result<Vec<_>, _>>()?;
         let depth = contribution(first_ts, &hits, steps).funnel_depth;
         depths.push((visitor, variant, depth));
@@ -581,7 +620,11 @@ fn read_totals(conn: &Connection, experiment: &str, funnel: &[String]) -> anyhow
         rows.collect::<Result<Vec<_>, _>>()?
     };
     let funnel_counts = if funnel.is_empty() { Vec::new() } else { read_funnel(conn, experiment, funnel)? };
-    Ok(ExperimentTotals { variants, goals, funnel: funnel_counts })
+    let bot_visitors = conn
+        .prepare_cached("SELECT count(*) FROM bot_exposures WHERE experiment = ?1")?
+        .query_row([experiment], |r| r.get::<_, i64>(0))?
+        .max(0) as u64;
+    Ok(ExperimentTotals { variants, goals, funnel: funnel_counts, bot_visitors })
 }
 
 fn read_funnel(conn: &Connection, experiment: &str, steps: &[String]) -> anyhow::Result<Vec<FunnelCounts>> {

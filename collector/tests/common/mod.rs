@@ -120,6 +120,7 @@ impl TestServer {
             dist: dir.path().join("dist"),
             site: None,
             allow_origins: Vec::new(),
+            ingest: Default::default(),
         };
         adjust(&mut options);
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db"), Durability::Normal).expect("open store"));
@@ -129,7 +130,7 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         runtime.spawn(async move {
-            let _ = axum::serve(listener, router)
+            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async {
                     let _ = stop.await;
                 })
