@@ -141,3 +141,27 @@ fn a_deleted_loader_is_not_hidden_by_the_cache() {
     assert_eq!(response.status, 503);
     assert!(response.text().contains("npm run build"), "{}", response.text());
 }
+
+#[test]
+fn compressed_bytes_are_made_once_per_render_and_decode_to_the_plain_loader() {
+    use std::io::Read;
+    let server = server_with_loader(LOADER);
+    let plain = snippet(&server);
+    assert_eq!(plain.header("content-encoding"), None);
+    let get = |encoding: &str| request(server.addr, "GET", "/splitbeam.js", &[("Accept-Encoding", encoding)], b"").expect("GET");
+    for _ in 0..3 {
+        let br = get("gzip, deflate, br");
+        assert_eq!(br.header("content-encoding"), Some("br"));
+        assert_eq!(br.header("vary"), Some("accept-encoding"));
+        let mut decoded = Vec::new();
+        brotli::Decompressor::new(br.body.as_slice(), 4096).read_to_end(&mut decoded).expect("brotli");
+        assert_eq!(decoded, plain.body);
+        let gz = get("gzip, br;q=0");
+        assert_eq!(gz.header("content-encoding"), Some("gzip"));
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(gz.body.as_slice()).read_to_end(&mut decoded).expect("gzip");
+        assert_eq!(decoded, plain.body);
+        assert_eq!(etag(&gz), etag(&plain));
+    }
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 1, "a compressed answer rendered the loader again");
+}

@@ -41,8 +41,9 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
             path.display()
         ))
     };
-    // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache.
-    let meta = tokio::fs::metadata(&path).await.map_err(not_built)?;
+    // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache. A
+    // stat of a local file, called directly: a hop to the blocking pool costs more than the call.
+    let meta = std::fs::metadata(&path).map_err(not_built)?;
     let dist_stamp = dist_stamp(&meta);
     let rendered = match state.loader_cache.get(&config, dist_stamp) {
         Some(rendered) => rendered,
@@ -50,15 +51,71 @@ pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> R
             let loader = tokio::fs::read_to_string(&path).await.map_err(not_built)?;
             let body = snippet::render(&loader, &config.config);
             state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
-            state.loader_cache.store(RenderedLoader::new(config, dist_stamp, body))
+            // Compressing at the highest levels takes a while: off the async threads, once per render.
+            let rendered = tokio::task::spawn_blocking(move || RenderedLoader::new(config, dist_stamp, body))
+                .await
+                .map_err(|e| ApiError::Internal(e.into()))?;
+            state.loader_cache.store(rendered)
         }
     };
     let etag = (header::ETAG, rendered.etag.clone());
+    let vary = (header::VARY, "accept-encoding");
     if if_none_match(&headers, &rendered.etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [LOADER_CACHE], [etag]).into_response());
+        return Ok((StatusCode::NOT_MODIFIED, [LOADER_CACHE, vary], [etag]).into_response());
     }
-    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), LOADER_CACHE], [etag], rendered.body.clone())
-        .into_response())
+    let (encoding, body) = match preferred_encoding(&headers) {
+        Encoding::Brotli => (Some("br"), rendered.brotli.clone()),
+        Encoding::Gzip => (Some("gzip"), rendered.gzip.clone()),
+        Encoding::Identity => (None, rendered.body.clone()),
+    };
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), LOADER_CACHE, vary], [etag], body).into_response();
+    if let Some(encoding) = encoding {
+        // Set, so the compression layer leaves these bytes alone.
+        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    Ok(response)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Brotli,
+    Gzip,
+    Identity,
+}
+
+/// Brotli when the client takes it, else gzip, else the plain bytes (`;q=0` refuses a coding).
+fn preferred_encoding(headers: &HeaderMap) -> Encoding {
+    let accepts = |coding: &str| {
+        headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let named = parts.next().is_some_and(|name| name.eq_ignore_ascii_case(coding));
+            let refused = parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
+            named && !refused
+        })
+    };
+    if accepts("br") {
+        Encoding::Brotli
+    } else if accepts("gzip") {
+        Encoding::Gzip
+    } else {
+        Encoding::Identity
+    }
+}
+
+fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    Bytes::from(encoder.finish().unwrap_or_default())
+}
+
+fn brotli(bytes: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() };
+    let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(bytes), &mut out, &params);
+    Bytes::from(out)
 }
 
 /// `/tag.html`: the inline tag for the current config, for shops whose HTML is rendered per request
@@ -125,6 +182,8 @@ pub struct RenderedLoader {
     config: Arc<CurrentConfig>,
     dist_stamp: DistStamp,
     body: Bytes,
+    gzip: Bytes,
+    brotli: Bytes,
     etag: HeaderValue,
 }
 
@@ -138,6 +197,8 @@ impl RenderedLoader {
         RenderedLoader {
             config,
             dist_stamp,
+            gzip: gzip(body.as_bytes()),
+            brotli: brotli(body.as_bytes()),
             body: Bytes::from(body),
             etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\"")),
         }
