@@ -33,6 +33,11 @@ pub struct Args {
     /// `full`: they also survive a power cut (an fsync per commit group).
     #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
+    /// The key that signs preview links (`splitbeam preview-link`); created (mode 0600) when
+    /// missing. Default: next to `--db` (`splitbeam.db.preview-key`). Collectors sharing one
+    /// ClickHouse must share this file.
+    #[arg(long)]
+    pub preview_key: Option<PathBuf>,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]
     pub storage: StoreArgs,
@@ -60,6 +65,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         dist: args.dist.clone(),
         site: args.site.clone(),
         allow_origins: args.allow_origins.clone(),
+        preview_key: args.preview_key.clone().unwrap_or_else(|| crate::preview::default_key_path(&args.storage.db)),
     };
     let (router, state) = tokio::task::block_in_place(|| server::app(&options, store.clone()))?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))

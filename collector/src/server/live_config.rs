@@ -7,11 +7,26 @@ use std::time::SystemTime;
 
 use splitbeam_core::config::{self, Config};
 
-/// A config that passed validation, with the exact text it came from (served as-is).
+use crate::snippet::{self, PublicConfig};
+
+/// A config that passed validation, with the exact text it came from, and what of it browsers get.
 #[derive(Debug)]
 pub struct CurrentConfig {
     pub text: String,
     pub config: Config,
+    /// Without drafts, saved groups hashed: what the snippet and the tag are rendered from.
+    pub public: PublicConfig,
+    /// `/experiments.json`: the text without drafts, groups hashed.
+    pub public_text: String,
+}
+
+impl CurrentConfig {
+    fn new(text: String, config: Config) -> CurrentConfig {
+        let public = snippet::public(&config, None);
+        // The text parsed as JSON before it loaded, so this only falls back on a serde_json limit.
+        let public_text = snippet::public_json(&text).unwrap_or_else(|| "{}".to_string());
+        CurrentConfig { text, config, public, public_text }
+    }
 }
 
 /// What a reload check did.
@@ -45,7 +60,7 @@ impl LiveConfig {
         }
         Ok(LiveConfig {
             path: path.to_path_buf(),
-            current: RwLock::new(Arc::new(CurrentConfig { text, config })),
+            current: RwLock::new(Arc::new(CurrentConfig::new(text, config))),
             last_seen: Mutex::new(stamp),
         })
     }
@@ -80,7 +95,7 @@ impl LiveConfig {
         }
         match validate(&text) {
             Ok((config, issues)) if issues.is_empty() => {
-                let next = Arc::new(CurrentConfig { text, config });
+                let next = Arc::new(CurrentConfig::new(text, config));
                 match self.current.write() {
                     Ok(mut current) => *current = next,
                     Err(poisoned) => *poisoned.into_inner() = next,

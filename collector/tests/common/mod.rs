@@ -120,6 +120,7 @@ impl TestServer {
             dist: dir.path().join("dist"),
             site: None,
             allow_origins: Vec::new(),
+            preview_key: dir.path().join("test.db.preview-key"),
         };
         adjust(&mut options);
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db"), Durability::Normal).expect("open store"));
