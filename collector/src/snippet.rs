@@ -22,15 +22,28 @@ impl PublicConfig {
     }
 }
 
-/// The part of `config` every visitor may read: running and stopped experiments (plus the draft
-/// `preview` names, for a valid preview link), and the saved groups hashed (`secure_groups`), or none
-/// at all when no shipped experiment evaluates audiences.
+/// The part of `config` every visitor may read: running experiments, stopped ones with only the
+/// variant they show (plus the draft `preview` names, for a valid preview link), and the saved groups
+/// hashed (`secure_groups`), or none at all when no shipped experiment evaluates audiences.
 pub fn public(config: &Config, preview: Option<&str>) -> PublicConfig {
     let experiments = config
         .experiments
         .iter()
         .filter(|e| e.status != Status::Draft || preview == Some(e.key.as_str()))
-        .cloned()
+        .map(|e| {
+            let mut shown = e.clone();
+            // A stopped experiment shows everyone one variant (the winner, or control): the other
+            // variants' copy is no longer needed. Their keys and weights stay (sticky fingerprints).
+            if e.status == Status::Stopped {
+                let kept = e.winner.unwrap_or(0);
+                for (i, variant) in shown.variants.iter_mut().enumerate() {
+                    if i != kept {
+                        variant.changes.clear();
+                    }
+                }
+            }
+            shown
+        })
         .collect();
     let mut shown = Config { version: config.version, experiments, groups: Value::Object(Vec::new()) };
     if compiled::needs_conditions(&shown) {
@@ -39,25 +52,39 @@ pub fn public(config: &Config, preview: Option<&str>) -> PublicConfig {
     PublicConfig(shown)
 }
 
-/// experiments.json as `/experiments.json` shows it to anyone: the text as written when it holds
-/// no draft and no saved group, otherwise re-written without the drafts and with `groups` hashed
-/// (as in `public`). `None` when the text is not JSON (never for a config that loaded).
+/// experiments.json as `/experiments.json` shows it to anyone, with what `public` leaves out left
+/// out: no drafts, a stopped experiment's variants other than the one it shows without `changes`,
+/// `groups` hashed. The text as written when there is nothing to leave out, re-written otherwise.
+/// `None` when the text is not JSON (never for a config that loaded).
 pub fn public_json(text: &str) -> Option<String> {
     let mut root: serde_json::Value = serde_json::from_str(text).ok()?;
-    let is_draft = |e: &serde_json::Value| e.get("status").and_then(|s| s.as_str()) == Some("draft");
-    let has_drafts = root.get("experiments").and_then(|e| e.as_array()).is_some_and(|list| list.iter().any(is_draft));
-    let has_groups = root.get("groups").and_then(|g| g.as_object()).is_some_and(|g| !g.is_empty());
-    if !has_drafts && !has_groups {
-        return Some(text.to_string());
-    }
     let object = root.as_object_mut()?;
+    let mut changed = false;
     if let Some(serde_json::Value::Array(list)) = object.get_mut("experiments") {
-        list.retain(|e| !is_draft(e));
+        let before = list.len();
+        list.retain(|e| e.get("status").and_then(|s| s.as_str()) != Some("draft"));
+        changed |= list.len() != before;
+        for experiment in list.iter_mut().filter(|e| e.get("status").and_then(|s| s.as_str()) == Some("stopped")) {
+            let winner = experiment.get("winner").and_then(|w| w.as_str()).map(String::from);
+            let Some(serde_json::Value::Array(variants)) = experiment.get_mut("variants") else { continue };
+            let kept = winner
+                .and_then(|w| variants.iter().position(|v| v.get("key").and_then(|k| k.as_str()) == Some(w.as_str())))
+                .unwrap_or(0);
+            for (i, variant) in variants.iter_mut().enumerate() {
+                if i != kept {
+                    changed |= variant.as_object_mut().and_then(|v| v.remove("changes")).is_some();
+                }
+            }
+        }
     }
-    if let Some(groups) = object.get("groups") {
+    if let Some(groups) = object.get("groups").filter(|g| g.as_object().is_some_and(|g| !g.is_empty())) {
         let (parsed, _) = splitbeam_core::json::parse(&groups.to_string()).ok()?;
         let hashed = core_to_serde(&secure_groups(&parsed));
         object.insert("groups".to_string(), hashed);
+        changed = true;
+    }
+    if !changed {
+        return Some(text.to_string());
     }
     serde_json::to_string_pretty(&root).ok()
 }

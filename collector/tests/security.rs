@@ -15,7 +15,7 @@ const DRAFT_COPY: &str = "UNRELEASED-DRAFT-COPY";
 const RUNNING_COPY: &str = "Released running copy";
 const QA_VISITOR: &str = "v_qa0000000000000000000000000001";
 
-/// A running experiment for the `qa` group, a stopped one, and a draft with unreleased copy.
+/// A running experiment for the `qa` group, a stopped one with a winner, and a draft with unreleased copy.
 fn config_with_draft() -> String {
     format!(
         r##"{{
@@ -24,6 +24,9 @@ fn config_with_draft() -> String {
   "experiments": [
     {{ "key": "live", "status": "running", "audience": {{ "id": {{ "$inGroup": "qa" }} }},
       "variants": [ {{ "key": "control" }}, {{ "key": "b", "changes": [ {{ "selector": "h1", "text": "{RUNNING_COPY}" }} ] }} ] }},
+    {{ "key": "old-test", "status": "stopped", "winner": "winner",
+      "variants": [ {{ "key": "control" }}, {{ "key": "loser", "changes": [ {{ "selector": "h3", "text": "RETIRED-LOSER-COPY" }} ] }},
+        {{ "key": "winner", "changes": [ {{ "selector": "h4", "text": "Winning copy for everyone" }} ] }} ] }},
     {{ "key": "next-sale", "status": "draft", "pages": ["/sale"],
       "variants": [ {{ "key": "control" }}, {{ "key": "b", "changes": [ {{ "selector": ".banner", "text": "{DRAFT_COPY}" }} ] }} ] }}
   ]
@@ -191,6 +194,7 @@ fn no_public_route_carries_a_drafts_copy_or_a_qa_visitor_id() {
     assert_eq!(loader.status, 200);
     let loader = readable(&loader.text());
     assert!(loader.contains(RUNNING_COPY), "the running experiment is there: {loader}");
+    assert!(loader.contains("Winning copy for everyone"), "a stopped experiment's winner is there: {loader}");
     let mut bodies = vec![("/splitbeam.js", loader)];
     for path in ["/experiments.json", "/tag.html", "/splitbeam-audience.js"] {
         let response = server.get(path);
@@ -208,7 +212,7 @@ fn no_public_route_carries_a_drafts_copy_or_a_qa_visitor_id() {
     assert!(tag.status.success(), "{}", String::from_utf8_lossy(&tag.stderr));
     bodies.push(("splitbeam tag", String::from_utf8_lossy(&tag.stdout).into_owned()));
     for (what, body) in &bodies {
-        for secret in [DRAFT_COPY, "next-sale", ".banner", QA_VISITOR, "v_qa0000000000000000000000000002"] {
+        for secret in [DRAFT_COPY, "next-sale", ".banner", QA_VISITOR, "v_qa0000000000000000000000000002", "RETIRED-LOSER-COPY"] {
             assert!(!body.contains(secret), "{what} holds {secret:?}: {body}");
         }
     }
@@ -216,7 +220,8 @@ fn no_public_route_carries_a_drafts_copy_or_a_qa_visitor_id() {
     let json = server.json("/experiments.json");
     assert_eq!(json["groups"]["qa"]["type"], "sha256");
     assert_eq!(json["groups"]["qa"]["values"].as_array().map(Vec::len), Some(2));
-    assert_eq!(json["experiments"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json["experiments"].as_array().map(Vec::len), Some(2));
+    assert!(server.get("/experiments.json").text().contains("Winning copy for everyone"));
 }
 
 #[test]
