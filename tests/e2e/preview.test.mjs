@@ -17,10 +17,19 @@ const ORIGINAL = 'New season: the autumn roasts are in';
 const DRAFT_COPY = 'Preview only: the winter blend';
 const RUNNING_COPY = 'Roasted on Monday, shipped by Wednesday';
 
-// A running experiment (to know the snippet has run) and a draft, both on the shop's home page.
+const VIP_VISITOR = 'v_0123456789abcdef0123456789abcdef';
+const VIP_COPY = 'Members: early access to the winter blend';
+
+// A running experiment (to know the snippet has run), a running one for a saved group (shipped
+// hashed), and a draft, all on the shop's home page.
 const CONFIG = {
   version: 1,
+  groups: { vip: [VIP_VISITOR] },
   experiments: [
+    {
+      key: 'vip-cta', status: 'running', pages: ['/shop/', '/shop/index.html'], audience: { id: { $inGroup: 'vip' } },
+      variants: [{ key: 'control', weight: 0 }, { key: 'b', weight: 1, changes: [{ selector: '#hero .cta', text: VIP_COPY }] }],
+    },
     {
       key: 'hero-sub', status: 'running', pages: ['/shop/', '/shop/index.html'],
       variants: [{ key: 'control', weight: 0 }, { key: 'b', weight: 1, changes: [{ selector: '#hero p', text: RUNNING_COPY }] }],
@@ -119,7 +128,20 @@ test('without a valid signature the draft stays hidden: plain page, QA link, tam
   await ctx.close();
 });
 
-test('no public answer holds the draft copy', async () => {
+test('a saved group shipped hashed still picks its members in the browser', async () => {
+  for (const [visitor, expected] of [[VIP_VISITOR, VIP_COPY], ['v_ffffffffffffffffffffffffffffffff', 'Shop the collection']]) {
+    const { page, ctx, seen } = await openPage(browser);
+    await ctx.addInitScript((id) => localStorage.setItem('splitbeam_visitor', id), visitor);
+    await page.goto(`${origin}/shop/`);
+    await waitForText(page, '#hero p', RUNNING_COPY);
+    await waitForText(page, '#hero .cta', expected);
+    assert.equal(await page.evaluate(() => localStorage.getItem('splitbeam_visitor')), visitor);
+    assert.deepEqual(seen.uncaught, []);
+    await ctx.close();
+  }
+});
+
+test('no public answer holds the draft copy or a group member in clear', async () => {
   for (const p of ['/splitbeam.js', '/experiments.json', '/tag.html', '/shop/', '/shop/index.html']) {
     const response = await fetch(origin + p);
     assert.equal(response.status, 200, p);
@@ -127,7 +149,7 @@ test('no public answer holds the draft copy', async () => {
     // The loader carries the compiled config in base64: decoded, as the browser would.
     const baked = /"b":"([A-Za-z0-9+/=]+)"/.exec(body);
     const decoded = baked ? Buffer.from(baked[1], 'base64').toString('latin1') : '';
-    assert.ok(!(body + decoded).includes(DRAFT_COPY) && !(body + decoded).includes('winter-hero'), p);
+    for (const secret of [DRAFT_COPY, 'winter-hero', VIP_VISITOR]) assert.ok(!(body + decoded).includes(secret), `${p}: ${secret}`);
     if (p === '/splitbeam.js') assert.ok(decoded.includes(RUNNING_COPY), 'the decoding works');
   }
 });
