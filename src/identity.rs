@@ -67,6 +67,8 @@ impl Identity {
             }
             if let Some(session) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
                 let _ = session.remove_item(FORCED_KEY);
+                // The inline tag's signed preview token (www/tag.js).
+                let _ = session.remove_item("splitbeam_preview");
             }
         }
     }

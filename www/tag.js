@@ -23,9 +23,18 @@ import { hide, hideFor } from './hide.js';
       if (state.newer) state.newer.remove();
       if (!state.loaded) say('did not arrive within ' + tag.t + ' ms');
     }, tag.t);
+    // A signed preview link (`splitbeam preview-link`: ?splitbeam-preview=TOKEN) asks the collector
+    // for a loader that also holds that draft; kept for the tab's session, as QA links are.
+    let preview = /[?&]splitbeam-preview=([^&#]+)/.exec(location.search);
+    preview = preview && preview[1];
+    try {
+      // Not stored where consent comes first (the link then works on its own page only).
+      if (preview) tag.a['data-consent'] == 'required' || sessionStorage.setItem('splitbeam_preview', preview);
+      else preview = sessionStorage.getItem('splitbeam_preview');
+    } catch (_) {}
     const script = document.createElement('script');
     script.async = true;
-    script.src = tag.s;
+    script.src = preview ? tag.s + (tag.s.indexOf('?') < 0 ? '?' : '&') + 'preview=' + preview : tag.s;
     script.onerror = () => say('did not load');
     for (const name in tag.a) script.setAttribute(name, tag.a[name]);
     (document.head || document.documentElement).appendChild(script);

@@ -53,7 +53,14 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&config, support::CONFIG)?;
     let store = Arc::new(SqliteStore::open(&dir.path().join("collector.db"), Durability::Normal)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let options = Options { config, dist: dir.path().join("dist"), site: None, allow_origins: Vec::new(), ingest: Default::default() };
+    let options = Options {
+        config,
+        dist: dir.path().join("dist"),
+        site: None,
+        allow_origins: Vec::new(),
+        preview_key: dir.path().join("bench.db.preview-key"),
+        ingest: Default::default(),
+    };
     let (router, _state) = server::app(&options, store.clone())?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;

@@ -7,6 +7,7 @@ pub mod cmd;
 pub mod config_file;
 pub mod counting;
 pub mod ingest;
+pub mod preview;
 pub mod results;
 pub mod server;
 pub mod simulate;

@@ -30,6 +30,8 @@ enum Command {
     Snippet(cmd::snippet::Args),
     /// Print the inline tag to paste at the top of <head> (hides, then adds splitbeam.js async).
     Tag(cmd::tag::Args),
+    /// Print a signed link that shows a draft experiment in one browser tab, before it runs.
+    PreviewLink(cmd::preview_link::Args),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Snippet(args) => cmd::snippet::run(args),
         Command::Tag(args) => cmd::tag::run(args),
+        Command::PreviewLink(args) => cmd::preview_link::run(args),
     };
     match outcome {
         Ok(code) => code,

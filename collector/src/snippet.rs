@@ -1,11 +1,104 @@
 //! What a shop's pages load, rendered from the config: `/splitbeam.js` (printed by `splitbeam
 //! snippet`), the loader with the compiled config and the hide list baked in, and the inline tag
 //! (printed by `splitbeam tag`, served at `/tag.html`) that hides before first paint and adds it.
+//!
+//! Everything here renders a `PublicConfig`: what any visitor may read. Drafts (unreleased copy) are
+//! left out unless a signed preview link names one, and saved groups' ids are SHA-256 hashed.
 
 use base64::Engine;
 use splitbeam_core::compiled;
-use splitbeam_core::config::{Config, GoalTrigger};
+use splitbeam_core::condition::secure_groups;
+use splitbeam_core::config::{Config, GoalTrigger, Status};
 use splitbeam_core::hide::{hide_list, PagePattern};
+use splitbeam_core::json::Value;
+
+/// What of a config may reach browsers; only `public` makes one.
+#[derive(Debug, Clone)]
+pub struct PublicConfig(Config);
+
+impl PublicConfig {
+    pub fn config(&self) -> &Config {
+        &self.0
+    }
+}
+
+/// The part of `config` every visitor may read: running experiments, stopped ones with only the
+/// variant they show (plus the draft `preview` names, for a valid preview link), and the saved groups
+/// hashed (`secure_groups`), or none at all when no shipped experiment evaluates audiences.
+pub fn public(config: &Config, preview: Option<&str>) -> PublicConfig {
+    let experiments = config
+        .experiments
+        .iter()
+        .filter(|e| e.status != Status::Draft || preview == Some(e.key.as_str()))
+        .map(|e| {
+            let mut shown = e.clone();
+            // A stopped experiment shows everyone one variant (the winner, or control): the other
+            // variants' copy is no longer needed. Their keys and weights stay (sticky fingerprints).
+            if e.status == Status::Stopped {
+                let kept = e.winner.unwrap_or(0);
+                for (i, variant) in shown.variants.iter_mut().enumerate() {
+                    if i != kept {
+                        variant.changes.clear();
+                    }
+                }
+            }
+            shown
+        })
+        .collect();
+    let mut shown = Config { version: config.version, experiments, groups: Value::Object(Vec::new()) };
+    if compiled::needs_conditions(&shown) {
+        shown.groups = secure_groups(&config.groups);
+    }
+    PublicConfig(shown)
+}
+
+/// experiments.json as `/experiments.json` shows it to anyone, with what `public` leaves out left
+/// out: no drafts, a stopped experiment's variants other than the one it shows without `changes`,
+/// `groups` hashed. The text as written when there is nothing to leave out, re-written otherwise.
+/// `None` when the text is not JSON (never for a config that loaded).
+pub fn public_json(text: &str) -> Option<String> {
+    let mut root: serde_json::Value = serde_json::from_str(text).ok()?;
+    let object = root.as_object_mut()?;
+    let mut changed = false;
+    if let Some(serde_json::Value::Array(list)) = object.get_mut("experiments") {
+        let before = list.len();
+        list.retain(|e| e.get("status").and_then(|s| s.as_str()) != Some("draft"));
+        changed |= list.len() != before;
+        for experiment in list.iter_mut().filter(|e| e.get("status").and_then(|s| s.as_str()) == Some("stopped")) {
+            let winner = experiment.get("winner").and_then(|w| w.as_str()).map(String::from);
+            let Some(serde_json::Value::Array(variants)) = experiment.get_mut("variants") else { continue };
+            let kept = winner
+                .and_then(|w| variants.iter().position(|v| v.get("key").and_then(|k| k.as_str()) == Some(w.as_str())))
+                .unwrap_or(0);
+            for (i, variant) in variants.iter_mut().enumerate() {
+                if i != kept {
+                    changed |= variant.as_object_mut().and_then(|v| v.remove("changes")).is_some();
+                }
+            }
+        }
+    }
+    if let Some(groups) = object.get("groups").filter(|g| g.as_object().is_some_and(|g| !g.is_empty())) {
+        let (parsed, _) = splitbeam_core::json::parse(&groups.to_string()).ok()?;
+        let hashed = core_to_serde(&secure_groups(&parsed));
+        object.insert("groups".to_string(), hashed);
+        changed = true;
+    }
+    if !changed {
+        return Some(text.to_string());
+    }
+    serde_json::to_string_pretty(&root).ok()
+}
+
+fn core_to_serde(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::Number::from_f64(*n).map_or(serde_json::Value::Null, serde_json::Value::Number),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Array(items) => serde_json::Value::Array(items.iter().map(core_to_serde).collect()),
+        Value::Object(entries) => serde_json::Value::Object(entries.iter().map(|(k, v)| (k.clone(), core_to_serde(v))).collect()),
+    }
+}
 
 /// The marker the loader (www/loader.js) carries where the baked config goes, as esbuild prints it.
 const MARKERS: [&str; 2] = ["\"__SPLITBEAM_CONFIG__\"", "'__SPLITBEAM_CONFIG__'"];
@@ -14,8 +107,8 @@ const TAG_MARKERS: [&str; 2] = ["\"__SPLITBEAM_TAG__\"", "'__SPLITBEAM_TAG__'"];
 
 /// The built loader that fits `config`: the one whose first-paint module has the condition engine
 /// only when an experiment needs it (it costs about 14 KB gzip on the critical path).
-pub fn loader_file(config: &Config) -> &'static str {
-    if compiled::needs_conditions(config) {
+pub fn loader_file(config: &PublicConfig) -> &'static str {
+    if compiled::needs_conditions(&config.0) {
         "splitbeam-audience.js"
     } else {
         "splitbeam.js"
@@ -26,7 +119,8 @@ pub fn loader_file(config: &Config) -> &'static str {
 /// g: [[goal, selector]] of the click goals}` (the loader holds clicks made before the whole
 /// snippet starts on a page that closes that early). A loader without the marker is returned
 /// unchanged (it then says it has no config).
-pub fn render(loader_js: &str, config: &Config) -> String {
+pub fn render(loader_js: &str, config: &PublicConfig) -> String {
+    let config = &config.0;
     let mut click_goals: Vec<(&str, &str)> = Vec::new();
     for goal in config.experiments.iter().flat_map(|e| &e.goals) {
         if let GoalTrigger::Click(selector) = &goal.trigger {
@@ -46,7 +140,8 @@ pub fn render(loader_js: &str, config: &Config) -> String {
 /// The inline tag for `config`: `<script>…</script>` that hides what experiments may change on the
 /// page it runs on, then adds `src` (splitbeam.js) async with `attributes` (`data-collector`, …) and
 /// fetches `first_module` (the first-paint module that loader names, next to it) at the same time.
-pub fn tag(template_js: &str, config: &Config, src: &str, first_module: &str, timeout_ms: u32, attributes: &[(String, String)]) -> String {
+pub fn tag(template_js: &str, config: &PublicConfig, src: &str, first_module: &str, timeout_ms: u32, attributes: &[(String, String)]) -> String {
+    let config = &config.0;
     let attributes: serde_json::Map<String, serde_json::Value> =
         attributes.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
     let filled = serde_json::json!({ "h": hide_json(config), "s": src, "w": first_module, "t": timeout_ms, "a": attributes });
@@ -54,7 +149,7 @@ pub fn tag(template_js: &str, config: &Config, src: &str, first_module: &str, ti
 }
 
 /// `[[kind, pattern, [selectors]]]` as www/hide.js reads it: kind 0 every page, 1 a path regex,
-/// 2 a URL regex, +4 for a draft (QA links only).
+/// 2 a URL regex, +4 for a draft (in a preview loader only; hidden on QA links only).
 fn hide_json(config: &Config) -> serde_json::Value {
     let rules = hide_list(config).into_iter().map(|rule| {
         let (kind, pattern) = match rule.pattern {
@@ -121,12 +216,36 @@ pub fn files_named_by(loader_js: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{files_named_by, render, tag};
+    use super::{files_named_by, public, public_json, render, tag, PublicConfig};
     use splitbeam_core::config::load_text;
     use splitbeam_core::regex::NativeRegex;
 
-    fn config(text: &str) -> splitbeam_core::config::Config {
-        load_text(text, &NativeRegex).expect("parses").0.config
+    fn config(text: &str) -> PublicConfig {
+        public(&load_text(text, &NativeRegex).expect("parses").0.config, None)
+    }
+
+    const WITH_DRAFT: &str = r##"{"version":1,"groups":{"qa":["v_secret_tester"]},"experiments":[
+        {"key":"live","status":"running","audience":{"id":{"$inGroup":"qa"}},
+         "variants":[{"key":"c"},{"key":"b","changes":[{"selector":"h1","text":"Released copy"}]}]},
+        {"key":"next","status":"draft",
+         "variants":[{"key":"c"},{"key":"b","changes":[{"selector":"h2","text":"Unreleased copy"}]}]}]}"##;
+
+    #[test]
+    fn drafts_and_clear_group_ids_never_reach_the_loader_the_tag_or_the_json() {
+        let full = load_text(WITH_DRAFT, &NativeRegex).expect("parses").0.config;
+        let shown = public(&full, None);
+        assert_eq!(shown.config().experiments.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["live"]);
+        let bytes = splitbeam_core::compiled::encode(shown.config());
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("Released copy") && !text.contains("Unreleased copy"), "{text}");
+        assert!(!text.contains("v_secret_tester"), "{text}");
+        let tag = tag("x='__SPLITBEAM_TAG__'", &shown, "/s.js", "f.wasm", 1000, &[]);
+        assert!(!tag.contains("h2"), "{tag}");
+        let json = public_json(WITH_DRAFT).expect("json");
+        assert!(json.contains("Released copy") && !json.contains("Unreleased copy") && !json.contains("v_secret_tester"), "{json}");
+        // A valid preview link's loader holds that one draft.
+        let preview = public(&full, Some("next"));
+        assert_eq!(preview.config().experiments.len(), 2);
     }
 
     const ONE: &str = r##"{"version":1,"experiments":[{"key":"h","status":"running","pages":["/"],

@@ -50,6 +50,7 @@ pub mod json;
 pub mod pages;
 pub mod regex;
 pub mod selector;
+pub mod sha256;
 pub mod time;
 
 pub use assign::{assign, Decision, Reason, Sticky, Visitor};

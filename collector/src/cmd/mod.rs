@@ -2,6 +2,7 @@
 
 pub mod assign;
 pub mod export;
+pub mod preview_link;
 pub mod results;
 pub mod serve;
 pub mod simulate;

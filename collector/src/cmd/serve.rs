@@ -52,6 +52,11 @@ pub struct Args {
     /// that sets it, or callers choose their own rate-limit bucket.
     #[arg(long)]
     pub trust_forwarded_for: bool,
+    /// The key that signs preview links (`splitbeam preview-link`); created (mode 0600) when
+    /// missing. Default: next to `--db` (`splitbeam.db.preview-key`). Collectors sharing one
+    /// ClickHouse must share this file.
+    #[arg(long)]
+    pub preview_key: Option<PathBuf>,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]
     pub storage: StoreArgs,
@@ -88,6 +93,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 trust_forwarded_for: args.trust_forwarded_for,
             },
         },
+        preview_key: args.preview_key.clone().unwrap_or_else(|| crate::preview::default_key_path(&args.storage.db)),
     };
     anyhow::ensure!(
         args.max_goal_value.is_finite() && args.max_goal_value > 0.0,

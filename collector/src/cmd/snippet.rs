@@ -22,7 +22,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let Some(file) = config_file::read_valid_or_report(&args.file) else {
         return Ok(ExitCode::FAILURE);
     };
-    let config = &file.loaded.config;
+    // Drafts stay out, saved groups are hashed: this file is public (previews: `splitbeam preview-link`).
+    let config = &crate::snippet::public(&file.loaded.config, None);
     let loader_path = args.dist.join(crate::snippet::loader_file(config));
     let loader = std::fs::read_to_string(&loader_path)
         .with_context(|| format!("cannot read {} (run `npm run build` first)", loader_path.display()))?;

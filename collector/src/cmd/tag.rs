@@ -52,7 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.respect_dnt {
         attributes.push(("data-respect-dnt".to_string(), String::new()));
     }
-    let config = &file.loaded.config;
+    // Drafts stay out of the public hide list (a preview loader brings its own).
+    let config = &crate::snippet::public(&file.loaded.config, None);
     let loader_path = args.dist.join(crate::snippet::loader_file(config));
     let loader = std::fs::read_to_string(&loader_path)
         .with_context(|| format!("cannot read {} (run `npm run build` first)", loader_path.display()))?;

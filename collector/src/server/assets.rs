@@ -8,13 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::live_config::CurrentConfig;
-use super::AppState;
+use super::{static_guard, AppState};
 use crate::snippet;
 
 /// The config changes without the URL changing, so browsers must revalidate.
@@ -27,29 +27,55 @@ const LOADER_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public
 const IMMUTABLE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
 
 
+/// The config as anyone may read it: without drafts, saved groups hashed (the dashboard and the
+/// CLI read the file itself).
 pub async fn experiments_json(State(state): State<Arc<AppState>>) -> Response {
     let current = state.config.current();
-    ([(header::CONTENT_TYPE, "application/json"), NO_CACHE], current.text.clone()).into_response()
+    ([(header::CONTENT_TYPE, "application/json"), NO_CACHE], current.public_text.clone()).into_response()
 }
 
-pub async fn loader(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, ApiError> {
+#[derive(serde::Deserialize)]
+pub struct LoaderQuery {
+    /// A signed preview token (`splitbeam preview-link`): the loader then holds that draft too.
+    preview: Option<String>,
+}
+
+/// A built file of `--dist` for the snippet, if it is there and inside the folder.
+async fn built_file(state: &AppState, name: &str) -> Result<(std::path::PathBuf, std::fs::Metadata), ApiError> {
+    let not_built = |why: String| {
+        ApiError::Unavailable(format!(
+            "the snippet is not built ({}: {why}); run `npm run build` or pass --dist DIR",
+            state.dist.join(name).display()
+        ))
+    };
+    let path = static_guard::file_inside(&state.dist, name).await.map_err(|_| not_built("missing, or a link out of the folder".into()))?;
+    let meta = tokio::fs::metadata(&path).await.map_err(|e| not_built(e.to_string()))?;
+    Ok((path, meta))
+}
+
+pub async fn loader(
+    State(state): State<Arc<AppState>>,
+    Query(query): Query<LoaderQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let config = state.config.current();
-    let path = state.dist.join(snippet::loader_file(&config.config));
+    if let Some(token) = query.preview {
+        return preview_loader(&state, &config, &token).await;
+    }
+    // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache.
+    let (path, meta) = built_file(&state, snippet::loader_file(&config.public)).await?;
     let not_built = |e: std::io::Error| {
         ApiError::Unavailable(format!(
             "the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR",
             path.display()
         ))
     };
-    // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache. A
-    // stat of a local file, called directly: a hop to the blocking pool costs more than the call.
-    let meta = std::fs::metadata(&path).map_err(not_built)?;
     let dist_stamp = dist_stamp(&meta);
     let rendered = match state.loader_cache.get(&config, dist_stamp) {
         Some(rendered) => rendered,
         None => {
             let loader = tokio::fs::read_to_string(&path).await.map_err(not_built)?;
-            let body = snippet::render(&loader, &config.config);
+            let body = snippet::render(&loader, &config.public);
             state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
             // Compressing at the highest levels takes a while: off the async threads, once per render.
             let rendered = tokio::task::spawn_blocking(move || RenderedLoader::new(config, dist_stamp, body))
@@ -118,6 +144,25 @@ fn brotli(bytes: &[u8]) -> Bytes {
     Bytes::from(out)
 }
 
+/// `/splitbeam.js?preview=TOKEN`: the loader with the one draft a valid, unexpired preview token
+/// names (403 otherwise). Never stored by caches: the token is the only thing that lets it out.
+async fn preview_loader(state: &AppState, config: &CurrentConfig, token: &str) -> Result<Response, ApiError> {
+    let experiment = state
+        .preview_key
+        .verify(token, crate::preview::now_secs())
+        .map_err(|why| ApiError::Forbidden(why.to_string()))?;
+    if !config.config.experiments.iter().any(|e| e.key == experiment) {
+        return Err(ApiError::NotFound(format!("no experiment {experiment:?} in the config to preview")));
+    }
+    let public = snippet::public(&config.config, Some(&experiment));
+    let (path, _) = built_file(state, snippet::loader_file(&public)).await?;
+    let loader = tokio::fs::read_to_string(&path)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the snippet is not built ({}: {e})", path.display())))?;
+    let body = snippet::render(&loader, &public);
+    Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response())
+}
+
 /// `/tag.html`: the inline tag for the current config, for shops whose HTML is rendered per request
 /// (a server-side include or an edge worker fetches it and puts it at the top of `<head>`), so a
 /// new element under test is hidden without re-pasting anything. It points at this collector, by
@@ -137,14 +182,14 @@ pub async fn render_tag(state: &AppState, headers: &HeaderMap) -> Result<String,
     let unavailable = |path: &std::path::Path, e: std::io::Error| {
         ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", path.display()))
     };
-    let template_path = state.dist.join("tag.js");
+    let (template_path, _) = built_file(state, "tag.js").await?;
     let template = tokio::fs::read_to_string(&template_path).await.map_err(|e| unavailable(&template_path, e))?;
     let config = state.config.current();
-    let loader_path = state.dist.join(snippet::loader_file(&config.config));
+    let (loader_path, _) = built_file(state, snippet::loader_file(&config.public)).await?;
     let loader = tokio::fs::read_to_string(&loader_path).await.map_err(|e| unavailable(&loader_path, e))?;
     let first = snippet::first_module(&loader).unwrap_or_default();
     let attributes = [("data-collector".to_string(), format!("//{host}/collect"))];
-    Ok(snippet::tag(&template, &config.config, &format!("//{host}/splitbeam.js"), &first, 1000, &attributes))
+    Ok(snippet::tag(&template, &config.public, &format!("//{host}/splitbeam.js"), &first, 1000, &attributes))
 }
 
 /// `/splitbeam.js` as last rendered: every page of every shop asks for it (and revalidates it), while
@@ -228,7 +273,7 @@ fn if_none_match(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     })
 }
 
-/// Any other built file by its plain name: no folders, no hidden files.
+/// Any other built file by its plain name: no folders, no hidden files, no links out of `--dist`.
 pub async fn dist_file(
     State(state): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -248,7 +293,7 @@ pub async fn dist_file(
     if !plain {
         return Err(not_found());
     }
-    let path = state.dist.join(&name);
+    let path = static_guard::file_inside(&state.dist, &name).await.map_err(|_| not_found())?;
     // Revalidated on every page (the glue and the wasm must stay a matching pair after a rebuild),
     // so an unchanged file is answered 304. By an ETag from the whole stamp, not Last-Modified:
     // a date has one-second resolution, and copies that keep mtimes would pass as unchanged.

@@ -19,6 +19,8 @@ pub enum ApiError {
     /// The store cannot take the batch now (ClickHouse unreachable): retry (503 + Retry-After).
     StoreUnavailable(String),
     NotFound(String),
+    /// Refused for who is asking, e.g. a preview link with a bad or expired signature (403).
+    Forbidden(String),
     /// A request this route cannot answer as asked (400).
     BadRequest(String),
     /// Something the server needs is missing, e.g. the built snippet (503).
@@ -73,6 +75,7 @@ impl IntoResponse for ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Json(json!({ "error": message }))).into_response()
             }
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response(),
             ApiError::Unavailable(message) => {
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()

@@ -8,20 +8,28 @@ use std::time::SystemTime;
 use splitbeam_core::config::{self, Config};
 
 use crate::counting::Counting;
+use crate::snippet::{self, PublicConfig};
 
-/// A config that passed validation, with the exact text it came from (served as-is).
+/// A config that passed validation, with the exact text it came from, and what of it browsers get.
 #[derive(Debug)]
 pub struct CurrentConfig {
     pub text: String,
     pub config: Config,
     /// What of an incoming batch enters the results under this config.
     pub counting: Counting,
+    /// Without drafts, saved groups hashed: what the snippet and the tag are rendered from.
+    pub public: PublicConfig,
+    /// `/experiments.json`: the text without drafts, groups hashed.
+    pub public_text: String,
 }
 
 impl CurrentConfig {
     fn new(text: String, config: Config) -> CurrentConfig {
         let counting = Counting::new(&config);
-        CurrentConfig { text, config, counting }
+        let public = snippet::public(&config, None);
+        // The text parsed as JSON before it loaded, so this only falls back on a serde_json limit.
+        let public_text = snippet::public_json(&text).unwrap_or_else(|| "{}".to_string());
+        CurrentConfig { text, config, counting, public, public_text }
     }
 }
 

@@ -1,5 +1,10 @@
-//! The HTTP server behind `splitbeam serve`: routes, shared state, CORS, limits, and the task
-//! that hot-reloads the experiments file. Handlers are small; the work is in ingest/store/results.
+//! The HTTP server behind `splitbeam serve`: routes, shared state, CORS, limits, security headers,
+//! and the task that hot-reloads the experiments file. Handlers are small; the work is in
+//! ingest/store/results.
+//!
+//! Two kinds of routes: public ones that a shop's pages on another origin use (`/collect`, the
+//! snippet, its config and modules; CORS), and the dashboard, results API and metrics, for people
+//! on this origin only (no CORS, a CSP that forbids framing).
 
 pub mod api;
 pub mod assets;
@@ -10,6 +15,7 @@ pub mod live_config;
 pub mod metrics;
 pub mod rate_limit;
 pub mod site;
+pub mod static_guard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,13 +29,20 @@ use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::ingest::{Limits, MAX_BODY_BYTES};
+use crate::preview::PreviewKey;
 use crate::store::Store;
 use live_config::{LiveConfig, Reload};
 use metrics::Metrics;
 use rate_limit::{RateLimitOptions, RateLimiter};
+
+/// The dashboard's own policy (it loads only its files from here and reads the API) plus
+/// `frame-ancestors 'none'`: no other site may frame it (a `<meta>` CSP cannot say that).
+const PRIVATE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// A request (body included) that takes longer than this is answered 408: slow clients cannot
 /// hold connections and memory forever.
@@ -45,6 +58,8 @@ pub struct Options {
     pub site: Option<PathBuf>,
     /// Storefront origins allowed to post events and read the config; empty = any origin.
     pub allow_origins: Vec<String>,
+    /// The key that signs preview links for drafts (created, mode 0600, when missing).
+    pub preview_key: PathBuf,
     pub ingest: IngestOptions,
 }
 
@@ -66,12 +81,14 @@ pub struct AppState {
     pub loader_cache: assets::LoaderCache,
     pub ingest: IngestOptions,
     pub rate_limiter: Option<RateLimiter>,
+    pub preview_key: PreviewKey,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
 pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, Arc<AppState>)> {
     let config = LiveConfig::load(&options.config)?;
     store.register_funnels(funnels_of(&config)).context("building funnel aggregates")?;
+    let preview_key = PreviewKey::load_or_create(&options.preview_key)?;
     let state = Arc::new(AppState {
         store,
         config,
@@ -80,13 +97,15 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         loader_cache: assets::LoaderCache::default(),
         ingest: options.ingest.clone(),
         rate_limiter: RateLimiter::new(&options.ingest.rate_limit),
+        preview_key,
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
 }
 
 fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
-    let mut router = Router::new()
+    // What a shop's pages (on another origin) load and post to: with CORS.
+    let public = Router::new()
         .route(
             "/collect",
             post(collect::collect)
@@ -97,17 +116,26 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .route("/splitbeam.js", get(assets::loader))
         .route("/tag.html", get(assets::tag))
         .route("/{file}", get(assets::dist_file))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .with_state(state.clone())
+        .layer(cors(&options.allow_origins)?);
+    // For people on this origin: no CORS, so another site's script cannot read them; no framing.
+    let private = Router::new()
         .route("/metrics", get(metrics_text))
         .route("/api/experiments", get(api::experiments))
         .route("/api/experiments/{key}/results", get(api::experiment_results))
         .with_state(state.clone())
-        .merge(dashboard::routes());
+        .merge(dashboard::routes())
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PRIVATE_CSP)))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
+    let mut router = Router::new().route("/healthz", get(|| async { "ok\n" })).merge(public).merge(private);
     if let Some(site) = &options.site {
         // `/shop` must become `/shop/`, or the shop's relative links resolve against `/`.
         let pages = Router::new()
             .fallback_service(ServeDir::new(site))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), site::include_tag));
+            .layer(axum::middleware::from_fn_with_state(state.clone(), site::include_tag))
+            // In front: hidden, odd and out-of-folder paths never reach ServeDir.
+            .layer(axum::middleware::from_fn_with_state(Arc::new(site.clone()), static_guard::guard_site));
         router = router
             .route("/shop", get(|| async { axum::response::Redirect::permanent("/shop/") }))
             .nest_service("/shop/", pages);
@@ -116,7 +144,8 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         // The snippet's wasm is 2.2x smaller gzipped: shops serving it from here should not pay the raw size.
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
-        .layer(cors(&options.allow_origins)?)
+        // Every answer is what its Content-Type says: browsers must not guess another type.
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT)))
 }
 

@@ -121,6 +121,7 @@ impl TestServer {
             site: None,
             allow_origins: Vec::new(),
             ingest: Default::default(),
+            preview_key: dir.path().join("test.db.preview-key"),
         };
         adjust(&mut options);
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db"), Durability::Normal).expect("open store"));

@@ -29,6 +29,84 @@ pub fn eval(attributes: &Value, condition: &Value, groups: &Value, regex: &dyn R
     eval.condition(attributes, condition, 0).unwrap_or(false)
 }
 
+/// The `type` of a saved group whose string ids are SHA-256 hashed (`secure_groups`).
+const HASHED_GROUP: &str = "sha256";
+
+/// A saved group's members: as written, or with the string ids hashed.
+enum Group<'a> {
+    Plain(&'a [Value]),
+    /// `values` holds `sha256(salt + id)` in hex for each string id, other members as written.
+    Hashed { salt: &'a str, values: &'a [Value] },
+}
+
+impl Group<'_> {
+    /// GrowthBook's `$inGroup` test (`isIn`): the value, or any element of an array value, is listed.
+    fn contains(&self, actual: &Value) -> bool {
+        match self {
+            Group::Plain(ids) => js::is_in(actual, ids, false),
+            Group::Hashed { salt, values } => {
+                let listed = |item: &Value| match item {
+                    Value::String(id) => {
+                        let hashed = salted_sha256_hex(salt, id);
+                        values.iter().any(|v| v.as_str() == Some(hashed.as_str()))
+                    }
+                    // Never equal to a hash (a string): compared with the members kept as written.
+                    other => js::is_in(other, values, false),
+                };
+                match actual {
+                    Value::Array(items) => items.iter().any(listed),
+                    _ => listed(actual),
+                }
+            }
+        }
+    }
+}
+
+/// `sha256(salt + text)` as 64 lowercase hex digits.
+fn salted_sha256_hex(salt: &str, text: &str) -> String {
+    crate::sha256::sha256_hex(&[salt.as_bytes(), text.as_bytes()])
+}
+
+/// Saved groups as browsers get them (GrowthBook's "secure attributes"): each group becomes
+/// `{"type": "sha256", "salt": "splitbeam:<name>:", "values": [...]}` with every string id replaced
+/// by `sha256(salt + id)` in hex, so `$inGroup` still tests membership but nobody can read the ids.
+/// Members that are not strings (numbers, booleans) stay as written; a malformed group stays
+/// malformed (it matches nobody either way).
+pub fn secure_groups(groups: &Value) -> Value {
+    let Value::Object(entries) = groups else {
+        return Value::Object(Vec::new());
+    };
+    let hash = |name: &str, ids: &[Value]| {
+        let salt = format!("splitbeam:{name}:");
+        let values = ids
+            .iter()
+            .map(|id| match id {
+                Value::String(text) => Value::String(salted_sha256_hex(&salt, text)),
+                other => other.clone(),
+            })
+            .collect();
+        Value::Object(vec![
+            ("type".to_string(), Value::String(HASHED_GROUP.to_string())),
+            ("salt".to_string(), Value::String(salt)),
+            ("values".to_string(), Value::Array(values)),
+        ])
+    };
+    let secured = entries
+        .iter()
+        .map(|(name, entry)| {
+            let list = match entry {
+                Value::Array(ids) => Some(ids.as_slice()),
+                Value::Object(_) if entry.get("type").and_then(Value::as_str) == Some("list") => {
+                    entry.get("values").and_then(Value::as_array)
+                }
+                _ => None,
+            };
+            (name.clone(), list.map_or(Value::Null, |ids| hash(name, ids)))
+        })
+        .collect();
+    Value::Object(secured)
+}
+
 /// Why an evaluation stopped before reaching an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Abort {
@@ -158,9 +236,9 @@ impl Eval<'_> {
             "$ini" => expected.as_array().is_some_and(|list| js::is_in(actual, list, true)),
             "$nin" => expected.as_array().is_some_and(|list| !js::is_in(actual, list, false)),
             "$nini" => expected.as_array().is_some_and(|list| !js::is_in(actual, list, true)),
-            "$inGroup" => self.group(expected, depth)?.is_some_and(|ids| js::is_in(actual, ids, false)),
+            "$inGroup" => self.group(expected, depth)?.is_some_and(|group| group.contains(actual)),
             // A malformed group matches nobody either way; an unknown one is an empty list.
-            "$notInGroup" => self.group(expected, depth)?.is_some_and(|ids| !js::is_in(actual, ids, false)),
+            "$notInGroup" => self.group(expected, depth)?.is_some_and(|group| !group.contains(actual)),
             "$not" => !self.value(expected, actual, false, depth)?,
             "$size" => match actual {
                 Value::Array(items) => self.value(expected, &Value::Number(items.len() as f64), false, depth)?,
@@ -187,14 +265,19 @@ impl Eval<'_> {
     /// The id list of a saved group, GrowthBook's `getSavedGroupArrayValues`: `Some(&[])` for an
     /// unknown name, `None` for a malformed entry (so `$notInGroup` cannot pass everyone).
     /// Names are property keys there, so a number argument 1 names group "1".
-    fn group(&self, name: &Value, depth: usize) -> Outcome<Option<&[Value]>> {
+    fn group(&self, name: &Value, depth: usize) -> Outcome<Option<Group<'_>>> {
         let name = js::to_string(name, depth)?;
         Ok(match self.groups.get(&name) {
-            None => Some(&[]),
-            Some(Value::Array(ids)) => Some(ids),
-            Some(entry @ Value::Object(_)) if entry.get("type").and_then(Value::as_str) == Some("list") => {
-                entry.get("values").and_then(Value::as_array)
-            }
+            None => Some(Group::Plain(&[])),
+            Some(Value::Array(ids)) => Some(Group::Plain(ids)),
+            Some(entry @ Value::Object(_)) => match entry.get("type").and_then(Value::as_str) {
+                Some("list") => entry.get("values").and_then(Value::as_array).map(Group::Plain),
+                Some(HASHED_GROUP) => match (entry.get("salt"), entry.get("values").and_then(Value::as_array)) {
+                    (Some(Value::String(salt)), Some(values)) => Some(Group::Hashed { salt, values }),
+                    _ => None,
+                },
+                _ => None,
+            },
             Some(_) => None,
         })
     }
@@ -645,6 +728,48 @@ mod tests {
         assert!(check(r#"{"id": {"$inGroup": "vip"}}"#, "v2"));
         assert!(check(r#"{"id": {"$notInGroup": "nobody-knows"}}"#, "v1"));
         assert!(!check(r#"{"id": {"$notInGroup": "broken"}}"#, "v1"), "a malformed group must not pass everyone");
+    }
+
+    #[test]
+    fn hashed_groups_hide_the_ids_and_decide_exactly_as_the_clear_ones() {
+        let clear = json(r#"{"beta": ["v_alice", "v_bob", 7], "vip": {"type": "list", "values": ["v_carol"]}, "broken": 3}"#);
+        let hashed = secure_groups(&clear);
+        let mut text = String::new();
+        fn strings(v: &Value, out: &mut String) {
+            match v {
+                Value::String(s) => out.push_str(s),
+                Value::Array(items) => items.iter().for_each(|i| strings(i, out)),
+                Value::Object(entries) => entries.iter().for_each(|(k, i)| {
+                    out.push_str(k);
+                    strings(i, out)
+                }),
+                _ => {}
+            }
+        }
+        strings(&hashed, &mut text);
+        assert!(!text.contains("v_alice") && !text.contains("v_carol"), "{text}");
+        let conditions = [
+            r#"{"id": {"$inGroup": "beta"}}"#,
+            r#"{"id": {"$notInGroup": "beta"}}"#,
+            r#"{"id": {"$inGroup": "vip"}}"#,
+            r#"{"id": {"$notInGroup": "broken"}}"#,
+            r#"{"id": {"$inGroup": "nobody-knows"}}"#,
+        ];
+        let ids = [json(r#""v_alice""#), json(r#""v_bob""#), json(r#""v_carol""#), json(r#""v_dave""#), json("7"), json(r#""7""#),
+            json(r#"["v_x", "v_bob"]"#), json("null")];
+        for condition in conditions {
+            for id in &ids {
+                let attributes = Value::Object(vec![("id".to_string(), id.clone())]);
+                assert_eq!(
+                    eval(&attributes, &json(condition), &hashed, &SubstringRegex),
+                    eval(&attributes, &json(condition), &clear, &SubstringRegex),
+                    "{condition} with id {id:?}"
+                );
+            }
+        }
+        // A member is `sha256("splitbeam:<group>:" + id)`.
+        let alice = crate::sha256::sha256_hex(&[b"splitbeam:beta:v_alice"]);
+        assert!(hashed.get("beta").and_then(|g| g.get("values")).and_then(Value::as_array).is_some_and(|v| v[0].as_str() == Some(alice.as_str())));
     }
 
     #[test]
