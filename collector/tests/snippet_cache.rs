@@ -165,3 +165,31 @@ fn compressed_bytes_are_made_once_per_render_and_decode_to_the_plain_loader() {
     }
     assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 1, "a compressed answer rendered the loader again");
 }
+
+#[test]
+fn built_files_are_served_compressed_and_a_rebuild_is_served_at_once() {
+    use std::io::Read;
+    let server = server_with_loader(LOADER);
+    let file = server.path("dist").join("splitbeam_bg.0123456789abcdef.wasm");
+    let original: Vec<u8> = (0..50_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(&file, &original).expect("wasm");
+    let get = |encoding: &str| {
+        request(server.addr, "GET", "/splitbeam_bg.0123456789abcdef.wasm", &[("Accept-Encoding", encoding)], b"").expect("GET")
+    };
+    for _ in 0..2 {
+        let br = get("br");
+        assert_eq!((br.status, br.header("content-encoding")), (200, Some("br")));
+        let mut decoded = Vec::new();
+        brotli::Decompressor::new(br.body.as_slice(), 4096).read_to_end(&mut decoded).expect("brotli");
+        assert_eq!(decoded, original);
+        assert!(br.body.len() < original.len() / 10, "not compressed: {} bytes", br.body.len());
+        let plain = get("identity");
+        assert_eq!((plain.header("content-encoding"), &plain.body), (None, &original));
+    }
+    let rebuilt: Vec<u8> = (0..50_001u32).map(|i| (i % 5) as u8).collect();
+    std::fs::write(&file, &rebuilt).expect("rebuild");
+    let gz = get("gzip");
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(gz.body.as_slice()).read_to_end(&mut decoded).expect("gzip");
+    assert_eq!(decoded, rebuilt, "the cache hid a rebuilt file");
+}

@@ -2,6 +2,7 @@
 //! loader with the config baked in) and the other built snippet files in `--dist` (wasm, glue).
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -12,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use super::compressed::Compressed;
 use super::error::ApiError;
 use super::live_config::CurrentConfig;
 use super::{static_guard, AppState};
@@ -23,6 +25,7 @@ const NO_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "no-cache")
 /// the reveal) while the browser revalidates it in the background, so a config edit reaches them
 /// from their next page view; a first visit always gets the current one.
 const LOADER_CACHE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=0, stale-while-revalidate=86400");
+const VARY_ENCODING: (header::HeaderName, &str) = (header::VARY, "accept-encoding");
 /// For files named by their content hash (`splitbeam_bg.<hash>.wasm`).
 const IMMUTABLE: (header::HeaderName, &str) = (header::CACHE_CONTROL, "public, max-age=31536000, immutable");
 
@@ -71,7 +74,15 @@ pub async fn loader(
         ))
     };
     let dist_stamp = dist_stamp(&meta);
-    let rendered = match state.loader_cache.get(&config, dist_stamp) {
+    let cached = match state.loader_cache.get(&config, dist_stamp) {
+        Some(rendered) => Some(rendered),
+        None => {
+            // One render per change: whoever waited here finds the cache filled.
+            let _filling = state.loader_cache.filling.lock().await;
+            state.loader_cache.get(&config, dist_stamp)
+        }
+    };
+    let rendered = match cached {
         Some(rendered) => rendered,
         None => {
             let loader = tokio::fs::read_to_string(&path).await.map_err(not_built)?;
@@ -85,64 +96,13 @@ pub async fn loader(
         }
     };
     let etag = (header::ETAG, rendered.etag.clone());
-    let vary = (header::VARY, "accept-encoding");
     if if_none_match(&headers, &rendered.etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [LOADER_CACHE, vary], [etag]).into_response());
+        return Ok((StatusCode::NOT_MODIFIED, [LOADER_CACHE, VARY_ENCODING], [etag]).into_response());
     }
-    let (encoding, body) = match preferred_encoding(&headers) {
-        Encoding::Brotli => (Some("br"), rendered.brotli.clone()),
-        Encoding::Gzip => (Some("gzip"), rendered.gzip.clone()),
-        Encoding::Identity => (None, rendered.body.clone()),
-    };
-    let mut response =
-        ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), LOADER_CACHE, vary], [etag], body).into_response();
-    if let Some(encoding) = encoding {
-        // Set, so the compression layer leaves these bytes alone.
-        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
-    }
-    Ok(response)
+    let response = ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), LOADER_CACHE], [etag]).into_response();
+    Ok(rendered.body.answer(&headers, response))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Encoding {
-    Brotli,
-    Gzip,
-    Identity,
-}
-
-/// Brotli when the client takes it, else gzip, else the plain bytes (`;q=0` refuses a coding).
-fn preferred_encoding(headers: &HeaderMap) -> Encoding {
-    let accepts = |coding: &str| {
-        headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
-            let mut parts = item.split(';').map(str::trim);
-            let named = parts.next().is_some_and(|name| name.eq_ignore_ascii_case(coding));
-            let refused = parts.any(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()) == Some(0.0));
-            named && !refused
-        })
-    };
-    if accepts("br") {
-        Encoding::Brotli
-    } else if accepts("gzip") {
-        Encoding::Gzip
-    } else {
-        Encoding::Identity
-    }
-}
-
-fn gzip(bytes: &[u8]) -> Bytes {
-    use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    // Writing into a Vec cannot fail.
-    let _ = encoder.write_all(bytes);
-    Bytes::from(encoder.finish().unwrap_or_default())
-}
-
-fn brotli(bytes: &[u8]) -> Bytes {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, ..Default::default() };
-    let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(bytes), &mut out, &params);
-    Bytes::from(out)
-}
 
 /// `/splitbeam.js?preview=TOKEN`: the loader with the one draft a valid, unexpired preview token
 /// names (403 otherwise). Never stored by caches: the token is the only thing that lets it out.
@@ -197,6 +157,39 @@ pub async fn render_tag(state: &AppState, headers: &HeaderMap) -> Result<String,
 #[derive(Default)]
 pub struct LoaderCache {
     last: Mutex<Option<Arc<RenderedLoader>>>,
+    /// Held while rendering: a burst of requests after a config edit renders (and compresses) once.
+    filling: tokio::sync::Mutex<()>,
+}
+
+/// The built files of `--dist` as last read and compressed, by name.
+#[derive(Default)]
+pub struct DistCache {
+    files: Mutex<HashMap<String, Arc<DistFile>>>,
+}
+
+/// One version of a built file; the first request reads and compresses it, the others wait for that.
+struct DistFile {
+    stamp: DistStamp,
+    body: tokio::sync::OnceCell<Compressed>,
+}
+
+/// More names than a `--dist` folder holds after many builds: past it the cache starts over.
+const MAX_DIST_FILES: usize = 256;
+
+impl DistCache {
+    /// The entry for this version of `name`, a new empty one if the file changed or was not seen.
+    fn entry(&self, name: &str, stamp: DistStamp) -> Arc<DistFile> {
+        let mut files = self.files.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(file) = files.get(name).filter(|f| f.stamp == stamp) {
+            return file.clone();
+        }
+        if files.len() >= MAX_DIST_FILES {
+            files.clear();
+        }
+        let file = Arc::new(DistFile { stamp, body: tokio::sync::OnceCell::new() });
+        files.insert(name.to_string(), file.clone());
+        file
+    }
 }
 
 /// What tells a rebuilt file (the loader, the wasm) from the one seen before: mtime and length,
@@ -226,9 +219,7 @@ pub struct RenderedLoader {
     /// Held, not just compared by address: while cached, a reloaded config cannot reuse this one's.
     config: Arc<CurrentConfig>,
     dist_stamp: DistStamp,
-    body: Bytes,
-    gzip: Bytes,
-    brotli: Bytes,
+    body: Compressed,
     etag: HeaderValue,
 }
 
@@ -242,9 +233,7 @@ impl RenderedLoader {
         RenderedLoader {
             config,
             dist_stamp,
-            gzip: gzip(body.as_bytes()),
-            brotli: brotli(body.as_bytes()),
-            body: Bytes::from(body),
+            body: Compressed::new(Bytes::from(body)),
             etag: HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\"")),
         }
     }
@@ -302,10 +291,16 @@ pub async fn dist_file(
     if if_none_match(&headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [(header::ETAG, etag)]).into_response());
     }
-    let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+    let file = state.dist_cache.entry(&name, dist_stamp(&meta));
+    let body = file
+        .body
+        .get_or_try_init(|| async {
+            let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
+            tokio::task::spawn_blocking(move || Compressed::new(Bytes::from(bytes))).await.map_err(|e| ApiError::Internal(e.into()))
+        })
+        .await?;
     // A file named by its content hash never changes: cached for good, no revalidation per page.
     let caching = if snippet::is_content_hashed(&name) { IMMUTABLE } else { NO_CACHE };
-    let mut response = ([(header::CONTENT_TYPE, content_type), caching], bytes).into_response();
-    response.headers_mut().insert(header::ETAG, etag);
-    Ok(response)
+    let response = ([(header::CONTENT_TYPE, content_type), caching], [(header::ETAG, etag)]).into_response();
+    Ok(body.answer(&headers, response))
 }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod assets;
 pub mod collect;
+pub mod compressed;
 pub mod dashboard;
 pub mod error;
 pub mod live_config;
@@ -79,6 +80,7 @@ pub struct AppState {
     pub dist: PathBuf,
     pub metrics: Metrics,
     pub loader_cache: assets::LoaderCache,
+    pub dist_cache: assets::DistCache,
     pub ingest: IngestOptions,
     pub rate_limiter: Option<RateLimiter>,
     pub preview_key: PreviewKey,
@@ -95,6 +97,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         dist: options.dist.clone(),
         metrics: Metrics::default(),
         loader_cache: assets::LoaderCache::default(),
+        dist_cache: assets::DistCache::default(),
         ingest: options.ingest.clone(),
         rate_limiter: RateLimiter::new(&options.ingest.rate_limit),
         preview_key,
