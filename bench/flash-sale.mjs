@@ -73,17 +73,19 @@ const variants = experiment.variants.map((v) => v.key);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'splitbeam-flash-'));
 let collector = null;
 let nginx = null;
-let cleaned = false;
-async function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  killWrk();
-  await Promise.allSettled([collector?.stop(), nginx?.stop()]);
-  closeAgent();
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
+let cleaning = null;
+let interrupted = null;
+/** Stops wrk and both servers and removes the temp dir; every caller waits for the same run. */
+const cleanup = () =>
+  (cleaning ??= (async () => {
+    killWrk();
+    await Promise.allSettled([collector?.stop(), nginx?.stop()]);
+    closeAgent();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  })());
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
+    interrupted = signal;
     log(`flash-sale: ${signal}, stopping`);
     cleanup().finally(() => process.exit(130));
   });
@@ -149,6 +151,9 @@ try {
   execFileSync('gzip', ['-9', '-n', '-k', path.join(wwwRoot, 'splitbeam.js')]);
   nginx = await startNginx({ dir: tmp, root: wwwRoot, connections: 4096 });
   log(`nginx ${nginx.url} (open files: ${nginx.nofile.limit}, ${nginx.nofile.how})`);
+  for (const [who, server] of [['splitbeam serve', collector], ['nginx', nginx]]) {
+    if (server.nofile.short) nofileNotes.add(`${who}: open-files limit ${server.nofile.limit} (wanted ${server.nofile.want}; could not raise it)`);
+  }
 
   // Both answer Accept-Encoding: gzip with gzip of the same bytes.
   const gz = {};
@@ -322,6 +327,11 @@ try {
     '',
     `The database afterwards (read with the sqlite3 CLI once the collector had stopped): ${fmtInt(totalRows)} events, ${fmtInt(distinctIds)} distinct ids. Results visitors for ${experiment.key}: ${visitorsLine}; the recount takes each counted, non-bot exposure's visitor once, with the variant of their earliest exposure. "Events stored/s" per stage is the collector's \`splitbeam_events_ingested_total\` over the stage (the accounting client's events included). ${nofileLine}`,
   ].join('\n');
+} catch (e) {
+  await cleanup();
+  // Interrupted: the signal handler exits once everything is stopped.
+  if (interrupted) await new Promise(() => {});
+  throw e;
 } finally {
   await cleanup();
 }

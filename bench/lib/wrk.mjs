@@ -40,12 +40,12 @@ export function nofileLimits() {
  */
 export function withNofile(argv, want) {
   const { soft, hard } = nofileLimits();
-  if (soft >= want) return { argv, limit: soft, how: 'inherited', short: false };
+  if (soft >= want) return { argv, limit: soft, want, how: 'inherited', short: false };
   if (have('prlimit')) {
     try {
       // Probe: can prlimit give a child this limit?
       execFileSync('prlimit', [`--nofile=${want}:${Math.max(want, hard === Infinity ? want : hard)}`, '--', 'true'], { stdio: 'ignore' });
-      return { argv: ['prlimit', `--nofile=${want}:${Math.max(want, hard === Infinity ? want : hard)}`, '--', ...argv], limit: want, how: 'prlimit', short: false };
+      return { argv: ['prlimit', `--nofile=${want}:${Math.max(want, hard === Infinity ? want : hard)}`, '--', ...argv], limit: want, want, how: 'prlimit', short: false };
     } catch (_) {
       /* not permitted: fall through */
     }
@@ -54,6 +54,7 @@ export function withNofile(argv, want) {
   return {
     argv: ['sh', '-c', `ulimit -n ${limit} 2>/dev/null; exec "$@"`, 'sh', ...argv],
     limit,
+    want,
     how: 'sh ulimit -n',
     short: limit < want,
   };
