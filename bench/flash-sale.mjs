@@ -196,14 +196,16 @@ try {
   const batches = accountingBatches({ prefix: accountingPrefix, count: BATCHES, experiment: experiment.key, variants });
   const reader = startResultsReader(`${collector.url}/api/experiments/${experiment.key}/results`);
   const saleStart = Date.now();
-  // Paced over the sale's first 90 %, so that the last batches are not left for after it.
-  const accounting = runAccounting({ url: collector.url, batches, inFlight: 20, seconds: saleSeconds * 0.9, deadline: saleStart + (saleSeconds + 30) * 1000 });
+  // Paced over the sale, so that every stage gets its share.
+  const accounting = runAccounting({ url: collector.url, batches, inFlight: 20, seconds: saleSeconds, deadline: saleStart + (saleSeconds + 30) * 1000 });
   const stages = [];
+  let afterSale = 0;
   for (const [i, stage] of STAGES.entries()) {
     const before = await eventsStored();
     const r = await post(collector.url, stage.connections, stage.seconds, `f${i}`);
     noteNofile('wrk', r);
-    r.events = ((await eventsStored()) - before) / r.seconds;
+    afterSale = await eventsStored();
+    r.events = (afterSale - before) / r.seconds;
     log(`   ${stage.connections} connections: ${fmtInt(ok2xx(r) / r.seconds)} req/s (2xx), p99 ${fmtMs(r.p99_us)}, 503 ${r.s503}, 429 ${r.s429}, other ${r.sother}, socket errors ${r.socketErrors} (connect ${r.connect}, read ${r.read}, write ${r.write}, timeout ${r.timeout})`);
     stages.push(r);
   }
@@ -211,7 +213,20 @@ try {
   const reads = await reader.stop();
   log(`   accounting: ${acct.acked}/${BATCHES} acked in ${acct.seconds.toFixed(1)} s; 503 ${acct.refused503}, 429 ${acct.refused429}, network errors ${acct.networkErrors}`);
 
-  // ---- the checks: results against a recount of the raw events, acked ids against the database
+  // ---- the checks: results against a recount of the raw events, acked ids against the database.
+  // wrk stops with requests in flight (up to 2,000): their batches may still be committed after it
+  // exits. Wait until the stored-events counter has not moved for 1 s (at most 20 s).
+  const quiet = Date.now();
+  let last = await eventsStored();
+  let still = 0;
+  while (still < 4 && Date.now() - quiet < 20000) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = await eventsStored();
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  const settled = { seconds: (Date.now() - quiet) / 1000, events: last - afterSale };
+  log(`   writes settled ${settled.seconds.toFixed(1)} s after the sale; ${settled.events} events were committed after wrk's last stage ended`);
   const results = await (await fetch(`${collector.url}/api/experiments/${experiment.key}/results`)).json();
   await collector.stop();
   const dbRows = sqlite(collector.db, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM events');
@@ -225,6 +240,9 @@ try {
       `SELECT variant, COUNT(*) FROM (SELECT visitor, variant, MIN(ts) FROM events WHERE type = 'exposure' AND experiment = '${experiment.key}' AND counted = 1 AND bot = 0 GROUP BY visitor) GROUP BY variant`,
     ).map(([v, n]) => [v, Number(n)]),
   );
+  // The store's own running totals, read after the collector stopped (no race with late writes).
+  const totals = new Map(sqlite(collector.db, `SELECT variant, visitors FROM variant_totals WHERE experiment = '${experiment.key}'`).map(([v, n]) => [v, Number(n)]));
+  const totalsMismatch = [...new Set([...totals.keys(), ...recount.keys()])].filter((v) => (totals.get(v) ?? 0) !== (recount.get(v) ?? 0));
   const acked = acct.records.filter((r) => r.acked);
   const lostBatches = acked.filter((r) => r.ids.some((id) => !stored.has(id)));
   const lostEvents = acked.reduce((n, r) => n + r.ids.filter((id) => !stored.has(id)).length, 0);
@@ -286,7 +304,7 @@ try {
         fmtInt(acct.networkErrors),
         fmtInt(acct.retried),
         `${lostBatches.length} batches (${lostEvents} events)`,
-        `${twice} / ${visitorMismatch.length ? visitorMismatch.map((v) => `${v.key}: ${v.visitors} vs ${recount.get(v.key) ?? 0}`).join(', ') : 'none'}`,
+        `ids stored twice: ${twice}; results ≠ recount: ${visitorMismatch.length ? visitorMismatch.map((v) => `${v.key} ${fmtInt(v.visitors)} vs ${fmtInt(recount.get(v.key) ?? 0)}`).join(', ') : 'none'}; stored totals ≠ recount: ${totalsMismatch.length ? totalsMismatch.map((v) => `${v} ${fmtInt(totals.get(v) ?? 0)} vs ${fmtInt(recount.get(v) ?? 0)}`).join(', ') : 'none'}`,
         `${refusedStored.length} of ${refused.length}`,
         fmtInt(notAcked.length),
       ],
@@ -296,7 +314,7 @@ try {
     ['results reads', 'p50', 'p99', 'max', 'failed'],
     [[fmtInt(reads.times.length), ms(percentile(reads.times, 50)), ms(percentile(reads.times, 99)), ms(Math.max(...reads.times)), `${reads.failures.length}${reads.failures.length ? ` (${[...new Set(reads.failures)].slice(0, 3).join(', ')})` : ''}`]],
   );
-  const visitorsLine = results.variants.map((v) => `${v.key} ${fmtInt(v.visitors)} (recount ${fmtInt(recount.get(v.key) ?? 0)})`).join(', ');
+  const visitorsLine = results.variants.map((v) => `${v.key} ${fmtInt(v.visitors)} (stored totals ${fmtInt(totals.get(v.key) ?? 0)}, recount ${fmtInt(recount.get(v.key) ?? 0)})`).join(', ');
   const soft = nofileLimits().soft;
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), wrk, nginx and the collector on the same machine, other processes may have been running; load average ${loadStart} at the start, ${loadavg()} at the end; node ${process.version}; ${version(['wrk', '-v']).replace(/ Copyright.*/, '')}, ${version(['/usr/sbin/nginx', '-v']).replace('nginx version: ', '')}`;
   const nofileLine = nofileNotes.size
@@ -317,7 +335,7 @@ try {
     '',
     stageTable,
     '',
-    `Meanwhile, the accounting client (Node, 20 batches in flight, paced over the sale's first 90 %, each 503/429 retried after its Retry-After, a network error after 1 s):`,
+    `Meanwhile, the accounting client (Node, 20 batches in flight, paced evenly over the planned sale, each 503/429 retried after its Retry-After, a network error after 1 s):`,
     '',
     acctTable,
     '',
@@ -325,7 +343,7 @@ try {
     '',
     readTable,
     '',
-    `The database afterwards (read with the sqlite3 CLI once the collector had stopped): ${fmtInt(totalRows)} events, ${fmtInt(distinctIds)} distinct ids. Results visitors for ${experiment.key}: ${visitorsLine}; the recount takes each counted, non-bot exposure's visitor once, with the variant of their earliest exposure. "Events stored/s" per stage is the collector's \`splitbeam_events_ingested_total\` over the stage (the accounting client's events included). ${nofileLine}`,
+    `The database afterwards (read with the sqlite3 CLI once the collector had stopped): ${fmtInt(totalRows)} events, ${fmtInt(distinctIds)} distinct ids. Visitors of ${experiment.key} in the results API: ${visitorsLine}; the recount takes each counted, non-bot exposure's visitor once, with the variant of their earliest exposure; the results were read once the stored-events counter had stood still for 1 s (${fmtInt(settled.events)} events were committed after wrk's last stage exited, ${settled.seconds.toFixed(1)} s to settle: requests in flight when it stopped). "Events stored/s" per stage is the collector's \`splitbeam_events_ingested_total\` over the stage (the accounting client's events included). ${nofileLine}`,
   ].join('\n');
 } catch (e) {
   await cleanup();
