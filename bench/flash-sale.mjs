@@ -317,13 +317,17 @@ try {
   const visitorsLine = results.variants.map((v) => `${v.key} ${fmtInt(v.visitors)} (stored totals ${fmtInt(totals.get(v.key) ?? 0)}, recount ${fmtInt(recount.get(v.key) ?? 0)})`).join(', ');
   const soft = nofileLimits().soft;
   const machine = `${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), wrk, nginx and the collector on the same machine, other processes may have been running; load average ${loadStart} at the start, ${loadavg()} at the end; node ${process.version}; ${version(['wrk', '-v']).replace(/ Copyright.*/, '')}, ${version(['/usr/sbin/nginx', '-v']).replace('nginx version: ', '')}`;
+  // Say so when the machine was busy before the bench began (at the end, its own load counts too).
+  const busy = Number(loadStart.split(' ')[0]) > os.cpus().length
+    ? ` **The machine was busy** (1-minute load average ${loadStart.split(' ')[0]} at the start, above its ${os.cpus().length} cores: other work was running), so these figures are lower and noisier than an idle machine's.`
+    : '';
   const nofileLine = nofileNotes.size
     ? `Open files: ${[...nofileNotes].join('; ')}.`
     : `Open files: every process had enough (this shell's soft limit ${soft}; the collector ${collector.nofile.limit} (${collector.nofile.how}), nginx ${nginx.nofile.limit} (${nginx.nofile.how}), wrk at least its connections + 256).`;
   markdown = [
     '### Flash sale (`node bench/flash-sale.mjs`)',
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}. P = ${P} s, side-by-side phases ${D} s each, ${((Date.now() - started) / 1000).toFixed(0)} s in all.`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${machine}. P = ${P} s, side-by-side phases ${D} s each, ${((Date.now() - started) / 1000).toFixed(0)} s in all.${busy}`,
     '',
     `#### Side by side: \`splitbeam serve\` (SQLite, \`--rate-limit 0\`) and nginx as the ceiling (ratio = splitbeam ÷ nginx)`,
     '',
