@@ -6,6 +6,9 @@
 # BENCH_SKIP_BUILD=1 uses dist/ and the collector binary as they are; BENCH_LOADS / BENCH_STARTUP_LOADS /
 # LH_RUNS (default 5, 0 skips Lighthouse) change the counts;
 # BENCH_SCALE=1 adds the 10 M-event results query benchmark (~3 min, 3.5 GB under target/).
+# Then the flash sale (bench/flash-sale.mjs, ~2.5 min: the collector under wrk next to nginx, with
+# an accounting check), whose section is added to bench/results.md; FLASH_SECONDS shortens it
+# (default 30), FLASH_SECONDS=0 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >&2
@@ -35,6 +38,12 @@ node bench/delivery.mjs
 echo
 echo "== collector ingest (cargo bench -p splitbeam-collector --bench ingest)"
 cargo bench -p splitbeam-collector --bench ingest 2>/dev/null
+
+if [ "${FLASH_SECONDS:-}" != 0 ]; then
+  echo
+  echo "== flash sale: the collector under wrk, nginx as the ceiling (bench/flash-sale.mjs)"
+  node bench/flash-sale.mjs
+fi
 
 # Filling 10 M events takes ~2 min and 3.5 GB of disk: opt in.
 if [ "${BENCH_SCALE:-}" = 1 ]; then

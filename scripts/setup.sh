@@ -9,13 +9,17 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: headless Chromium + its driver for browser tests, brotli for the size benchmark,
 # clickhouse-server for the ClickHouse backend's tests (they start their own server), nginx-light
-# for the any-collector tests (they run it as their own process).
+# for the any-collector tests (they run it as their own process) and the flash-sale benchmark's
+# ceiling, wrk and sqlite3 for the flash-sale benchmark (bench/flash-sale.mjs: load, and reading
+# the database back).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v brotli >/dev/null || missing+=(brotli)
 [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v sqlite3 >/dev/null || missing+=(sqlite3)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   say "apt-get install ${missing[*]}"
