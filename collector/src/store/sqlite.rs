@@ -59,9 +59,6 @@ pub struct SqliteStore {
     path: PathBuf,
     jobs: Option<SyncSender<Job>>,
     writer: Option<JoinHandle<()>>,
-    /// Dropping it stops the checkpointer.
-    checkpoints: Option<mpsc::Sender<()>>,
-    checkpointer: Option<JoinHandle<()>>,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -73,12 +70,9 @@ impl SqliteStore {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
         };
-        // No automatic checkpoints: they would run (and fsync) inside the writer's commits; the
-        // checkpointer thread copies the WAL into the database beside it instead.
         conn.execute_batch(&format!(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync}; PRAGMA busy_timeout=5000; \
-             PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0; \
-             PRAGMA journal_size_limit={WAL_RESTART_BYTES};"
+             PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
         ))
         .with_context(|| format!("configuring database {}", path.display()))?;
         add_counting_columns(&conn).with_context(|| format!("upgrading the schema of {}", path.display()))?;
@@ -91,21 +85,7 @@ impl SqliteStore {
             .name("splitbeam-sqlite-writer".to_string())
             .spawn(move || writer_loop(conn, funnels, queue))
             .context("starting the SQLite writer thread")?;
-        let (checkpoints, stop) = mpsc::channel();
-        let checkpoint_conn = Connection::open(path).with_context(|| format!("opening a checkpointer on {}", path.display()))?;
-        checkpoint_conn.execute_batch(&format!("PRAGMA synchronous={sync}; PRAGMA busy_timeout=5000;"))?;
-        let checkpointer = std::thread::Builder::new()
-            .name("splitbeam-sqlite-checkpointer".to_string())
-            .spawn(move || checkpoint_loop(checkpoint_conn, stop))
-            .context("starting the SQLite checkpointer thread")?;
-        Ok(SqliteStore {
-            path: path.to_path_buf(),
-            jobs: Some(jobs),
-            writer: Some(writer),
-            checkpoints: Some(checkpoints),
-            checkpointer: Some(checkpointer),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(SqliteStore { path: path.to_path_buf(), jobs: Some(jobs), writer: Some(writer), readers: Mutex::new(Vec::new()) })
     }
 
     /// Opens an existing database (the CLI's `results` and `export` must not create one).
@@ -152,10 +132,6 @@ impl Drop for SqliteStore {
         self.jobs.take();
         if let Some(writer) = self.writer.take() {
             let _ = writer.join();
-        }
-        self.checkpoints.take();
-        if let Some(checkpointer) = self.checkpointer.take() {
-            let _ = checkpointer.join();
         }
     }
 }
@@ -241,31 +217,6 @@ impl Store for SqliteStore {
         })
         .with_context(|| format!("exporting experiment {experiment:?}"))
     }
-}
-
-// ---- the checkpointer thread ----
-
-/// How often the WAL is copied into the database file (and the database fsynced).
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-/// Past this size the WAL is copied whole and started over, holding the writer for that copy:
-/// under a steady stream of commits, passive checkpoints alone never let it restart.
-const WAL_RESTART_BYTES: u64 = 64 * 1024 * 1024;
-
-/// PASSIVE checkpoints never block the writer: they copy what they can. Committed batches are in
-/// the WAL already, so this changes when data reaches the main file, not what survives a crash.
-/// Once everything is copied, the writer's next commit starts the WAL over from its beginning.
-fn checkpoint_loop(conn: Connection, stop: Receiver<()>) {
-    let wal = conn.path().map(|db| std::path::PathBuf::from(format!("{db}-wal")));
-    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-        let wal_bytes = wal.as_ref().and_then(|w| std::fs::metadata(w).ok()).map_or(0, |m| m.len());
-        let mode = if wal_bytes > WAL_RESTART_BYTES { "RESTART" } else { "PASSIVE" };
-        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-            tracing::warn!("checkpointing the SQLite WAL ({mode}): {e}");
-        }
-    }
-    // A last full copy on shutdown, so the WAL left behind is small.
-    let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
 }
 
 // ---- the writer thread ----
