@@ -125,11 +125,14 @@ fn a_rebuild_of_the_same_length_with_the_old_modification_time_is_still_noticed(
 }
 
 #[test]
-fn an_unbuilt_loader_is_a_503_that_says_how_to_build_it() {
+fn an_unbuilt_loader_is_a_503_that_names_no_path_of_the_server() {
     let server = TestServer::start();
     let response = server.get("/splitbeam.js");
     assert_eq!(response.status, 503);
-    assert!(response.text().contains("not built") && response.text().contains("npm run build"), "{}", response.text());
+    assert!(response.text().contains("not built"), "{}", response.text());
+    // Where the server keeps its files is its own business (the log says it, with how to build).
+    let dir = server.dir.path().display().to_string();
+    assert!(!response.text().contains(&dir) && !response.text().contains("/dist"), "{}", response.text());
 }
 
 #[test]
@@ -139,7 +142,7 @@ fn a_deleted_loader_is_not_hidden_by_the_cache() {
     std::fs::remove_file(server.path("dist").join("splitbeam.js")).expect("delete");
     let response = server.get("/splitbeam.js");
     assert_eq!(response.status, 503);
-    assert!(response.text().contains("npm run build"), "{}", response.text());
+    assert!(response.text().contains("not built"), "{}", response.text());
 }
 
 #[test]

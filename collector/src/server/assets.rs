@@ -45,15 +45,24 @@ pub struct LoaderQuery {
 
 /// A built file of `--dist` for the snippet, if it is there and inside the folder.
 async fn built_file(state: &AppState, name: &str) -> Result<(std::path::PathBuf, std::fs::Metadata), ApiError> {
-    let not_built = |why: String| {
-        ApiError::Unavailable(format!(
-            "the snippet is not built ({}: {why}); run `npm run build` or pass --dist DIR",
-            state.dist.join(name).display()
-        ))
-    };
-    let path = static_guard::file_inside(&state.dist, name).await.map_err(|_| not_built("missing, or a link out of the folder".into()))?;
-    let meta = tokio::fs::metadata(&path).await.map_err(|e| not_built(e.to_string()))?;
+    let path = static_guard::file_inside(&state.dist, name)
+        .await
+        .map_err(|_| not_built(state, name, "missing, or a link out of the folder"))?;
+    let meta = tokio::fs::metadata(&path).await.map_err(|e| not_built(state, name, e))?;
     Ok((path, meta))
+}
+
+/// Logged with the path; the caller is only told the snippet is not built here.
+fn not_built(state: &AppState, name: &str, why: impl std::fmt::Display) -> ApiError {
+    tracing::error!("the snippet is not built: {}: {why}; run `npm run build` or pass --dist DIR", state.dist.join(name).display());
+    ApiError::Unavailable("the snippet is not built on this collector".into())
+}
+
+/// The stamp of a built file, by a direct stat on every request (a hop to the blocking pool costs
+/// more than the call), so a deleted or rebuilt file is never hidden by a cache; the folder checks
+/// and the read run only when the stamp is new.
+fn stat(state: &AppState, name: &str) -> std::io::Result<DistStamp> {
+    std::fs::metadata(state.dist.join(name)).map(|meta| dist_stamp(&meta))
 }
 
 pub async fn loader(
@@ -65,15 +74,8 @@ pub async fn loader(
     if let Some(token) = query.preview {
         return preview_loader(&state, &config, &token).await;
     }
-    // Looked at on every request, so a deleted or rebuilt loader is never hidden by the cache.
-    let (path, meta) = built_file(&state, snippet::loader_file(&config.public)).await?;
-    let not_built = |e: std::io::Error| {
-        ApiError::Unavailable(format!(
-            "the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR",
-            path.display()
-        ))
-    };
-    let dist_stamp = dist_stamp(&meta);
+    let name = snippet::loader_file(&config.public);
+    let dist_stamp = stat(&state, name).map_err(|e| not_built(&state, name, e))?;
     let cached = match state.loader_cache.get(&config, dist_stamp) {
         Some(rendered) => Some(rendered),
         None => {
@@ -85,7 +87,8 @@ pub async fn loader(
     let rendered = match cached {
         Some(rendered) => rendered,
         None => {
-            let loader = tokio::fs::read_to_string(&path).await.map_err(not_built)?;
+            let (path, _) = built_file(&state, name).await?;
+            let loader = tokio::fs::read_to_string(&path).await.map_err(|e| not_built(&state, name, e))?;
             let body = snippet::render(&loader, &config.public);
             state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
             // Compressing at the highest levels takes a while: off the async threads, once per render.
@@ -115,10 +118,9 @@ async fn preview_loader(state: &AppState, config: &CurrentConfig, token: &str) -
         return Err(ApiError::NotFound(format!("no experiment {experiment:?} in the config to preview")));
     }
     let public = snippet::public(&config.config, Some(&experiment));
-    let (path, _) = built_file(state, snippet::loader_file(&public)).await?;
-    let loader = tokio::fs::read_to_string(&path)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("the snippet is not built ({}: {e})", path.display())))?;
+    let name = snippet::loader_file(&public);
+    let (path, _) = built_file(state, name).await?;
+    let loader = tokio::fs::read_to_string(&path).await.map_err(|e| not_built(state, name, e))?;
     let body = snippet::render(&loader, &public);
     Ok(([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], body).into_response())
 }
@@ -139,14 +141,12 @@ pub async fn render_tag(state: &AppState, headers: &HeaderMap) -> Result<String,
     if !plain_host {
         return Err(ApiError::BadRequest("a Host header naming this collector is needed for the inline tag".into()));
     }
-    let unavailable = |path: &std::path::Path, e: std::io::Error| {
-        ApiError::Unavailable(format!("the snippet is not built ({}: {e}); run `npm run build` or pass --dist DIR", path.display()))
-    };
     let (template_path, _) = built_file(state, "tag.js").await?;
-    let template = tokio::fs::read_to_string(&template_path).await.map_err(|e| unavailable(&template_path, e))?;
+    let template = tokio::fs::read_to_string(&template_path).await.map_err(|e| not_built(state, "tag.js", e))?;
     let config = state.config.current();
-    let (loader_path, _) = built_file(state, snippet::loader_file(&config.public)).await?;
-    let loader = tokio::fs::read_to_string(&loader_path).await.map_err(|e| unavailable(&loader_path, e))?;
+    let loader_name = snippet::loader_file(&config.public);
+    let (loader_path, _) = built_file(state, loader_name).await?;
+    let loader = tokio::fs::read_to_string(&loader_path).await.map_err(|e| not_built(state, loader_name, e))?;
     let first = snippet::first_module(&loader).unwrap_or_default();
     let attributes = [("data-collector".to_string(), format!("//{host}/collect"))];
     Ok(snippet::tag(&template, &config.public, &format!("//{host}/splitbeam.js"), &first, 1000, &attributes))
@@ -282,23 +282,24 @@ pub async fn dist_file(
     if !plain {
         return Err(not_found());
     }
-    let path = static_guard::file_inside(&state.dist, &name).await.map_err(|_| not_found())?;
-    // Revalidated on every page (the glue and the wasm must stay a matching pair after a rebuild),
-    // so an unchanged file is answered 304. By an ETag from the whole stamp, not Last-Modified:
-    // a date has one-second resolution, and copies that keep mtimes would pass as unchanged.
-    let meta = tokio::fs::metadata(&path).await.map_err(|_| not_found())?;
-    let etag = stamp_etag(&dist_stamp(&meta));
-    if if_none_match(&headers, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [(header::ETAG, etag)]).into_response());
-    }
-    let file = state.dist_cache.entry(&name, dist_stamp(&meta));
+    let stamp = stat(&state, &name).map_err(|_| not_found())?;
+    let file = state.dist_cache.entry(&name, stamp);
+    // Checked (inside the folder, no link out) and read once per version of the file.
     let body = file
         .body
         .get_or_try_init(|| async {
+            let path = static_guard::file_inside(&state.dist, &name).await.map_err(|_| not_found())?;
             let bytes = tokio::fs::read(&path).await.map_err(|_| not_found())?;
             tokio::task::spawn_blocking(move || Compressed::new(Bytes::from(bytes))).await.map_err(|e| ApiError::Internal(e.into()))
         })
         .await?;
+    // Revalidated on every page (the glue and the wasm must stay a matching pair after a rebuild),
+    // so an unchanged file is answered 304. By an ETag from the whole stamp, not Last-Modified:
+    // a date has one-second resolution, and copies that keep mtimes would pass as unchanged.
+    let etag = stamp_etag(&stamp);
+    if if_none_match(&headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [NO_CACHE], [(header::ETAG, etag)]).into_response());
+    }
     // A file named by its content hash never changes: cached for good, no revalidation per page.
     let caching = if snippet::is_content_hashed(&name) { IMMUTABLE } else { NO_CACHE };
     let response = ([(header::CONTENT_TYPE, content_type), caching], [(header::ETAG, etag)]).into_response();
