@@ -270,9 +270,19 @@ fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>,
             }
         }
         Err(e) => {
+            // Another process holding the database (a backup, a `sqlite3` shell) past busy_timeout
+            // is a reason to retry, not an internal error: 503 + Retry-After, nothing acknowledged.
+            let locked = e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code).is_some_and(
+                |code| matches!(code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked),
+            );
             tracing::error!("committing a group of {} batches failed: {e:#}", answers.len());
             for (reply, _) in answers {
-                let _ = reply.send(Err(anyhow::anyhow!("the batch was not stored: {e:#}")));
+                let failure = if locked {
+                    anyhow::Error::new(super::Unavailable(format!("the database is locked: {e:#}")))
+                } else {
+                    anyhow::anyhow!("the batch was not stored: {e:#}")
+                };
+                let _ = reply.send(Err(failure));
             }
         }
     }
