@@ -53,11 +53,12 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(&config, support::CONFIG)?;
     let store = Arc::new(SqliteStore::open(&dir.path().join("collector.db"), Durability::Normal)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let options = Options { config, dist: dir.path().join("dist"), site: None, allow_origins: Vec::new() };
+    let options = Options { config, dist: dir.path().join("dist"), site: None, allow_origins: Vec::new(), limits: Default::default() };
     let (router, _state) = server::app(&options, store.clone())?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    runtime.spawn(async move { axum::serve(listener, router).await });
+    let limits = options.limits.clone();
+    runtime.spawn(async move { server::conn::serve(listener, router, &limits, std::future::pending()).await });
     let batches = bodies.len();
     let started = Instant::now();
     let load = std::thread::spawn(move || -> anyhow::Result<usize> {

@@ -4,10 +4,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::store_args::{SqliteAccess, StoreArgs};
+use crate::server::conn::{self, Limits};
 use crate::server::{self, Options};
 use crate::store::sqlite::Durability;
 
@@ -33,6 +35,24 @@ pub struct Args {
     /// `full`: they also survive a power cut (an fsync per commit group).
     #[arg(long, default_value = "normal", value_parser = ["normal", "full"])]
     pub durability: String,
+    /// Seconds a connection has to send a request's headers, from when it opens or from its previous
+    /// answer: slow-header, silent and idle keep-alive connections are closed after it.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a `POST /collect` has to send its body after the headers (else 408).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+    /// Seconds from a request's headers to its answer (else 408).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Open connections at most (past it: 503 + Retry-After, then close). Default: from the
+    /// open-files soft limit (`ulimit -n`), (limit - 128) / 2; 448 under 1024.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
+    /// MiB of `/collect` bodies held at once (received, parsed or waiting for the store); past it
+    /// `/collect` answers 503 + Retry-After.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    pub ingest_memory_mib: u64,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]
     pub storage: StoreArgs,
@@ -55,11 +75,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
     let store = tokio::task::block_in_place(|| args.storage.open(SqliteAccess::Create(durability)))?;
     let storage = args.storage.describe();
+    let limits = limits(&args);
     let options = Options {
         config: args.config.clone(),
         dist: args.dist.clone(),
         site: args.site.clone(),
         allow_origins: args.allow_origins.clone(),
+        limits: limits.clone(),
     };
     let (router, state) = tokio::task::block_in_place(|| server::app(&options, store.clone()))?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
@@ -77,11 +99,44 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     println!("  health       {base}/healthz  metrics {base}/metrics");
 
+    tracing::info!(
+        "limits: {} connections (open-files soft limit {}), headers {}s, body {}s, request {}s, ingest memory {} MiB",
+        limits.max_connections,
+        conn::fd_soft_limit().map_or("unlimited".to_string(), |l| l.to_string()),
+        limits.header_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
+        limits.request_timeout.as_secs(),
+        limits.ingest_memory / (1024 * 1024),
+    );
     let watcher = server::spawn_config_watcher(state.clone());
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("serving HTTP")?;
+    conn::serve(listener, router, &limits, shutdown_signal()).await.context("serving HTTP")?;
     watcher.abort();
     drop(state);
     Ok(())
+}
+
+fn limits(args: &Args) -> Limits {
+    let fd_cap = conn::connection_cap(conn::fd_soft_limit());
+    let max_connections = match args.max_connections {
+        Some(wanted) => {
+            let wanted = usize::try_from(wanted).unwrap_or(usize::MAX);
+            if wanted > fd_cap {
+                tracing::warn!(
+                    "--max-connections {wanted} is more than the open-files limit leaves room for ({fd_cap}); \
+                     raise `ulimit -n` (LimitNOFILE= under systemd) or expect refused accepts"
+                );
+            }
+            wanted
+        }
+        None => fd_cap,
+    };
+    Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections,
+        ingest_memory: usize::try_from(args.ingest_memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+    }
 }
 
 fn display_host(addr: &SocketAddr) -> String {

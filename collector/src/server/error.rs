@@ -14,8 +14,10 @@ use crate::store::Unavailable as StoreUnavailable;
 pub enum ApiError {
     /// The batch was refused whole (400, or 413 when over a size limit).
     BadBatch(BatchError),
-    /// The writer queue is full: the client should retry (503 + Retry-After).
+    /// The writer queue or the ingest memory budget is full: the client should retry (503 + Retry-After).
     Overloaded,
+    /// The request body did not arrive within the body timeout (408).
+    BodyTimeout(std::time::Duration),
     /// The store cannot take the batch now (ClickHouse unreachable): retry (503 + Retry-After).
     StoreUnavailable(String),
     NotFound(String),
@@ -66,6 +68,11 @@ impl IntoResponse for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, "1")],
                 Json(json!({ "error": Overloaded.to_string() })),
+            )
+                .into_response(),
+            ApiError::BodyTimeout(limit) => (
+                StatusCode::REQUEST_TIMEOUT,
+                Json(json!({ "error": format!("the body did not arrive within {} s", limit.as_secs()) })),
             )
                 .into_response(),
             ApiError::StoreUnavailable(message) => {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod assets;
 pub mod collect;
+pub mod conn;
 pub mod dashboard;
 pub mod error;
 pub mod live_config;
@@ -26,12 +27,10 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::ingest::MAX_BODY_BYTES;
 use crate::store::Store;
+pub use conn::Limits;
 use live_config::{LiveConfig, Reload};
 use metrics::Metrics;
 
-/// A request (body included) that takes longer than this is answered 408: slow clients cannot
-/// hold connections and memory forever.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the experiments file is checked for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(1);
 
@@ -43,6 +42,8 @@ pub struct Options {
     pub site: Option<PathBuf>,
     /// Storefront origins allowed to post events and read the config; empty = any origin.
     pub allow_origins: Vec<String>,
+    /// Timeouts, the connection cap and the ingest memory budget.
+    pub limits: Limits,
 }
 
 /// Shared by every handler.
@@ -52,6 +53,9 @@ pub struct AppState {
     pub dist: PathBuf,
     pub metrics: Metrics,
     pub loader_cache: assets::LoaderCache,
+    /// Bytes of `/collect` bodies that may be held at once, one permit per byte.
+    pub ingest_memory: Arc<tokio::sync::Semaphore>,
+    pub body_timeout: Duration,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
@@ -64,6 +68,10 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         dist: options.dist.clone(),
         metrics: Metrics::default(),
         loader_cache: assets::LoaderCache::default(),
+        ingest_memory: Arc::new(tokio::sync::Semaphore::new(
+            options.limits.ingest_memory.min(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
+        body_timeout: options.limits.body_timeout,
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
@@ -96,7 +104,8 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
         .layer(cors(&options.allow_origins)?)
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT)))
+        // A request that takes longer than this, from its headers to its answer, is answered 408.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.limits.request_timeout)))
 }
 
 async fn metrics_text(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> impl axum::response::IntoResponse {
