@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod error;
 pub mod live_config;
 pub mod metrics;
+pub mod request_id;
 pub mod site;
 
 use std::path::PathBuf;
@@ -104,6 +105,7 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
         .layer(cors(&options.allow_origins)?)
+        .layer(axum::middleware::from_fn(request_id::assign))
         // A request that takes longer than this, from its headers to its answer, is answered 408.
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.limits.request_timeout)))
 }
