@@ -200,3 +200,28 @@ fn sigterm_shuts_down_gracefully_with_idle_and_slow_connections_open() {
     let status = status.expect("the collector did not exit after SIGTERM");
     assert!(status.success(), "exit status {status}; log:\n{}", collector.log_text());
 }
+
+#[test]
+fn a_client_that_stops_reading_its_answer_is_dropped_and_frees_its_slot() {
+    let collector = Collector::start(&["--max-connections", "1", "--write-timeout", "3"], None);
+    let dist = collector.dir.path().join("no-dist");
+    std::fs::create_dir_all(&dist).expect("dist");
+    // Larger than both sockets' buffers on loopback (4 MB + 6 MB at most), so the write blocks.
+    std::fs::write(dist.join("big.bin"), vec![7u8; 32 * 1024 * 1024]).expect("big file");
+
+    let mut stalled = connect(collector.addr);
+    stalled.write_all(b"GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+    // Never read. While its answer is stuck it holds the only slot; the write timeout frees it.
+    let mut refused_meanwhile = false;
+    let served = eventually(Duration::from_secs(30), || match healthz(collector.addr) {
+        Some(200) => true,
+        Some(503) => {
+            refused_meanwhile = true;
+            false
+        }
+        _ => false,
+    });
+    assert!(refused_meanwhile, "the stalled client never held the only connection slot");
+    assert!(served, "the client that stopped reading was never dropped");
+    drop(stalled);
+}

@@ -39,6 +39,10 @@ pub struct Args {
     /// answer: slow-header, silent and idle keep-alive connections are closed after it.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_timeout: u64,
+    /// Seconds a write to a client may make no progress (it stopped reading its answer) before
+    /// the connection is closed.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout: u64,
     /// Seconds a `POST /collect` has to send its body after the headers (else 408).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_timeout: u64,
@@ -100,12 +104,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     println!("  health       {base}/healthz  metrics {base}/metrics");
 
     tracing::info!(
-        "limits: {} connections (open-files soft limit {}), headers {}s, body {}s, request {}s, ingest memory {} MiB",
+        "limits: {} connections (open-files soft limit {}), headers {}s, body {}s, request {}s, write {}s, ingest memory {} MiB",
         limits.max_connections,
         conn::fd_soft_limit().map_or("unlimited".to_string(), |l| l.to_string()),
         limits.header_timeout.as_secs(),
         limits.body_timeout.as_secs(),
         limits.request_timeout.as_secs(),
+        limits.write_timeout.as_secs(),
         limits.ingest_memory / (1024 * 1024),
     );
     let watcher = server::spawn_config_watcher(state.clone());
@@ -132,6 +137,7 @@ fn limits(args: &Args) -> Limits {
     };
     Limits {
         header_timeout: Duration::from_secs(args.header_timeout),
+        write_timeout: Duration::from_secs(args.write_timeout),
         body_timeout: Duration::from_secs(args.body_timeout),
         request_timeout: Duration::from_secs(args.request_timeout),
         max_connections,

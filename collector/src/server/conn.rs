@@ -1,7 +1,8 @@
 //! Accepting and serving connections. `axum::serve` has no header-read timeout and no cap on
 //! connections, so a few hundred slow clients could hold every file descriptor. Here each
 //! connection is served by hyper's HTTP/1 builder with a header-read timeout (which also closes
-//! silent and idle keep-alive connections), the number of open connections is capped below the
+//! silent and idle keep-alive connections) and a write timeout (which drops a client that stops
+//! reading its answer), the number of open connections is capped below the
 //! file-descriptor limit, and the accept loop never stops: past the cap a connection is answered
 //! 503 + Retry-After and closed.
 
@@ -39,6 +40,9 @@ pub struct Limits {
     /// from the end of its previous response: closes slow-header, silent and idle keep-alive
     /// connections alike.
     pub header_timeout: Duration,
+    /// A write to a client that has made no progress for this long (the client stopped reading
+    /// its answer) closes the connection.
+    pub write_timeout: Duration,
     /// `POST /collect` must deliver its body within this after the headers (else 408).
     pub body_timeout: Duration,
     /// A whole request, from its headers to its response, is answered 408 after this.
@@ -54,6 +58,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             header_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
             body_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: connection_cap(fd_soft_limit()),
@@ -122,7 +127,10 @@ pub async fn serve(
         };
         // Small answers: do not wait for Nagle.
         let _ = stream.set_nodelay(true);
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router.clone()));
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_timeout));
+        let io = TokioIo::new(Box::pin(stream));
+        let connection = http.serve_connection(io, TowerToHyperService::new(router.clone()));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
