@@ -20,8 +20,9 @@ const BATCHES: usize = 150;
 const BATCH_BYTES: usize = 1_000_000;
 /// The budget passed to the collector (also its default).
 const INGEST_MIB: u64 = 64;
-/// README's ceiling for the default budget: RSS at start plus 5 x the budget (measured: 2.6 x).
-const CEILING_OVER_START_MIB: u64 = 320;
+/// README's ceiling for the default budget: RSS at start plus 3 x the budget (measured: 1.5 x in a debug build,
+/// 2 x in release).
+const CEILING_OVER_START_MIB: u64 = 3 * INGEST_MIB;
 
 /// Batch `b`: small page views, as the snippet sends them (the worst ratio of parsed to raw
 /// bytes), until the body is about 1 MB. The same `b` always gives the same events.
@@ -128,18 +129,22 @@ fn a_stalled_writer_bounds_memory_refuses_with_503_and_loses_nothing() {
                 assert_eq!(response.header("retry-after"), Some("1"), "batch {b}: 503 without Retry-After");
                 refused.push(b);
             }
+            // A body that took longer than --body-timeout on a busy machine: refused, retryable.
+            408 => refused.push(b),
             other => panic!("batch {b}: {other} {}", response.text()),
         }
     }
     let peak_kib = peak_kib.load(Ordering::Relaxed);
     eprintln!(
-        "ingest memory {INGEST_MIB} MiB: {} acknowledged, {} refused; VmRSS {} MiB at start, peak {} MiB",
+        "ingest memory {INGEST_MIB} MiB: {} acknowledged, {} refused ({} with 503); VmRSS {} MiB at start, peak {} MiB",
         acknowledged.len(),
         refused.len(),
+        responses.iter().flatten().filter(|r| r.status == 503).count(),
         start_kib / 1024,
         peak_kib / 1024
     );
-    assert!(!refused.is_empty(), "no batch was refused: the memory budget was never reached");
+    let overloaded = responses.iter().flatten().filter(|r| r.status == 503).count();
+    assert!(overloaded > 0, "no batch was answered 503: the memory budget was never reached");
     assert!(
         peak_kib <= start_kib + CEILING_OVER_START_MIB * 1024,
         "VmRSS peaked at {} MiB, more than {} MiB over the {} MiB at start",

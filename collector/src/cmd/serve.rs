@@ -53,9 +53,10 @@ pub struct Args {
     /// open-files soft limit (`ulimit -n`), (limit - 128) / 2; 448 under 1024.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_connections: Option<u64>,
-    /// MiB of `/collect` bodies held at once (received, parsed or waiting for the store); past it
-    /// `/collect` answers 503 + Retry-After.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    /// MiB that `/collect` batches may hold at once (3 x a body's bytes while it is read and
+    /// parsed, then its events' size until the store answers); past it `/collect` answers 503 +
+    /// Retry-After. At least 4: the largest batch (1 MB) reserves 3 MiB.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(4..=65_536))]
     pub ingest_memory_mib: u64,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]

@@ -2,8 +2,9 @@
 //!
 //! Every request may be hostile, so the work it can cost is bounded before the body is read: a
 //! `Content-Length` over the limit is answered 413 at once (no `100 Continue` is sent), the body's
-//! bytes are reserved from the ingest memory budget (503 + Retry-After when it is spent) and held
-//! until the store answers, and the body must arrive within the body timeout (408).
+//! bytes are reserved from the ingest memory budget before it is read (503 + Retry-After when it
+//! is spent), then the parsed events' size instead, held until the store answers; and the body
+//! must arrive within the body timeout (408).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -18,6 +19,12 @@ use serde::Serialize;
 use super::error::ApiError;
 use super::AppState;
 use crate::ingest::{self, BatchError, MAX_BODY_BYTES};
+
+/// What a batch's events hold per byte of its body, foreseen before parsing (the reservation is
+/// corrected after): small events hold about 2.5 times their JSON (`Event::approx_bytes`).
+const PARSED_PER_BODY_BYTE: usize = 3;
+/// Bodies up to this are parsed on the async worker; larger ones on the blocking pool.
+const PARSE_IN_PLACE_BYTES: usize = 64 * 1024;
 
 #[derive(Serialize)]
 pub struct Stored {
@@ -45,9 +52,10 @@ pub async fn collect(State(state): State<Arc<AppState>>, request: Request) -> Re
 
 async fn accept(state: &AppState, request: Request) -> Result<crate::store::InsertOutcome, ApiError> {
     let announced = announced_length(request.headers())?;
-    // Reserve before reading a byte: a chunked body (no Content-Length) reserves the maximum
-    // and gives back what it did not use.
-    let reserve = announced.unwrap_or(MAX_BODY_BYTES).max(1);
+    // Reserve before reading a byte, for what the batch will hold once parsed (its events take
+    // more than its body): a chunked body (no Content-Length) reserves for the largest batch.
+    // The reservation is corrected to the events' size after parsing.
+    let reserve = announced.unwrap_or(MAX_BODY_BYTES).max(1).saturating_mul(PARSED_PER_BODY_BYTE);
     let reserved = u32::try_from(reserve).ok().and_then(|n| state.ingest_memory.clone().try_acquire_many_owned(n).ok());
     let Some(mut permit) = reserved else {
         // Read the body and throw it away, holding no memory for it, so that the 503 is not lost
@@ -61,12 +69,31 @@ async fn accept(state: &AppState, request: Request) -> Result<crate::store::Inse
     let body = tokio::time::timeout(state.body_timeout, read_body(request.into_body(), announced))
         .await
         .map_err(|_| ApiError::BodyTimeout(state.body_timeout))??;
-    if permit.num_permits() > body.len().max(1) {
-        drop(permit.split(permit.num_permits() - body.len().max(1)));
+    // Parsing a large batch takes milliseconds of CPU: off the async workers, which keep reading
+    // sockets meanwhile (a snippet's batch, under 60 KB, is parsed in place). The body is
+    // dropped as soon as it is parsed.
+    let events = if body.len() > PARSE_IN_PLACE_BYTES {
+        // One large parse per core at a time: more would not finish sooner, and each holds a
+        // JSON tree several times its body while it runs.
+        let _slot = state.parse_slots.acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
+        tokio::task::spawn_blocking(move || ingest::parse_batch(&body))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("parsing a batch: {e}")))??
+    } else {
+        ingest::parse_batch(&body)?
+    };
+    let held = events.iter().map(ingest::Event::approx_bytes).sum::<usize>().max(1);
+    let have = permit.num_permits();
+    if held > have {
+        // More than foreseen (a body of many tiny events): the rest must fit too.
+        let extra = u32::try_from(held - have)
+            .ok()
+            .and_then(|n| state.ingest_memory.clone().try_acquire_many_owned(n).ok())
+            .ok_or(ApiError::Overloaded)?;
+        permit.merge(extra);
+    } else if held < have {
+        drop(permit.split(have - held));
     }
-    let events = ingest::parse_batch(&body)?;
-    // The events hold what is needed from here on.
-    drop(body);
     let outcome = state.store.insert_batch(events).await.map_err(ApiError::from_store);
     drop(permit);
     outcome

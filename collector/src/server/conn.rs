@@ -49,8 +49,9 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Open connections at most; past it new ones get 503 + Retry-After and are closed.
     pub max_connections: usize,
-    /// Bytes of `/collect` bodies held at once (being received, parsed, or waiting for the store);
-    /// past it `/collect` answers 503 + Retry-After.
+    /// Bytes `/collect` batches may hold at once: 3 x a body's length while it is received and
+    /// parsed, then its events' estimated size until the store answers. Past it `/collect`
+    /// answers 503 + Retry-After.
     pub ingest_memory: usize,
 }
 

@@ -57,6 +57,8 @@ pub struct AppState {
     /// Bytes of `/collect` bodies that may be held at once, one permit per byte.
     pub ingest_memory: Arc<tokio::sync::Semaphore>,
     pub body_timeout: Duration,
+    /// Large batches parsed at once: one per core.
+    pub parse_slots: tokio::sync::Semaphore,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
@@ -73,6 +75,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
             options.limits.ingest_memory.min(tokio::sync::Semaphore::MAX_PERMITS),
         )),
         body_timeout: options.limits.body_timeout,
+        parse_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
