@@ -148,6 +148,11 @@ fn a_terabyte_announced_with_expect_100_continue_is_refused_413_before_the_body(
         assert_eq!(response.status, 413, "expect: {expect}: {text}");
         assert!(response.text().contains("limit"), "{}", response.text());
     }
+    // A request head over 32 KB is refused too, without waiting for its end.
+    let mut stream = connect(collector.addr);
+    let huge = format!("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {}\r\n\r\n", "a".repeat(40 * 1024));
+    let _ = stream.write_all(huge.as_bytes());
+    assert_eq!(parse_response(&read_response(&mut stream)).map(|r| r.status), Some(431));
     assert_eq!(healthz(collector.addr), Some(200));
 }
 
