@@ -230,3 +230,17 @@ fn a_client_that_stops_reading_its_answer_is_dropped_and_frees_its_slot() {
     assert!(served, "the client that stopped reading was never dropped");
     drop(stalled);
 }
+
+#[test]
+fn a_body_that_stops_arriving_is_answered_408_and_nothing_is_stored() {
+    let collector = Collector::start(&["--body-timeout", "2"], None);
+    let mut stream = connect(collector.addr);
+    stream
+        .write_all(b"POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\n{\"v\":1,")
+        .expect("head and the start of the body");
+    // The rest never comes: answered 408 (30 s read timeout as the bound), then the collector serves on.
+    let response = parse_response(&read_response(&mut stream)).expect("an answer to a stalled body");
+    assert_eq!(response.status, 408, "{}", response.text());
+    assert_eq!(common::count(&collector.db, "SELECT count(*) FROM events"), 0);
+    assert_eq!(healthz(collector.addr), Some(200));
+}
