@@ -244,3 +244,25 @@ fn a_body_that_stops_arriving_is_answered_408_and_nothing_is_stored() {
     assert_eq!(common::count(&collector.db, "SELECT count(*) FROM events"), 0);
     assert_eq!(healthz(collector.addr), Some(200));
 }
+
+#[test]
+fn running_out_of_file_descriptors_does_not_stop_accepting() {
+    // A cap set above what 256 open files allow: accept() itself fails (EMFILE) for a while.
+    let collector = Collector::start(&["--max-connections", "1000", "--header-timeout", "60"], Some(256));
+    assert_eq!(healthz(collector.addr), Some(200));
+    // 300: past the 256 descriptors, within what the listen backlog holds beyond them.
+    let held: Vec<TcpStream> =
+        (0..300).filter_map(|_| TcpStream::connect_timeout(&collector.addr, Duration::from_secs(2)).ok()).collect();
+    assert!(held.len() > 256, "only {} connections could be opened", held.len());
+    assert!(
+        eventually(Duration::from_secs(10), || collector.log_text().contains("accepting a connection failed")),
+        "the collector never ran out of descriptors; log:\n{}",
+        collector.log_text()
+    );
+    drop(held);
+    assert!(
+        eventually(Duration::from_secs(30), || healthz(collector.addr) == Some(200)),
+        "the collector does not serve again after running out of descriptors; log:\n{}",
+        collector.log_text()
+    );
+}
