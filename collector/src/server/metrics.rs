@@ -54,7 +54,7 @@ impl Metrics {
             ("splitbeam_events_duplicate_total", "Events ignored because their id was already stored.", &self.events_duplicate),
             ("splitbeam_batches_accepted_total", "Batches committed.", &self.batches_accepted),
             ("splitbeam_batches_rejected_total", "Batches refused as invalid or too large.", &self.batches_rejected),
-            ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue was full.", &self.batches_overloaded),
+            ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue or the ingest memory budget was full.", &self.batches_overloaded),
             ("splitbeam_snippet_renders_total", "Times /splitbeam.js was rendered: on first request, then after a rebuild or a config change.", &self.snippet_renders),
         ];
         for (name, help, value) in counters {
