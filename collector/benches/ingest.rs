@@ -60,11 +60,13 @@ fn main() -> anyhow::Result<()> {
         allow_origins: Vec::new(),
         preview_key: dir.path().join("bench.db.preview-key"),
         ingest: Default::default(),
+        limits: Default::default(),
     };
     let (router, _state) = server::app(&options, store.clone())?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let addr = listener.local_addr()?;
-    runtime.spawn(async move { axum::serve(listener, router).await });
+    let limits = options.limits.clone();
+    runtime.spawn(async move { server::conn::serve(listener, router, &limits, std::future::pending()).await });
     let batches = bodies.len();
     let started = Instant::now();
     let load = std::thread::spawn(move || -> anyhow::Result<usize> {

@@ -98,6 +98,19 @@ pub struct Event {
     pub bot: bool,
 }
 
+impl Event {
+    /// Roughly the memory the event holds: the struct, and each string's bytes plus the
+    /// allocator's overhead per allocation. A batch of small events holds about 2.5 times its
+    /// body's bytes; `/collect` reserves this from its memory budget while the batch waits.
+    pub fn approx_bytes(&self) -> usize {
+        const PER_ALLOCATION: usize = 16;
+        let required = [&self.id, &self.visitor, &self.session, &self.url, &self.body];
+        let optional = [&self.experiment, &self.variant, &self.goal];
+        let strings: usize = required.into_iter().chain(optional.into_iter().flatten()).map(|s| s.capacity() + PER_ALLOCATION).sum();
+        std::mem::size_of::<Event>() + strings
+    }
+}
+
 /// Why a batch was refused: the HTTP layer maps `TooLarge` to 413 and the rest to 400.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BatchError {

@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::store_args::{SqliteAccess, StoreArgs};
-use crate::ingest::Limits;
+use crate::ingest;
+use crate::server::conn::{self, Limits};
 use crate::server::rate_limit::RateLimitOptions;
 use crate::server::{self, IngestOptions, Options};
 use crate::store::sqlite::Durability;
@@ -57,6 +59,29 @@ pub struct Args {
     /// ClickHouse must share this file.
     #[arg(long)]
     pub preview_key: Option<PathBuf>,
+    /// Seconds a connection has to send a request's headers, from when it opens or from its previous
+    /// answer: slow-header, silent and idle keep-alive connections are closed after it.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout: u64,
+    /// Seconds a write to a client may make no progress (it stopped reading its answer) before
+    /// the connection is closed.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout: u64,
+    /// Seconds a `POST /collect` has to send its body after the headers (else 408).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout: u64,
+    /// Seconds from a request's headers to its answer (else 408).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout: u64,
+    /// Open connections at most (past it: 503 + Retry-After, then close). Default: from the
+    /// open-files soft limit (`ulimit -n`), (limit - 128) / 2; 448 under 1024.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: Option<u64>,
+    /// MiB that `/collect` batches may hold at once (3 x a body's bytes while it is read and
+    /// parsed, then its events' size until the store answers); past it `/collect` answers 503 +
+    /// Retry-After. At least 4: the largest batch (1 MB) reserves 3 MiB.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(4..=65_536))]
+    pub ingest_memory_mib: u64,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]
     pub storage: StoreArgs,
@@ -79,13 +104,14 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
     let store = tokio::task::block_in_place(|| args.storage.open(SqliteAccess::Create(durability)))?;
     let storage = args.storage.describe();
+    let limits = limits(&args);
     let options = Options {
         config: args.config.clone(),
         dist: args.dist.clone(),
         site: args.site.clone(),
         allow_origins: args.allow_origins.clone(),
         ingest: IngestOptions {
-            limits: Limits { max_goal_value: args.max_goal_value },
+            limits: ingest::Limits { max_goal_value: args.max_goal_value },
             count_bots: args.count_bots,
             rate_limit: RateLimitOptions {
                 per_second: args.rate_limit,
@@ -94,6 +120,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             },
         },
         preview_key: args.preview_key.clone().unwrap_or_else(|| crate::preview::default_key_path(&args.storage.db)),
+        limits: limits.clone(),
     };
     anyhow::ensure!(
         args.max_goal_value.is_finite() && args.max_goal_value > 0.0,
@@ -115,17 +142,48 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     }
     println!("  health       {base}/healthz  metrics {base}/metrics");
 
+    tracing::info!(
+        "limits: {} connections (open-files soft limit {}), headers {}s, body {}s, request {}s, write {}s, ingest memory {} MiB",
+        limits.max_connections,
+        conn::fd_soft_limit().map_or("unlimited".to_string(), |l| l.to_string()),
+        limits.header_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
+        limits.request_timeout.as_secs(),
+        limits.write_timeout.as_secs(),
+        limits.ingest_memory / (1024 * 1024),
+    );
     let watcher = server::spawn_config_watcher(state.clone());
     let forgetting = server::rate_limit::spawn_forgetting(state.clone());
-    // The peer address keys the rate limit.
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    conn::serve(listener, router, &limits, shutdown_signal()).await.context("serving HTTP")?;
     watcher.abort();
     forgetting.abort();
     drop(state);
     Ok(())
+}
+
+fn limits(args: &Args) -> Limits {
+    let fd_cap = conn::connection_cap(conn::fd_soft_limit());
+    let max_connections = match args.max_connections {
+        Some(wanted) => {
+            let wanted = usize::try_from(wanted).unwrap_or(usize::MAX);
+            if wanted > fd_cap {
+                tracing::warn!(
+                    "--max-connections {wanted} is more than the open-files limit leaves room for ({fd_cap}); \
+                     raise `ulimit -n` (LimitNOFILE= under systemd) or expect refused accepts"
+                );
+            }
+            wanted
+        }
+        None => fd_cap,
+    };
+    Limits {
+        header_timeout: Duration::from_secs(args.header_timeout),
+        write_timeout: Duration::from_secs(args.write_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        max_connections,
+        ingest_memory: usize::try_from(args.ingest_memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+    }
 }
 
 fn display_host(addr: &SocketAddr) -> String {

@@ -1,11 +1,14 @@
 //! Every way a request can fail, as one enum: each variant maps to one status code and a JSON
-//! body `{"error": ..}` (plus `index` and `field` for a refused event).
+//! body `{"error": ..}` (plus `index` and `field` for a refused event). Internal errors and store
+//! failures are logged with the request id and answered with the id only: what failed inside
+//! (SQLite's or ClickHouse's message, paths) never reaches the client.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use super::request_id;
 use crate::ingest::BatchError;
 use crate::store::sqlite::Overloaded;
 use crate::store::Unavailable as StoreUnavailable;
@@ -14,8 +17,10 @@ use crate::store::Unavailable as StoreUnavailable;
 pub enum ApiError {
     /// The batch was refused whole (400, or 413 when over a size limit).
     BadBatch(BatchError),
-    /// The writer queue is full: the client should retry (503 + Retry-After).
+    /// The writer queue or the ingest memory budget is full: the client should retry (503 + Retry-After).
     Overloaded,
+    /// The request body did not arrive within the body timeout (408).
+    BodyTimeout(std::time::Duration),
     /// The store cannot take the batch now (ClickHouse unreachable): retry (503 + Retry-After).
     StoreUnavailable(String),
     NotFound(String),
@@ -70,9 +75,20 @@ impl IntoResponse for ApiError {
                 Json(json!({ "error": Overloaded.to_string() })),
             )
                 .into_response(),
+            ApiError::BodyTimeout(limit) => (
+                StatusCode::REQUEST_TIMEOUT,
+                Json(json!({ "error": format!("the body did not arrive within {} s", limit.as_secs()) })),
+            )
+                .into_response(),
             ApiError::StoreUnavailable(message) => {
-                tracing::warn!("{message}");
-                (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "1")], Json(json!({ "error": message }))).into_response()
+                let request_id = request_id::current();
+                tracing::warn!(request_id = %request_id, "{message}");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "1")],
+                    Json(json!({ "error": "the store is unavailable; retry shortly", "request_id": request_id })),
+                )
+                    .into_response()
             }
             ApiError::NotFound(message) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
             ApiError::Forbidden(message) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
@@ -81,8 +97,9 @@ impl IntoResponse for ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()
             }
             ApiError::Internal(err) => {
-                tracing::error!("internal error: {err:#}");
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": format!("internal error: {err:#}") })))
+                let request_id = request_id::current();
+                tracing::error!(request_id = %request_id, "internal error: {err:#}");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": "internal error", "request_id": request_id })))
                     .into_response()
             }
         }

@@ -60,7 +60,7 @@ impl Metrics {
             ("splitbeam_events_duplicate_total", "Events ignored because their id was already stored.", &self.events_duplicate),
             ("splitbeam_batches_accepted_total", "Batches committed.", &self.batches_accepted),
             ("splitbeam_batches_rejected_total", "Batches refused as invalid or too large.", &self.batches_rejected),
-            ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue was full.", &self.batches_overloaded),
+            ("splitbeam_batches_overloaded_total", "Batches refused with 503 because the writer queue or the ingest memory budget was full.", &self.batches_overloaded),
             ("splitbeam_requests_rate_limited_total", "Requests answered 429 by the per-client rate limit.", &self.requests_rate_limited),
             ("splitbeam_events_refused_total", "Well-formed events refused one by one (goal value out of range).", &self.events_refused),
             ("splitbeam_events_from_bots_total", "Events stored from crawlers and automated browsers.", &self.events_from_bots),

@@ -10,11 +10,13 @@ pub mod api;
 pub mod assets;
 pub mod collect;
 pub mod compressed;
+pub mod conn;
 pub mod dashboard;
 pub mod error;
 pub mod live_config;
 pub mod metrics;
 pub mod rate_limit;
+pub mod request_id;
 pub mod site;
 pub mod static_guard;
 
@@ -33,9 +35,10 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::ingest::{Limits, MAX_BODY_BYTES};
+use crate::ingest::{self, MAX_BODY_BYTES};
 use crate::preview::PreviewKey;
 use crate::store::Store;
+pub use conn::Limits;
 use live_config::{LiveConfig, Reload};
 use metrics::Metrics;
 use rate_limit::{RateLimitOptions, RateLimiter};
@@ -45,9 +48,6 @@ use rate_limit::{RateLimitOptions, RateLimiter};
 const PRIVATE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/// A request (body included) that takes longer than this is answered 408: slow clients cannot
-/// hold connections and memory forever.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the experiments file is checked for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(1);
 
@@ -62,12 +62,14 @@ pub struct Options {
     /// The key that signs preview links for drafts (created, mode 0600, when missing).
     pub preview_key: PathBuf,
     pub ingest: IngestOptions,
+    /// Timeouts, the connection cap and the ingest memory budget.
+    pub limits: Limits,
 }
 
 /// What `/collect` accepts and counts, and how fast one client may post.
 #[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
-    pub limits: Limits,
+    pub limits: ingest::Limits,
     /// Count crawlers and automated browsers in results (they are always stored).
     pub count_bots: bool,
     pub rate_limit: RateLimitOptions,
@@ -84,6 +86,11 @@ pub struct AppState {
     pub ingest: IngestOptions,
     pub rate_limiter: Option<RateLimiter>,
     pub preview_key: PreviewKey,
+    /// Bytes of `/collect` bodies that may be held at once, one permit per byte.
+    pub ingest_memory: Arc<tokio::sync::Semaphore>,
+    pub body_timeout: Duration,
+    /// Large batches parsed at once: one per core.
+    pub parse_slots: tokio::sync::Semaphore,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
@@ -101,6 +108,11 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         ingest: options.ingest.clone(),
         rate_limiter: RateLimiter::new(&options.ingest.rate_limit),
         preview_key,
+        ingest_memory: Arc::new(tokio::sync::Semaphore::new(
+            options.limits.ingest_memory.min(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
+        body_timeout: options.limits.body_timeout,
+        parse_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
@@ -149,7 +161,9 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
         // Every answer is what its Content-Type says: browsers must not guess another type.
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT)))
+        .layer(axum::middleware::from_fn(request_id::assign))
+        // A request that takes longer than this, from its headers to its answer, is answered 408.
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.limits.request_timeout)))
 }
 
 async fn metrics_text(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> impl axum::response::IntoResponse {

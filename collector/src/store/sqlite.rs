@@ -258,32 +258,45 @@ fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>,
     if jobs.is_empty() {
         return;
     }
-    let mut answers = Vec::with_capacity(jobs.len());
+    // The replies stay out here, so that a group failing anywhere (even at BEGIN) answers every batch.
+    let (batches, replies): (Vec<Vec<Event>>, Vec<_>) = jobs.into_iter().unzip();
+    let mut outcomes = Vec::with_capacity(batches.len());
     let committed = (|| -> anyhow::Result<()> {
         let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for (events, reply) in jobs {
+        for events in &batches {
             let savepoint = tx.savepoint()?;
-            let outcome = apply_batch(&savepoint, funnels, &events);
+            let outcome = apply_batch(&savepoint, funnels, events);
             let outcome = match outcome {
                 Ok(done) => savepoint.commit().map(|_| done).map_err(anyhow::Error::from),
                 // Dropping the savepoint rolls the batch back.
                 Err(e) => Err(e),
             };
-            answers.push((reply, outcome));
+            outcomes.push(outcome);
         }
         tx.commit()?;
         Ok(())
     })();
+    drop(batches);
     match committed {
         Ok(()) => {
-            for (reply, outcome) in answers {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(outcome);
             }
         }
         Err(e) => {
-            tracing::error!("committing a group of {} batches failed: {e:#}", answers.len());
-            for (reply, _) in answers {
-                let _ = reply.send(Err(anyhow::anyhow!("the batch was not stored: {e:#}")));
+            // Another process holding the database (a backup, a `sqlite3` shell) past busy_timeout
+            // is a reason to retry, not an internal error: 503 + Retry-After, nothing acknowledged.
+            let locked = e.downcast_ref::<rusqlite::Error>().and_then(rusqlite::Error::sqlite_error_code).is_some_and(
+                |code| matches!(code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked),
+            );
+            tracing::error!("committing a group of {} batches failed: {e:#}", replies.len());
+            for reply in replies {
+                let failure = if locked {
+                    anyhow::Error::new(super::Unavailable(format!("the database is locked: {e:#}")))
+                } else {
+                    anyhow::anyhow!("the batch was not stored: {e:#}")
+                };
+                let _ = reply.send(Err(failure));
             }
         }
     }

@@ -2,6 +2,8 @@
 //! HTTP/1.1 client, and builders for events, batches and experiments.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -122,6 +124,7 @@ impl TestServer {
             allow_origins: Vec::new(),
             ingest: Default::default(),
             preview_key: dir.path().join("test.db.preview-key"),
+            limits: server::Limits::default(),
         };
         adjust(&mut options);
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db"), Durability::Normal).expect("open store"));
@@ -130,12 +133,12 @@ impl TestServer {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let limits = options.limits.clone();
         runtime.spawn(async move {
-            let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async {
-                    let _ = stop.await;
-                })
-                .await;
+            let _ = server::conn::serve(listener, router, &limits, async {
+                let _ = stop.await;
+            })
+            .await;
         });
         runtime.spawn(async move {
             let _watcher = server::spawn_config_watcher(state).await;
