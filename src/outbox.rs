@@ -181,7 +181,8 @@ pub fn stop() {
 
 /// Queues the exposures, (experiment, variant) pairs, of experiments not yet exposed in the
 /// visitor's session: one pass (and one storage write) for a whole page's worth.
-pub fn expose(visitor: &str, url: &str, exposures: &[(String, String)]) {
+/// `at`: when the variant was shown, for one held from an earlier page (else now).
+pub fn expose(visitor: &str, url: &str, at: Option<u64>, exposures: &[(String, String)]) {
     if exposures.is_empty() {
         return;
     }
@@ -191,7 +192,7 @@ pub fn expose(visitor: &str, url: &str, exposures: &[(String, String)]) {
         for ((experiment, variant), first) in exposures.iter().zip(first) {
             if first {
                 let kind = EventKind::Exposure { experiment: experiment.clone(), variant: variant.clone() };
-                d.queue(visitor, url, None, session.clone(), kind);
+                d.queue(visitor, url, at, session.clone(), kind);
             }
         }
         d.pump();

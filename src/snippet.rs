@@ -78,6 +78,7 @@ pub fn start(compiled: &[u8], options: JsValue) {
     let collector = option("collector").as_string().or_else(|| script_attr("data-collector")).filter(|c| !c.is_empty());
     let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| script_attr("data-respect-dnt").is_some_and(|v| v != "false"));
     let earlier_views = js_sys::Array::from(&option("views"));
+    let held = js_sys::Array::from(&option("held"));
     let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
     let identity = Identity::load(consent_required, handover);
     let forced = identity::forced(&search, identity.may_store);
@@ -99,6 +100,11 @@ pub fn start(compiled: &[u8], options: JsValue) {
         let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
         let snippet = slot.insert(snippet);
         snippet.start_delivery();
+        // Views and exposures held from pages closed before this module started there, before
+        // this page's own: an exposure counts once per session, and the earliest is the one.
+        for record in held.iter().filter(|r| js_sys::Array::is_array(r)) {
+            replay(snippet, &js_sys::Array::from(&record));
+        }
         // Views of this tab before this module started (SPA route changes since the landing URL):
         // each with its own URL and time, in order, before the current one.
         for view in earlier_views.iter().filter(|v| js_sys::Array::is_array(v)).map(|v| js_sys::Array::from(&v)) {
@@ -241,7 +247,7 @@ impl Snippet {
             self.active.push(ActiveVariant::new(key, variant));
         }
         drop(decisions);
-        outbox::expose(&self.identity.visitor_id, &page_url(), &exposures);
+        outbox::expose(&self.identity.visitor_id, &page_url(), None, &exposures);
         for target in redirects {
             // The exposures are queued above, so they leave first (DESIGN: delivered before
             // navigating, ~100 ms at most).
@@ -406,33 +412,37 @@ pub fn click(element: web_sys::Element) {
 /// Unusable records are dropped: they come from storage any script of the site can write.
 #[wasm_bindgen]
 pub fn replay_held(record: js_sys::Array) {
+    with_snippet(|s| replay(s, &record));
+}
+
+fn replay(s: &mut Snippet, record: &js_sys::Array) {
     let text = |i| record.get(i).as_string();
     let at = |url: Option<String>, ts: JsValue| held_at(url, ts.as_f64());
-    with_snippet(|s| {
-        if !outbox::running() {
-            return;
+    if !outbox::running() {
+        return;
+    }
+    match text(0).as_deref() {
+        Some("goal") => {
+            let (Some(goal), Some((url, ts))) = (text(1), at(text(2), record.get(3))) else { return };
+            if goals::is_click_goal(&s.config, &goal) {
+                outbox::record(&s.identity.visitor_id, &url, Some(ts), api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
+            }
         }
-        match text(0).as_deref() {
-            Some("goal") => {
-                let (Some(goal), Some((url, ts))) = (text(1), at(text(2), record.get(3))) else { return };
-                if goals::is_click_goal(&s.config, &goal) {
-                    outbox::record(&s.identity.visitor_id, &url, Some(ts), api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
-                }
-            }
-            Some("view") => {
-                let Some((url, ts)) = at(text(1), record.get(2)) else { return };
-                s.view_at(&url, ts, text(3), text(4));
-            }
-            Some("exposure") => {
-                let (Some(experiment), Some(variant), Some((url, _))) = (text(1), text(2), at(text(3), record.get(4))) else { return };
-                let known = s.config.experiments.iter().any(|e| e.key == experiment && e.variants.iter().any(|v| v.key == variant));
-                if known {
-                    outbox::expose(&s.identity.visitor_id, &url, &[(experiment, variant)]);
-                }
-            }
-            _ => {}
+        Some("view") => {
+            let Some((url, ts)) = at(text(1), record.get(2)) else { return };
+            s.view_at(&url, ts, text(3), text(4));
         }
-    });
+        Some("exposure") => {
+            // With the time of the page that showed the variant: goals held from that page (and
+            // later ones) count only after the visitor's first exposure.
+            let (Some(experiment), Some(variant), Some((url, ts))) = (text(1), text(2), at(text(3), record.get(4))) else { return };
+            let known = s.config.experiments.iter().any(|e| e.key == experiment && e.variants.iter().any(|v| v.key == variant));
+            if known {
+                outbox::expose(&s.identity.visitor_id, &url, Some(ts), &[(experiment, variant)]);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A held record's place and time: a path, not from the future, at most a day old.
@@ -485,7 +495,7 @@ pub fn consent(granted: JsValue) {
         s.start_delivery();
         s.viewed.clear();
         s.page_view();
-        outbox::expose(&s.identity.visitor_id, &page_url(), &s.exposed);
+        outbox::expose(&s.identity.visitor_id, &page_url(), None, &s.exposed);
         s.page_goals();
     });
 }

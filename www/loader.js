@@ -145,7 +145,11 @@ try {
           if (applied) first.release();
           // The views before this one (the current URL's is the whole snippet's own).
           const earlier = views.filter((view, i) => i < views.length - 1 || view[0] != here());
-          full.start(compiled, Object.assign({ apply: applied, views: earlier }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
+          // Held views and exposures go in before this page's own exposure (the earliest counts);
+          // held goals after the page's queued commands, below.
+          const held = takeHeld();
+          const early = held.filter((cmd) => cmd[0] == 'view' || cmd[0] == 'exposure');
+          full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
           // The page's own commands and clicks first: a queued consent(true) must start delivery
           // before held records go.
@@ -153,7 +157,7 @@ try {
           queued.length = 0;
           clicks.forEach(([element]) => full.click(element));
           clicks.length = 0;
-          takeHeld().forEach((cmd) => (cmd[0] == 'track' ? call('track_held', cmd.slice(1)) : call('replay_held', [cmd])));
+          held.filter((cmd) => early.indexOf(cmd) < 0).forEach((cmd) => (cmd[0] == 'track' ? call('track_held', cmd.slice(1)) : call('replay_held', [cmd])));
         },
         (err) => say('the rest of splitbeam did not start: no events are sent from this page', err),
       );

@@ -120,6 +120,8 @@ mod tests {
             assert!(is_bot_request(Some(ua), false), "{ua}");
         }
         assert!(!is_bot_request(Some(shopper), false));
+        // `splitbeam simulate` feeds the demo dashboard: its visitors count.
+        assert!(!is_bot_request(Some("splitbeam-simulate"), false));
         assert!(!is_bot_request(None, false));
         assert!(is_bot_request(Some(shopper), true));
     }

@@ -6,11 +6,11 @@ import { mkdir } from 'node:fs/promises';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import { startDashboardServer } from './lib/dashboard-server.mjs';
 import { resultsFixture, listFixture } from './lib/dashboard-fixtures.mjs';
 import { startCollector, simulate } from './lib/dashboard-collector.mjs';
 import { startShopServer } from './lib/dashboard-shop-server.mjs';
+import { launch, shopperAgent } from './lib/snippet-browser.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
@@ -19,10 +19,8 @@ let server;
 
 before(async () => {
   server = await startDashboardServer();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  // A shopper's browser (navigator.webdriver false): the collector keeps automated ones out of results.
+  browser = await launch();
 });
 
 after(async () => {
@@ -211,7 +209,8 @@ test('the collector\'s own dashboard fills with simulated visitors and follows n
 test('a shopper clicking through the demo shop shows up on the dashboard within seconds', async () => {
   const collector = await startCollector();
   try {
-    const shopper = await browser.newPage();
+    // A shopper's User-Agent, not HeadlessChrome's (a crawler's to the collector).
+    const shopper = await browser.newPage({ userAgent: shopperAgent(browser) });
     await shopper.goto(`${collector.origin}/shop/`);
     // The collector put the current inline tag first in <head>, and it added splitbeam.js async.
     const first = await shopper.evaluate(() => [document.head.firstElementChild.tagName, document.head.firstElementChild.src, !!window.splitbeamTag]);
@@ -234,8 +233,9 @@ test('a shopper clicking through the demo shop shows up on the dashboard within 
     await dashboard.waitForFunction(() => {
       const cells = [...document.querySelectorAll('table.results-table[data-goal="purchase"] .conversions')];
       return cells.reduce((sum, cell) => sum + Number(cell.textContent.replace(/,/g, '')), 0) === 1;
-    }, null, { timeout: 15000 }).catch((error) => {
-      throw new Error(`visitor ${visitor}'s purchase did not reach the dashboard: ${error.message}`);
+    }, null, { timeout: 15000 }).catch(async (error) => {
+      const shown = await dashboard.evaluate(() => document.body.innerText.slice(0, 600)).catch(() => '');
+      throw new Error(`visitor ${visitor}'s purchase did not reach the dashboard: ${error.message}\n${shown}`);
     });
     await dashboard.close();
     await shopper.close();
