@@ -16,7 +16,7 @@ use std::sync::{mpsc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clickhouse_server::Engine;
-use common::{batch, conversions, events, exposure, funnel, goal, pageview, request, visitors};
+use common::{batch, conversions, counted, events, exposure, funnel, goal, pageview, request, visitors};
 use splitbeam_collector::ingest::Event;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
 use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
@@ -352,6 +352,11 @@ impl Random {
 /// them, funnel steps in both orders and page views, shuffled into batches. Every timestamp is
 /// distinct (ties between exposures are broken differently: arrival order vs. event id), and
 /// values are multiples of 0.25 so that every sum is exact in any order.
+/// About one batch in seven is an automated browser's; a resent batch is the same browser's again.
+fn is_bot_batch(items: &[String]) -> bool {
+    items.iter().flat_map(|i| i.bytes()).map(u64::from).sum::<u64>() % 7 == 3
+}
+
 fn random_batches(seed: u64, visitors: usize) -> Vec<Vec<String>> {
     let mut rng = Random(seed);
     let mut items = Vec::new();
@@ -401,11 +406,14 @@ fn clickhouse_agrees_with_sqlite_on_a_random_event_stream() {
     for b in [&sqlite, &clickhouse] {
         b.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
     }
+    // Every seventh batch is a bot's, and "cart" is not in CONFIG: stored, kept out of results.
     for items in &batches {
-        assert_eq!(clickhouse.insert(events(items)), sqlite.insert(events(items)), "same stored/duplicate counts");
+        let automated = is_bot_batch(items);
+        assert_eq!(clickhouse.insert(counted(items, automated)), sqlite.insert(counted(items, automated)), "same stored/duplicate counts");
     }
     let hero = sqlite.totals("hero", &funnel());
     assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert!(hero.bot_visitors > 0, "the stream has bots");
     assert_eq!(clickhouse.totals("hero", &funnel()), hero);
     assert_eq!(clickhouse.totals("cart", &[]), sqlite.totals("cart", &[]));
     assert_eq!(clickhouse.store().visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
@@ -455,13 +463,27 @@ fn events_stored_before_the_aggregate_tables_existed_are_counted_once_serve_open
     let expected = store.experiment_totals("hero", &funnel()).expect("totals");
     assert!(!expected.variants.is_empty() && !expected.goals.is_empty(), "the stream has results");
     // What a database written by an earlier splitbeam holds: the event log only.
-    for drop in ["first_exposures_mv", "visitor_goals_mv", "first_exposures", "visitor_goals", "aggregates_backfilled"] {
-        let response = request(ch.http, "POST", "/", &[], format!("DROP TABLE {database}.{drop}").as_bytes()).expect("drop");
-        assert_eq!(response.status, 200, "{drop}: {}", response.text());
+    let sql = |statement: String| {
+        let response = request(ch.http, "POST", "/", &[], statement.as_bytes()).expect("statement");
+        assert_eq!(response.status, 200, "{statement}: {}", response.text());
+    };
+    let aggregates = ["first_exposures_mv", "visitor_goals_mv", "bot_exposures_mv", "first_exposures", "visitor_goals", "bot_exposures"];
+    for drop in aggregates.iter().chain(&["aggregates_v2_backfilled"]) {
+        sql(format!("DROP TABLE {database}.{drop}"));
     }
     assert!(ClickHouseStore::open_existing(&ch.url, database).is_err(), "reading needs the aggregate tables");
     let reopened = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("reopen ClickHouse {database}: {e:#}"));
     assert_eq!(reopened.experiment_totals("hero", &funnel()).expect("totals"), expected);
+
+    // A database from before the counting rules (its aggregates built without them, its mark
+    // the first one): rebuilt once, with the same results.
+    for drop in aggregates.iter().chain(&["aggregates_v2_backfilled"]) {
+        sql(format!("DROP TABLE {database}.{drop}"));
+    }
+    sql(format!("CREATE TABLE {database}.first_exposures (experiment String) ENGINE = TinyLog"));
+    sql(format!("CREATE TABLE {database}.aggregates_backfilled (done UInt8) ENGINE = TinyLog"));
+    let upgraded = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("upgrade ClickHouse {database}: {e:#}"));
+    assert_eq!(upgraded.experiment_totals("hero", &funnel()).expect("totals"), expected);
 }
 
 // ---- `splitbeam serve --store clickhouse` ----
@@ -566,12 +588,17 @@ fn three_collectors_on_one_database_store_a_stream_resent_through_different_ones
     // Each collector's share is shuffled, so a resend may arrive before or during the first send.
     let mut rng = Random(20_261_204);
     let mut plan: Vec<Vec<String>> = vec![Vec::new(); collectors.len()];
+    // Every seventh batch comes from an automated browser (a bot's: stored, kept out of results);
+    // "cart" is not in CONFIG (stored, never aggregated). SQLite gets the events marked as the
+    // collectors mark them.
     for items in random_batches(20_261_205, 300) {
-        sqlite.insert(events(&items));
+        let automated = is_bot_batch(&items);
+        sqlite.insert(counted(&items, automated));
+        let body = if automated { batch(&items).replacen(r#""events":"#, r#""automated":true,"events":"#, 1) } else { batch(&items) };
         let first = rng.below(3) as usize;
-        plan[first].push(batch(&items));
+        plan[first].push(body.clone());
         if rng.below(3) == 0 {
-            plan[(first + 1 + rng.below(2) as usize) % 3].push(batch(&items));
+            plan[(first + 1 + rng.below(2) as usize) % 3].push(body);
         }
     }
     for share in &mut plan {
@@ -589,6 +616,8 @@ fn three_collectors_on_one_database_store_a_stream_resent_through_different_ones
     let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
     let hero = sqlite.totals("hero", &funnel());
     assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert!(hero.bot_visitors > 0, "the stream has bots");
+    assert!(hero.bot_visitors > 0, "the stream has bots");
     assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), hero);
     assert_eq!(stored.experiment_totals("cart", &[]).expect("totals"), sqlite.totals("cart", &[]));
     assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
@@ -618,7 +647,7 @@ fn a_collector_killed_mid_load_loses_no_acknowledged_event() {
     sqlite.store().register_funnels(vec![("hero".to_string(), funnel())]).expect("register");
     let batches = random_batches(20_261_206, 300);
     for items in &batches {
-        sqlite.insert(events(items));
+        sqlite.insert(counted(items, false));
     }
 
     // Two senders feed the doomed collector at once; the one drawing the batch a quarter into the
@@ -731,7 +760,7 @@ fn while_clickhouse_is_unreachable_collect_answers_503_with_retry_after_and_retr
     let (before, rest) = batches.split_at(batches.len() / 3);
     let (during, after) = rest.split_at(rest.len() / 2);
     for items in &batches {
-        sqlite.insert(events(items));
+        sqlite.insert(counted(items, false));
     }
     for items in before {
         collect_until_acknowledged(&collector, &batch(items));

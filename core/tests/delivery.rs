@@ -706,6 +706,7 @@ fn tiny_policy() -> Policy {
         lease_ms: 50,
         beacon_trust_ms: 1_000,
         unreadable_memory_ms: 2_000,
+        automated: false,
     }
 }
 

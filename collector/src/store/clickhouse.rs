@@ -33,8 +33,11 @@ const MAX_ANSWER_BYTES: u64 = 256 * 1024 * 1024;
 const CREATE_EVENTS: &str = "CREATE TABLE IF NOT EXISTS {db}.events (\
     id String, type String, ts Int64, visitor String, session String, url String, \
     experiment Nullable(String), variant Nullable(String), goal Nullable(String), \
-    value Nullable(Float64), body String\
+    value Nullable(Float64), body String, counted UInt8 DEFAULT 1, bot UInt8 DEFAULT 0\
 ) ENGINE = ReplacingMergeTree() ORDER BY (visitor, id)";
+/// What an events table from before `counted`/`bot` gets (every old event counted, none a bot);
+/// 18.16 has no `ADD COLUMN IF NOT EXISTS`, so the columns present are looked up first.
+const COUNTING_COLUMNS: [(&str, &str); 2] = [("counted", "UInt8 DEFAULT 1"), ("bot", "UInt8 DEFAULT 0")];
 
 // Results read these two aggregate tables, one row per (experiment, visitor) and per visitor, not
 // the raw events. Their states (argMin, min, groupUniqArray) are idempotent and order-free: an
@@ -51,7 +54,7 @@ const CREATE_FIRST_EXPOSURES: &str = "CREATE TABLE IF NOT EXISTS {db}.first_expo
 /// The rows of `first_exposures` for a set of events: its view's query and its backfill.
 const FIRST_EXPOSURE_STATES: &str = "SELECT assumeNotNull(experiment) AS experiment, visitor, \
     argMinState(assumeNotNull(variant), (ts, id)) AS variant_state, minState(ts) AS first_ts_state \
-    FROM {db}.events WHERE type = 'exposure' GROUP BY experiment, visitor";
+    FROM {db}.events WHERE type = 'exposure' AND counted = 1 GROUP BY experiment, visitor";
 
 /// Each visitor's goal events as (goal, ts, id, value): which goals count depends on the first
 /// exposure of the experiment asked about, so the hits are kept, but gathered on one row.
@@ -60,11 +63,20 @@ const CREATE_VISITOR_GOALS: &str = "CREATE TABLE IF NOT EXISTS {db}.visitor_goal
 ) ENGINE = AggregatingMergeTree() ORDER BY visitor";
 const VISITOR_GOAL_STATES: &str = "SELECT visitor, \
     groupUniqArrayState((assumeNotNull(goal), ts, id, ifNull(value, 0))) AS hits_state \
-    FROM {db}.events WHERE type = 'goal' AND isNotNull(goal) GROUP BY visitor";
+    FROM {db}.events WHERE type = 'goal' AND isNotNull(goal) AND counted = 1 GROUP BY visitor";
 
-/// Exists once both aggregate tables hold every event stored before their views were created
+/// Visitors whose exposures were kept out of results because they were bots ("N bot visitors excluded").
+const CREATE_BOT_EXPOSURES: &str = "CREATE TABLE IF NOT EXISTS {db}.bot_exposures (experiment String, visitor String) \
+    ENGINE = ReplacingMergeTree() ORDER BY (experiment, visitor)";
+const BOT_EXPOSURE_ROWS: &str = "SELECT assumeNotNull(experiment) AS experiment, visitor \
+    FROM {db}.events WHERE type = 'exposure' AND bot = 1 AND counted = 0";
+
+/// Exists once the aggregate tables hold every event stored before their views were created
 /// (a database from an earlier splitbeam is backfilled once; a crash midway backfills again).
-const CREATE_BACKFILLED_MARK: &str = "CREATE TABLE IF NOT EXISTS {db}.aggregates_backfilled (done UInt8) ENGINE = TinyLog";
+/// `_v2`: the views keep out what does not count (bots, invented experiments); a database with
+/// the first mark has its views and aggregate tables rebuilt once.
+const BACKFILLED_MARK: &str = "aggregates_v2_backfilled";
+const OLD_BACKFILLED_MARK: &str = "aggregates_backfilled";
 
 /// Later than any event time (the ingest keeps them within ±2^53): "this funnel step was never reached".
 const NEVER: &str = "toInt64(9223372036854775807)";
@@ -106,7 +118,7 @@ impl ClickHouseStore {
                  `splitbeam serve --store clickhouse --clickhouse-database {database}` creates it"
             );
         }
-        if !client.table_exists("aggregates_backfilled")? {
+        if !client.table_exists(BACKFILLED_MARK)? {
             anyhow::bail!(
                 "ClickHouse at {url} has no results tables in database {database:?} yet (first_exposures, visitor_goals): \
                  start `splitbeam serve --store clickhouse --clickhouse-database {database}` once to build them from its events"
@@ -169,7 +181,7 @@ impl Store for ClickHouseStore {
         let x = literal(experiment);
         let db = &self.client.database;
         let sql = format!(
-            "SELECT id, type, ts, visitor, session, url, experiment, variant, goal, value, body FROM {db}.events \
+            "SELECT id, type, ts, visitor, session, url, experiment, variant, goal, value, body, counted, bot FROM {db}.events \
              WHERE visitor IN (SELECT visitor FROM {db}.events WHERE type = 'exposure' AND experiment = {x}) \
              AND (type <> 'exposure' OR experiment = {x}) \
              ORDER BY visitor, ts, id LIMIT 1 BY id"
@@ -192,9 +204,8 @@ impl Store for ClickHouseStore {
                     goal: row.goal,
                     value: row.value,
                     body: row.body,
-                    // Not stored in ClickHouse yet: every event there counts (README, ClickHouse).
-                    counted: true,
-                    bot: false,
+                    counted: row.counted != 0,
+                    bot: row.bot != 0,
                 };
                 each(&event)?;
                 written += 1;
@@ -221,6 +232,8 @@ struct InsertRow<'a> {
     goal: Option<&'a str>,
     value: Option<f64>,
     body: &'a str,
+    counted: u8,
+    bot: u8,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +250,24 @@ struct EventRow {
     goal: Option<String>,
     value: Option<f64>,
     body: String,
+    #[serde(default = "one")]
+    counted: u8,
+    #[serde(default)]
+    bot: u8,
+}
+
+fn one() -> u8 {
+    1
+}
+
+#[derive(Deserialize)]
+struct NameRow {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    n: u64,
 }
 
 #[derive(Deserialize)]
@@ -294,22 +325,40 @@ impl Client {
     fn create_schema(&self) -> anyhow::Result<()> {
         self.execute(&format!("CREATE DATABASE IF NOT EXISTS {}", self.database))?;
         self.execute(&self.sql(CREATE_EVENTS))?;
-        if self.table_exists("aggregates_backfilled")? {
+        let present: Vec<NameRow> = self.rows(&format!(
+            "SELECT name FROM system.columns WHERE database = {} AND table = 'events'",
+            literal(&self.database)
+        ))?;
+        for (column, kind) in COUNTING_COLUMNS {
+            if !present.iter().any(|c| c.name == column) {
+                self.execute(&format!("ALTER TABLE {}.events ADD COLUMN {column} {kind}", self.database))?;
+            }
+        }
+        if self.table_exists(BACKFILLED_MARK)? {
             return Ok(());
+        }
+        if self.table_exists(OLD_BACKFILLED_MARK)? {
+            // Views from before the counting rules: rebuilt with them from the event log.
+            for table in ["first_exposures_mv", "visitor_goals_mv", "first_exposures", "visitor_goals", OLD_BACKFILLED_MARK] {
+                self.execute(&format!("DROP TABLE IF EXISTS {}.{table}", self.database))?;
+            }
         }
         self.execute(&self.sql(CREATE_FIRST_EXPOSURES))?;
         self.execute(&self.sql(CREATE_VISITOR_GOALS))?;
+        self.execute(&self.sql(CREATE_BOT_EXPOSURES))?;
         // Aggregating a large existing log takes longer than one batch may.
         let backfill = Client { agent: agent(BACKFILL_TIMEOUT), url: self.url.clone(), database: self.database.clone() };
-        for (view, target, states) in
-            [("first_exposures_mv", "first_exposures", FIRST_EXPOSURE_STATES), ("visitor_goals_mv", "visitor_goals", VISITOR_GOAL_STATES)]
-        {
+        for (view, target, states) in [
+            ("first_exposures_mv", "first_exposures", FIRST_EXPOSURE_STATES),
+            ("visitor_goals_mv", "visitor_goals", VISITOR_GOAL_STATES),
+            ("bot_exposures_mv", "bot_exposures", BOT_EXPOSURE_ROWS),
+        ] {
             self.execute(&self.sql(&format!("CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.{view} TO {{db}}.{target} AS {states}")))?;
             backfill
                 .execute(&self.sql(&format!("INSERT INTO {{db}}.{target} {states}")))
                 .with_context(|| format!("aggregating the stored events into {}.{target}", self.database))?;
         }
-        self.execute(&self.sql(CREATE_BACKFILLED_MARK))
+        self.execute(&format!("CREATE TABLE IF NOT EXISTS {}.{BACKFILLED_MARK} (done UInt8) ENGINE = TinyLog", self.database))
     }
 
     /// The server's `version()`, e.g. `18.16.1` or `26.9.2.1`.
@@ -352,6 +401,8 @@ impl Client {
                 goal: e.goal.as_deref(),
                 value: e.value,
                 body: &e.body,
+                counted: u8::from(e.counted),
+                bot: u8::from(e.bot),
             };
             serde_json::to_writer(&mut body, &row).context("encoding an event for ClickHouse")?;
             body.push(b'\n');
@@ -426,8 +477,13 @@ impl Client {
                 counts: (1..by_depth.len()).map(|k| by_depth[k..].iter().sum()).collect(),
             })
             .collect();
-        // Bots are not told apart in ClickHouse yet (README, ClickHouse).
-        Ok(ExperimentTotals { variants, goals, funnel, bot_visitors: 0 })
+        let bots: Vec<CountRow> = self.rows(&format!(
+            "SELECT uniqExact(visitor) AS n FROM {}.bot_exposures WHERE experiment = {}",
+            self.database,
+            literal(experiment)
+        ))?;
+        let bot_visitors = bots.first().map_or(0, |r| r.n);
+        Ok(ExperimentTotals { variants, goals, funnel, bot_visitors })
     }
 
     /// Runs a statement that returns nothing of interest.

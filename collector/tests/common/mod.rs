@@ -90,6 +90,16 @@ pub fn batch(events: &[String]) -> String {
     format!(r#"{{"v":1,"sent_at":1764216000000,"events":[{}]}}"#, events.join(","))
 }
 
+/// Events as `splitbeam serve` under `CONFIG` stores them: marked by the counting rules (an
+/// experiment or variant `CONFIG` does not name is stored only; an `automated` batch is a bot's).
+pub fn counted(items: &[String], automated: bool) -> Vec<splitbeam_collector::ingest::Event> {
+    let (value, _) = splitbeam_core::json::parse(CONFIG).expect("CONFIG is JSON");
+    let config = splitbeam_core::config::load(&value).config;
+    let mut events = events(items);
+    splitbeam_collector::counting::Counting::new(&config).mark(&mut events, automated, false);
+    events
+}
+
 /// Parses batch text into validated events, for tests that talk to the store directly.
 pub fn events(items: &[String]) -> Vec<splitbeam_collector::ingest::Event> {
     match splitbeam_collector::ingest::parse_batch(batch(items).as_bytes()) {
