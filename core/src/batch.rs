@@ -659,16 +659,9 @@ impl Outbox {
         out
     }
 
-    /// An outbox from a snapshot. Anything unreadable restores as empty (or without the bad
-    /// entries) and says why; restored events are due at once.
-    pub fn restore(policy: Policy, snapshot: &str, now: u64) -> (Outbox, RestoreReport) {
-        let mut outbox = Outbox::new(policy);
-        let report = outbox.merge(snapshot, now);
-        (outbox, report)
-    }
-
-    /// `restore` from an already parsed snapshot: the browser parses with its own `JSON.parse`,
-    /// so core's text parser stays out of the wasm.
+    /// An outbox from a parsed snapshot (the browser parses with its own `JSON.parse`, so core's
+    /// text parser stays out of the wasm). Anything unreadable restores as empty (or without the
+    /// bad entries) and says why; restored events are due at once.
     pub fn restore_value(policy: Policy, snapshot: &Value, now: u64) -> (Outbox, RestoreReport) {
         let mut outbox = Outbox::new(policy);
         let report = outbox.merge_value(snapshot, now);
@@ -679,21 +672,6 @@ impl Outbox {
     /// outbox does not hold yet, with their drop count, the stricter backoff and the later
     /// confirmation. Every restored event is pending, those an unconfirmed beacon carried too:
     /// this is the later page load their doubt was held for.
-    pub fn merge(&mut self, snapshot: &str, now: u64) -> RestoreReport {
-        let mut report = RestoreReport::default();
-        if snapshot.trim().is_empty() {
-            return report;
-        }
-        match json::parse(snapshot) {
-            Ok((root, _)) => self.merge_value(&root, now),
-            Err(err) => {
-                report.problem = Some(format!("stored outbox ignored: not JSON ({err})"));
-                report
-            }
-        }
-    }
-
-    /// `merge` from an already parsed snapshot (see `restore_value`).
     pub fn merge_value(&mut self, root: &Value, now: u64) -> RestoreReport {
         let mut report = RestoreReport::default();
         if root.get("v").and_then(Value::as_f64) != Some(1.0) {
@@ -939,13 +917,8 @@ impl Lease {
         out
     }
 
-    /// `None` for anything unreadable: the lease is then free, as if absent.
-    pub fn decode(text: &str) -> Option<Lease> {
-        let (root, _) = json::parse(text).ok()?;
-        Lease::from_value(&root)
-    }
-
-    /// `decode` from an already parsed lease (the browser's `JSON.parse`).
+    /// A parsed lease (the browser's `JSON.parse`); `None` for anything unreadable: the lease is
+    /// then free, as if absent.
     pub fn from_value(root: &Value) -> Option<Lease> {
         let owner = root.get("owner")?.as_str()?.to_string();
         let until = root.get("until")?.as_f64()?;
@@ -1038,9 +1011,9 @@ mod tests {
     #[test]
     fn lease_round_trips_and_garbage_is_no_lease() {
         let lease = Lease { owner: "tab \"1\"".into(), until_ms: 1_764_216_005_000 };
-        assert_eq!(Lease::decode(&lease.encode()), Some(lease));
-        assert_eq!(Lease::decode("{\"owner\":1}"), None);
-        assert_eq!(Lease::decode("nope"), None);
+        let decode = |text: &str| json::parse(text).ok().and_then(|(root, _)| Lease::from_value(&root));
+        assert_eq!(decode(&lease.encode()), Some(lease));
+        assert_eq!(decode("{\"owner\":1}"), None);
     }
 
     #[test]
@@ -1128,7 +1101,8 @@ mod tests {
         let beacon = outbox.flush_all(0, FlushReason::PageHide).remove(0);
         outbox.on_result(beacon.batch_id, Outcome::Queued, 0, 0);
         // The next page load restores them and tries a readable fetch: that is the second send.
-        let (mut next, _) = Outbox::restore(small(), &outbox.snapshot(), 1_000);
+        let (snapshot, _) = json::parse(&outbox.snapshot()).expect("a snapshot is JSON");
+        let (mut next, _) = Outbox::restore_value(small(), &snapshot, 1_000);
         let fetch = next.poll(1_000).unwrap();
         assert_eq!(fetch.transport, Transport::Fetch);
         assert_eq!(next.on_result(fetch.batch_id, Outcome::Unreadable, 1_010, 0).delivered, [event(1).0]);
