@@ -196,3 +196,17 @@ fn built_files_are_served_compressed_and_a_rebuild_is_served_at_once() {
     flate2::read::GzDecoder::new(gz.body.as_slice()).read_to_end(&mut decoded).expect("gzip");
     assert_eq!(decoded, rebuilt, "the cache hid a rebuilt file");
 }
+
+#[test]
+fn a_config_reload_renders_the_loader_before_any_shop_page_asks_for_it() {
+    let server = server_with_loader(LOADER);
+    snippet(&server);
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 1);
+    let edited = CONFIG.replace("Free shipping", "Free shipping, warmed");
+    std::fs::write(server.path("experiments.json"), &edited).expect("edit");
+    // Nothing asks for /splitbeam.js meanwhile: the watcher renders it after the reload.
+    let warmed = common::eventually(Duration::from_secs(10), || counter(&server, "splitbeam_snippet_renders_total") == 2);
+    assert!(warmed, "the reloaded config's loader was not rendered ahead of a request");
+    assert!(baked(&snippet(&server)).contains("warmed"));
+    assert_eq!(counter(&server, "splitbeam_snippet_renders_total"), 2, "the request rendered it again");
+}

@@ -152,6 +152,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         limits.write_timeout.as_secs(),
         limits.ingest_memory / (1024 * 1024),
     );
+    server::assets::warm(&state).await;
     let watcher = server::spawn_config_watcher(state.clone());
     let forgetting = server::rate_limit::spawn_forgetting(state.clone());
     conn::serve(listener, router, &limits, shutdown_signal()).await.context("serving HTTP")?;

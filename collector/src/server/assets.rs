@@ -74,30 +74,7 @@ pub async fn loader(
     if let Some(token) = query.preview {
         return preview_loader(&state, &config, &token).await;
     }
-    let name = snippet::loader_file(&config.public);
-    let dist_stamp = stat(&state, name).map_err(|e| not_built(&state, name, e))?;
-    let cached = match state.loader_cache.get(&config, dist_stamp) {
-        Some(rendered) => Some(rendered),
-        None => {
-            // One render per change: whoever waited here finds the cache filled.
-            let _filling = state.loader_cache.filling.lock().await;
-            state.loader_cache.get(&config, dist_stamp)
-        }
-    };
-    let rendered = match cached {
-        Some(rendered) => rendered,
-        None => {
-            let (path, _) = built_file(&state, name).await?;
-            let loader = tokio::fs::read_to_string(&path).await.map_err(|e| not_built(&state, name, e))?;
-            let body = snippet::render(&loader, &config.public);
-            state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
-            // Compressing at the highest levels takes a while: off the async threads, once per render.
-            let rendered = tokio::task::spawn_blocking(move || RenderedLoader::new(config, dist_stamp, body))
-                .await
-                .map_err(|e| ApiError::Internal(e.into()))?;
-            state.loader_cache.store(rendered)
-        }
-    };
+    let rendered = current_loader(&state, config).await?;
     let etag = (header::ETAG, rendered.etag.clone());
     if if_none_match(&headers, &rendered.etag) {
         return Ok((StatusCode::NOT_MODIFIED, [LOADER_CACHE, VARY_ENCODING], [etag]).into_response());
@@ -106,6 +83,36 @@ pub async fn loader(
     Ok(rendered.body.answer(&headers, response))
 }
 
+
+/// The loader for `config`, rendered and compressed once per config and build of the loader file.
+async fn current_loader(state: &AppState, config: Arc<CurrentConfig>) -> Result<Arc<RenderedLoader>, ApiError> {
+    let name = snippet::loader_file(&config.public);
+    let dist_stamp = stat(state, name).map_err(|e| not_built(state, name, e))?;
+    if let Some(rendered) = state.loader_cache.get(&config, dist_stamp) {
+        return Ok(rendered);
+    }
+    // One render per change: whoever waited here finds the cache filled.
+    let _filling = state.loader_cache.filling.lock().await;
+    if let Some(rendered) = state.loader_cache.get(&config, dist_stamp) {
+        return Ok(rendered);
+    }
+    let (path, _) = built_file(state, name).await?;
+    let loader = tokio::fs::read_to_string(&path).await.map_err(|e| not_built(state, name, e))?;
+    let body = snippet::render(&loader, &config.public);
+    state.metrics.snippet_renders.fetch_add(1, Ordering::Relaxed);
+    // Compressing at the highest levels takes a while: off the async threads, once per render.
+    let rendered = tokio::task::spawn_blocking(move || RenderedLoader::new(config, dist_stamp, body))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    Ok(state.loader_cache.store(rendered))
+}
+
+/// Renders the loader for the live config ahead of the first request for it (at start and after a
+/// config reload), so that a burst of shop pages does not wait on the render and its compression.
+pub async fn warm(state: &AppState) {
+    // Not built yet: logged by `not_built`; the first request tries again.
+    let _ = current_loader(state, state.config.current()).await;
+}
 
 /// `/splitbeam.js?preview=TOKEN`: the loader with the one draft a valid, unexpired preview token
 /// names (403 otherwise). Never stored by caches: the token is the only thing that lets it out.

@@ -214,7 +214,10 @@ pub fn spawn_config_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<()>
             let path = state.config.path().display();
             match reload {
                 Ok(Reload::Unchanged) => {}
-                Ok(Reload::Reloaded) => tracing::info!("{path}: reloaded"),
+                Ok(Reload::Reloaded) => {
+                    tracing::info!("{path}: reloaded");
+                    assets::warm(&state).await;
+                }
                 Ok(Reload::Rejected(reasons)) => {
                     tracing::warn!("{path}: edit refused, the last good config stays live");
                     for reason in reasons {
