@@ -8,7 +8,7 @@ use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::{debug, goals, outbox};
+use crate::{debug, goals};
 
 /// Who wants to hear about exposures, and the exposures so far (replayed to late subscribers).
 #[derive(Default)]
@@ -35,14 +35,14 @@ pub fn goal_from_track(config: &Config, goal: &JsValue, props: &JsValue, experim
     let name = match goal.as_string() {
         Some(name) if !name.trim().is_empty() && goal.unchecked_ref::<JsString>().length() <= goals::MAX_STRING => name,
         _ => {
-            outbox::warn("track() wants a goal name (a non-empty string of at most 1000 characters); the call is ignored");
+            debug::warn("track() wants a goal name (a non-empty string of at most 1000 characters); the call is ignored");
             return None;
         }
     };
     let (props, trimmed) = match goals::read_props(props) {
         Ok(read) => read,
         Err(why) => {
-            outbox::warn(&["track(\"", &name, "\"): ", why, "; the call is ignored"].concat());
+            debug::warn(&["track(\"", &name, "\"): ", why, "; the call is ignored"].concat());
             return None;
         }
     };
@@ -53,12 +53,12 @@ pub fn goal_from_track(config: &Config, goal: &JsValue, props: &JsValue, experim
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => Some(*n),
         Some(_) => {
-            outbox::warn(&["track(\"", &name, "\"): \"", value_prop, "\" is not a finite number; sent without a value"].concat());
+            debug::warn(&["track(\"", &name, "\"): \"", value_prop, "\" is not a finite number; sent without a value"].concat());
             return Some(goal_kind(configured.map_or(name, |g| g.key.clone()), None, experiments, props));
         }
     };
     if trimmed {
-        outbox::warn(&["track(\"", &name, "\"): props trimmed (non-JSON values, NaN/Infinity, cycles, long strings or too many fields)"].concat());
+        debug::warn(&["track(\"", &name, "\"): props trimmed (non-JSON values, NaN/Infinity, cycles, long strings or too many fields)"].concat());
     }
     Some(goal_kind(configured.map_or(name, |g| g.key.clone()), value, experiments, props))
 }

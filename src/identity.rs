@@ -4,7 +4,7 @@
 use js_sys::{Array, JSON};
 use splitbeam_core::assign::Sticky;
 use wasm_bindgen::JsCast;
-use web_sys::Storage;
+use crate::storage;
 
 const VISITOR_KEY: &str = "splitbeam_visitor";
 const STICKY_KEY: &str = "splitbeam_sticky";
@@ -27,12 +27,12 @@ impl Identity {
         let (visitor_id, new_visitor) = match handover.filter(|(id, _)| id.starts_with("v_")) {
             Some(handed) => handed,
             None => {
-                let stored = local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten()).filter(|id| id.starts_with("v_"));
+                let stored = storage::local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten()).filter(|id| id.starts_with("v_"));
                 let new_visitor = stored.is_none();
-                (stored.unwrap_or_else(new_visitor_id), new_visitor)
+                (stored.unwrap_or_else(storage::new_visitor_id), new_visitor)
             }
         };
-        let sticky = local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
+        let sticky = storage::local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
         let identity = Identity { visitor_id, new_visitor, sticky, may_store: !consent_required };
         // A returning visitor's storage already holds what was just read: no write on every page load.
         if new_visitor {
@@ -61,11 +61,11 @@ impl Identity {
         if granted {
             self.save();
         } else {
-            if let Some(storage) = local() {
+            if let Some(storage) = storage::local() {
                 let _ = storage.remove_item(VISITOR_KEY);
                 let _ = storage.remove_item(STICKY_KEY);
             }
-            if let Some(session) = web_sys::window().and_then(|w| w.session_storage().ok().flatten()) {
+            if let Some(session) = storage::session() {
                 let _ = session.remove_item(FORCED_KEY);
                 // The inline tag's signed preview token (www/tag.js).
                 let _ = session.remove_item("splitbeam_preview");
@@ -77,7 +77,7 @@ impl Identity {
         if !self.may_store {
             return;
         }
-        if let Some(storage) = local() {
+        if let Some(storage) = storage::local() {
             // Storage may be full or blocked: the identity still holds for this page view.
             let _ = storage.set_item(VISITOR_KEY, &self.visitor_id);
         }
@@ -88,7 +88,7 @@ impl Identity {
         if !self.may_store {
             return;
         }
-        if let Some(storage) = local() {
+        if let Some(storage) = storage::local() {
             // Storage may be full or blocked: the assignment still holds for this page view.
             let _ = storage.set_item(STICKY_KEY, &sticky_json(&self.sticky));
         }
@@ -99,7 +99,7 @@ impl Identity {
 /// session; kept for the session when storing is allowed.
 pub fn forced(search: &str, may_store: bool) -> Vec<(String, String)> {
     let query_value = query_param(search, "splitbeam");
-    let session = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
+    let session = storage::session();
     let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
     let mut forced = splitbeam_core::assign::forced_from_query(&earlier);
     for (experiment, variant) in splitbeam_core::assign::forced_from_query(query_value.as_deref().unwrap_or("")) {
@@ -120,29 +120,6 @@ pub fn forced(search: &str, may_store: bool) -> Vec<(String, String)> {
         }
     }
     forced
-}
-
-/// `v_` and 32 hex digits from crypto.getRandomValues; no personal data.
-fn new_visitor_id() -> String {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No crypto (very old browser): still unique enough for bucketing, never for security.
-        let seed = js_sys::Math::random().to_bits() ^ js_sys::Date::now().to_bits();
-        bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    }
-    let mut id = String::with_capacity(34);
-    id.push_str("v_");
-    for b in bytes {
-        for nibble in [b >> 4, b & 15] {
-            id.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-        }
-    }
-    id
-}
-
-fn local() -> Option<Storage> {
-    // Accessing localStorage throws in some privacy modes: treat that as no storage.
-    web_sys::window()?.local_storage().ok().flatten()
 }
 
 /// `[[experiment, variant, fingerprint], ...]`, written with the browser's JSON.

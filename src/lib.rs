@@ -8,6 +8,7 @@ mod dom;
 mod identity;
 mod observer;
 mod regex;
+mod storage;
 mod variant;
 
 #[cfg(feature = "full")]

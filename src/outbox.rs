@@ -15,9 +15,9 @@ use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 use web_sys::Storage;
 
-use crate::js_value;
 use crate::session::Sessions;
-use crate::transport;
+use crate::storage::{self, random_bytes, random_hex};
+use crate::{debug, js_value, transport};
 
 const OUTBOX_PREFIX: &str = "splitbeam.outbox.";
 const LEASE_PREFIX: &str = "splitbeam.lease.";
@@ -61,7 +61,6 @@ struct Delivery {
 
 thread_local! {
     static DELIVERY: RefCell<Option<Delivery>> = const { RefCell::new(None) };
-    static STORAGE_WARNED: Cell<bool> = const { Cell::new(false) };
     static UNREADABLE_WARNED: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -172,7 +171,7 @@ pub fn stop() {
         window.clear_timeout_with_handle(handle);
     }
     // Every key of ours starts so (outbox, leases, sessions, identity, held goals, caches).
-    if let Some(storage) = storage() {
+    if let Some(storage) = storage::local() {
         for key in keys(&storage).into_iter().filter(|k| k.starts_with("splitbeam")) {
             let _ = storage.remove_item(&key);
         }
@@ -236,7 +235,7 @@ fn page_hidden(leaving: bool) {
         }
         d.save();
         if leaving {
-            if let Some(storage) = storage() {
+            if let Some(storage) = storage::local() {
                 let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
             }
             d.lease = None;
@@ -303,8 +302,8 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             // Found unreadable (warn, remember for later pages), or readable again (forget).
             if unreadable > 0 {
                 warn_unreadable(&d.collector);
-                store(UNREADABLE_KEY, &unreadable.to_string());
-            } else if let Some(storage) = storage() {
+                storage::store(UNREADABLE_KEY, &unreadable.to_string());
+            } else if let Some(storage) = storage::local() {
                 let _ = storage.remove_item(UNREADABLE_KEY);
             }
         }
@@ -312,7 +311,7 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             // The collector failed: no other page of the site may trust a beacon on its word.
             if d.confirmed_written > 0 {
                 d.confirmed_written = 0;
-                if let Some(storage) = storage() {
+                if let Some(storage) = storage::local() {
                     let _ = storage.remove_item(CONFIRMED_KEY);
                 }
             }
@@ -320,11 +319,11 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             let confirmed = d.outbox.confirmed_at();
             if confirmed >= d.confirmed_written.saturating_add(CONFIRMED_WRITE_MS) {
                 d.confirmed_written = confirmed;
-                store(CONFIRMED_KEY, &confirmed.to_string());
+                storage::store(CONFIRMED_KEY, &confirmed.to_string());
             }
         }
         if !settled.rejected.is_empty() {
-            warn(&["the collector refused ", &settled.rejected.len().to_string(), " events (HTTP ", &status.to_string(), "); they are dropped"].concat());
+            debug::warn(&["the collector refused ", &settled.rejected.len().to_string(), " events (HTTP ", &status.to_string(), "); they are dropped"].concat());
         }
         d.pump();
         d.leaving.is_some() && d.in_flight() == 0
@@ -341,7 +340,7 @@ impl Delivery {
         let ts = at.unwrap_or_else(now);
         let event = Event { id: new_id(random_bytes(), ts), ts, visitor: visitor.to_string(), session, url: url.to_string(), kind };
         if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), now()) {
-            warn(&err.to_string());
+            debug::warn(&err.to_string());
         }
     }
 
@@ -401,7 +400,7 @@ impl Delivery {
     /// Writes the snapshot and renews the lease; an empty outbox leaves nothing behind.
     fn save(&mut self) {
         self.save_pending = false;
-        let Some(storage) = storage() else { return warn_storage() };
+        let Some(storage) = storage::local() else { return storage::warn_full() };
         let outbox_key = [OUTBOX_PREFIX, &self.tab].concat();
         let lease_key = [LEASE_PREFIX, &self.tab].concat();
         if self.outbox.is_empty() {
@@ -418,10 +417,10 @@ impl Delivery {
         let renew = !self.gone && self.lease.as_ref().is_none_or(|l| l.needs_renewal(now(), self.outbox.policy()));
         if renew {
             let lease = Lease::take(&self.tab, now(), self.outbox.policy());
-            store(&lease_key, &lease.encode());
+            storage::store(&lease_key, &lease.encode());
             self.lease = Some(lease);
         }
-        store(&outbox_key, &self.outbox.snapshot());
+        storage::store(&outbox_key, &self.outbox.snapshot());
     }
 
     /// One timer, at the earliest of the outbox's next wake-up and the lease renewal.
@@ -456,7 +455,7 @@ impl Delivery {
 /// vanished without `pagehide` releases nothing).
 fn claim_orphans() {
     let claimed = with(|d| {
-        let Some(storage) = storage() else { return Vec::new() };
+        let Some(storage) = storage::local() else { return Vec::new() };
         let now = now();
         let mut claimed = Vec::new();
         let mut recheck: Option<u64> = None;
@@ -472,7 +471,7 @@ fn claim_orphans() {
                     recheck = Some(recheck.map_or(lease.until_ms, |r| r.min(lease.until_ms)));
                 }
                 _ => {
-                    store(&lease_key, &Lease::take(&d.tab, now, d.outbox.policy()).encode());
+                    storage::store(&lease_key, &Lease::take(&d.tab, now, d.outbox.policy()).encode());
                     claimed.push(tab.to_string());
                 }
             }
@@ -504,7 +503,7 @@ fn later(delay_ms: u64, f: impl FnOnce() + 'static) {
 
 fn adopt(claimed: Vec<String>) {
     with(|d| {
-        let Some(storage) = storage() else { return };
+        let Some(storage) = storage::local() else { return };
         let now = now();
         let mut adopted = Vec::new();
         for tab in claimed {
@@ -518,11 +517,11 @@ fn adopt(claimed: Vec<String>) {
             match parse_stored(&snapshot) {
                 Ok(Some(root)) => {
                     if let Some(problem) = d.outbox.merge_value(&root, now).problem {
-                        warn(&problem);
+                        debug::warn(&problem);
                     }
                 }
                 Ok(None) => {}
-                Err(why) => warn(&["stored outbox ignored: ", &why].concat()),
+                Err(why) => debug::warn(&["stored outbox ignored: ", &why].concat()),
             }
             adopted.push((outbox_key, lease_key));
         }
@@ -558,26 +557,13 @@ fn keys(storage: &Storage) -> Vec<String> {
     (0..count).filter_map(|i| storage.key(i).ok().flatten()).collect()
 }
 
-/// localStorage, if the browser lets us have it (it throws in some privacy modes).
-pub fn storage() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-/// Writes `value`; a full or blocked storage costs persistence, never delivery (one warning).
-pub fn store(key: &str, value: &str) {
-    match storage() {
-        Some(storage) if storage.set_item(key, value).is_ok() => {}
-        _ => warn_storage(),
-    }
-}
-
 /// Once per page: names the headers that would make delivery confirmed again.
 fn warn_unreadable(collector: &str) {
     if UNREADABLE_WARNED.with(|w| w.replace(true)) {
         return;
     }
     let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
-    warn(&[
+    debug::warn(&[
         "the collector ", collector, " receives events but this page may not read its answers (no CORS headers), ",
         "so events are now sent without confirmation (each at most twice; lost if it fails). ",
         "For confirmed delivery, answer with \"Access-Control-Allow-Origin: ", &origin,
@@ -586,30 +572,9 @@ fn warn_unreadable(collector: &str) {
     .concat());
 }
 
-fn warn_storage() {
-    if !STORAGE_WARNED.with(|w| w.replace(true)) {
-        warn("localStorage is full or disabled: events are still sent, but unsent ones are lost if the page closes");
-    }
-}
-
-pub fn warn(line: &str) {
-    web_sys::console::warn_1(&["splitbeam: ", line].concat().into());
-}
-
 /// JavaScript's Number→String for event values: no Rust float formatting in the wasm.
 fn number(n: f64) -> String {
     js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_else(|_| "null".into())
-}
-
-/// 16 bytes from crypto.getRandomValues (Math.random if there is no crypto: ids stay unique enough).
-pub fn random_bytes() -> [u8; 16] {
-    let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        for b in bytes.iter_mut() {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    bytes
 }
 
 fn random_u32() -> u32 {
@@ -617,17 +582,13 @@ fn random_u32() -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-fn random_hex(len: usize) -> String {
-    random_bytes()[..len].iter().flat_map(|b| [b >> 4, b & 15]).map(|n| char::from_digit(u32::from(n), 16).unwrap_or('0')).collect()
-}
-
 /// Reads the site's last confirmation (`CONFIRMED_KEY`) and unreadability (`UNREADABLE_KEY`) into the outbox.
 fn note_stored_confirmation() {
-    let unreadable = storage().and_then(|s| s.get_item(UNREADABLE_KEY).ok().flatten());
+    let unreadable = storage::local().and_then(|s| s.get_item(UNREADABLE_KEY).ok().flatten());
     if let Some(at) = unreadable.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
         with(|d| d.outbox.note_unreadable(at));
     }
-    let stored = storage().and_then(|s| s.get_item(CONFIRMED_KEY).ok().flatten());
+    let stored = storage::local().and_then(|s| s.get_item(CONFIRMED_KEY).ok().flatten());
     // Digits only: integer parsing, not float parsing (no float formatting code in the wasm).
     // One from the future (a clock set back) would never be overwritten: ignored.
     if let Some(at) = stored.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {

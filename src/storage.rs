@@ -1,0 +1,76 @@
+//! The browser's storage and randomness, in one place for every part of the snippet: localStorage
+//! access (it throws in some privacy modes, and fills up), writes that cost persistence but never
+//! delivery, and the random ids (visitor, tab, event) made from `crypto.getRandomValues`.
+
+use std::cell::Cell;
+
+use web_sys::Storage;
+
+use crate::debug;
+
+thread_local! {
+    static FULL_WARNED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// localStorage, if the browser lets us have it (accessing it throws in some privacy modes).
+pub fn local() -> Option<Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// sessionStorage, on the same terms.
+pub fn session() -> Option<Storage> {
+    web_sys::window()?.session_storage().ok().flatten()
+}
+
+/// Writes `value`; a full or blocked storage costs persistence, never delivery (one warning).
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
+pub fn store(key: &str, value: &str) {
+    match local() {
+        Some(storage) if storage.set_item(key, value).is_ok() => {}
+        _ => warn_full(),
+    }
+}
+
+/// Once per page.
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
+pub fn warn_full() {
+    if !FULL_WARNED.with(|w| w.replace(true)) {
+        debug::warn("localStorage is full or disabled: events are still sent, but unsent ones are lost if the page closes");
+    }
+}
+
+/// 16 bytes from crypto.getRandomValues (Math.random if there is no crypto: ids stay unique
+/// enough for bucketing and deduplication, never for security).
+pub fn random_bytes() -> [u8; 16] {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        for b in bytes.iter_mut() {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    bytes
+}
+
+/// `len` random bytes as hex digits.
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
+pub fn random_hex(len: usize) -> String {
+    let mut out = String::with_capacity(2 * len);
+    push_hex(&random_bytes()[..len.min(16)], &mut out);
+    out
+}
+
+/// A new visitor id: `v_` and 32 hex digits, random; no personal data.
+pub fn new_visitor_id() -> String {
+    let mut id = String::with_capacity(34);
+    id.push_str("v_");
+    push_hex(&random_bytes(), &mut id);
+    id
+}
+
+fn push_hex(bytes: &[u8], out: &mut String) {
+    for b in bytes {
+        for nibble in [b >> 4, b & 15] {
+            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+}
