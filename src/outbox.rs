@@ -9,7 +9,7 @@
 use std::cell::{Cell, RefCell};
 
 use js_sys::Function;
-use splitbeam_core::batch::{may_send, parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
+use splitbeam_core::delivery::{may_send, parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
 use splitbeam_core::event::{new_id, Event, EventKind};
 use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;

@@ -7,7 +7,7 @@ use std::cell::RefCell;
 use js_sys::Function;
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::attributes::{self, PageContext};
-use splitbeam_core::batch::FlushReason;
+use splitbeam_core::delivery::FlushReason;
 use splitbeam_core::config::{Config, Status};
 use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;

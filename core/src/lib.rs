@@ -37,7 +37,7 @@ macro_rules! message {
 
 pub mod assign;
 pub mod attributes;
-pub mod batch;
+pub mod delivery;
 pub mod compiled;
 pub mod condition;
 pub mod config;

@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use proptest::prelude::*;
-use splitbeam_core::batch::{FlushReason, Outbox, Outcome, Policy, PushError, RestoreReport, Send, Transport};
+use splitbeam_core::delivery::{FlushReason, Outbox, Outcome, Policy, PushError, RestoreReport, Send, Transport};
 use splitbeam_core::event::{new_id, Event, EventKind};
 use splitbeam_core::json::Value;
 
