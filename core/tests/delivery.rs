@@ -748,6 +748,8 @@ impl Ledger {
 struct Outstanding {
     send: Send,
     sent_at: u64,
+    /// A beacon sent while the outbox trusted beacons: its `Queued` acknowledges it.
+    trusted: bool,
 }
 
 /// A new request may not carry an event that travels in another request still within its timeout.
@@ -814,7 +816,11 @@ proptest! {
                     while let Some(send) = outbox.poll(now) {
                         check_send(&send, &policy, &mut ledger)?;
                         check_not_in_flight(&send, &outstanding, &policy, now)?;
-                        outstanding.push(Outstanding { send, sent_at: now });
+                        let trusted = send.transport == Transport::Beacon && outbox.trusts_beacons(now);
+                        if trusted {
+                            prop_assert!(last_ok.is_some_and(|t| now - t <= policy.beacon_trust_ms), "a beacon trusted without a recent 2xx");
+                        }
+                        outstanding.push(Outstanding { send, sent_at: now, trusted });
                     }
                 }
                 Step::Flush { hide } => {
@@ -822,12 +828,16 @@ proptest! {
                     for send in outbox.flush_all(now, reason) {
                         check_send(&send, &policy, &mut ledger)?;
                         check_not_in_flight(&send, &outstanding, &policy, now)?;
-                        outstanding.push(Outstanding { send, sent_at: now });
+                        let trusted = send.transport == Transport::Beacon && outbox.trusts_beacons(now);
+                        if trusted {
+                            prop_assert!(last_ok.is_some_and(|t| now - t <= policy.beacon_trust_ms), "a beacon trusted without a recent 2xx");
+                        }
+                        outstanding.push(Outstanding { send, sent_at: now, trusted });
                     }
                 }
                 Step::Answer { pick, outcome, retry_after_ms, random } => {
                     if outstanding.is_empty() { continue; }
-                    let Outstanding { send, sent_at } = outstanding.remove(pick % outstanding.len());
+                    let Outstanding { send, sent_at, trusted } = outstanding.remove(pick % outstanding.len());
                     let outcome = match outcome {
                         0 => Outcome::Ok,
                         1 => Outcome::Retry { retry_after_ms },
@@ -836,10 +846,6 @@ proptest! {
                         4 => Outcome::TooLarge,
                         _ => Outcome::Queued,
                     };
-                    let trusted = outbox.trusts_beacons(now);
-                    if outcome == Outcome::Queued && trusted {
-                        prop_assert!(last_ok.is_some_and(|t| now - t <= policy.beacon_trust_ms), "a beacon trusted without a recent 2xx");
-                    }
                     let held_before: BTreeSet<String> = outbox.ids().map(String::from).collect();
                     let settled = outbox.on_result(send.batch_id, outcome, now, random);
                     if outcome == Outcome::Ok { last_ok = Some(now); }
@@ -859,7 +865,7 @@ proptest! {
                         prop_assert!(now < refused.sent_at + policy.in_flight_timeout_ms, "a timed-out beacon was replaced");
                         check_send(&fetch, &policy, &mut ledger)?;
                         check_not_in_flight(&fetch, &outstanding, &policy, now)?;
-                        outstanding.push(Outstanding { send: fetch, sent_at: now });
+                        outstanding.push(Outstanding { send: fetch, sent_at: now, trusted: false });
                     }
                 }
                 Step::Resume => {

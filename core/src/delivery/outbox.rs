@@ -114,6 +114,9 @@ pub(super) struct InFlight {
     pub(super) dropped: u64,
     /// Timed out: its events are pending again, but a late Ok still acknowledges them.
     pub(super) expired: bool,
+    /// A beacon sent while beacons were trusted: `Queued` delivers it. Decided when it is built,
+    /// with the events it was allowed to carry, not when its outcome comes back.
+    pub(super) trusted: bool,
 }
 
 /// Timed-out batches remembered for a late outcome; older ones are forgotten.
@@ -317,7 +320,7 @@ impl Outbox {
                 settled.rejected = self.remove_ids(&batch.event_ids);
                 self.dropped_unreported += batch.dropped;
             }
-            Outcome::Queued if self.trusts_beacons(now) => settled.delivered = self.remove_ids(&batch.event_ids),
+            Outcome::Queued if batch.trusted => settled.delivered = self.remove_ids(&batch.event_ids),
             Outcome::Queued => {
                 // If the beacon arrives, its drop count is reported twice; if it does not, once:
                 // over-reporting a loss beats hiding one.
@@ -528,7 +531,8 @@ impl Outbox {
         }
         body.push_str(&suffix);
         self.next_batch_id += 1;
-        self.in_flight.push(InFlight { batch_id, event_ids: event_ids.clone(), sent_at: now, transport, dropped, expired: false });
+        let trusted = transport == Transport::Beacon && !untrusted_beacon;
+        self.in_flight.push(InFlight { batch_id, event_ids: event_ids.clone(), sent_at: now, transport, dropped, expired: false, trusted });
         Some(Send { batch_id, body, transport, event_ids })
     }
 
