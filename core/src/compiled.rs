@@ -8,7 +8,7 @@
 
 use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespace, Status, Variant};
 use crate::json::Value;
-use crate::pages::{PageRules, Pattern};
+use crate::pages::{Glob, PageRules, Pattern};
 
 const MAGIC: [u8; 3] = *b"SB\x01";
 
@@ -107,9 +107,9 @@ impl Writer {
             self.uint(list.len());
             for pattern in list {
                 match pattern {
-                    Pattern::Glob(p) => {
+                    Pattern::Glob(glob) => {
                         self.0.push(0);
-                        self.str(p);
+                        self.str(glob.as_str());
                     }
                     Pattern::Regex(p) => {
                         self.0.push(1);
@@ -287,7 +287,8 @@ impl<'a> Reader<'a> {
     }
     fn pages(&mut self) -> Option<PageRules> {
         let pattern = |r: &mut Self| match r.byte()? {
-            0 => r.str().map(Pattern::Glob),
+            // Parsed here, once: the compiler only writes globs that parse.
+            0 => r.str().and_then(|text| Glob::parse(&text).ok()).map(Pattern::Glob),
             1 => r.str().map(Pattern::Regex),
             _ => None,
         };

@@ -56,7 +56,7 @@ pub fn hide_list(config: &Config) -> Vec<HideRule> {
             .include
             .iter()
             .filter_map(|p| match p {
-                Pattern::Glob(glob) => Some(glob_to_path_regex(glob)),
+                Pattern::Glob(glob) => Some(glob_to_path_regex(glob.as_str())),
                 Pattern::Regex(_) => None,
             })
             .collect();

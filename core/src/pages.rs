@@ -44,7 +44,8 @@ pub struct PageRules {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pattern {
-    Glob(String),
+    /// Parsed once, when the config is read, not on every match.
+    Glob(Glob),
     Regex(String),
 }
 
@@ -191,7 +192,7 @@ impl Pattern {
     /// (validation reports it before it gets here).
     pub fn matches(&self, url: &Url, regex: &dyn RegexMatcher) -> bool {
         match self {
-            Pattern::Glob(pattern) => Glob::parse(pattern).is_ok_and(|glob| glob.matches(url)),
+            Pattern::Glob(glob) => glob.matches(url),
             Pattern::Regex(pattern) => {
                 let test = |text: &str| regex.is_match(pattern, text, true).unwrap_or(false);
                 test(&url.href) || test(&url.after_origin())
@@ -201,17 +202,32 @@ impl Pattern {
 }
 
 /// A glob pattern split like a URL.
-#[derive(Debug)]
-struct Glob<'a> {
+#[derive(Debug, Clone)]
+pub struct Glob {
+    /// As written in the config (compiled and shown as such).
+    text: String,
     /// `None` for a path pattern (any host).
-    host: Option<&'a str>,
+    host: Option<String>,
     path: String,
     /// Required query parameters; `None` as value = any value.
     query: Vec<(String, Option<String>)>,
 }
 
-impl<'a> Glob<'a> {
-    fn parse(pattern: &'a str) -> Result<Glob<'a>, String> {
+/// Two globs are the same pattern when they are written the same.
+impl PartialEq for Glob {
+    fn eq(&self, other: &Glob) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Glob {
+    /// The pattern as written in the config.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Parses a glob, or says why it is not one.
+    pub fn parse(pattern: &str) -> Result<Glob, String> {
         if pattern.contains('#') {
             return Err(
                 "a pattern cannot contain '#': fragments are not part of a page's address"
@@ -260,14 +276,15 @@ impl<'a> Glob<'a> {
             return Err("a query parameter in the pattern has no name".to_string());
         }
         Ok(Glob {
-            host,
+            text: pattern.to_string(),
+            host: host.map(str::to_string),
             path: percent_decode(path, false),
             query,
         })
     }
 
     fn matches(&self, url: &Url) -> bool {
-        let host_ok = match self.host {
+        let host_ok = match self.host.as_deref() {
             None => true,
             Some(_) if url.host.is_empty() => true,
             Some(host) if host.contains(':') => wildcard_match(host, &url.host),
@@ -466,10 +483,10 @@ impl Reader<'_> {
         if pattern.trim() != pattern {
             return self.report(issue!(path, "'{text}' starts or ends with whitespace"));
         }
-        if let Err(message) = Glob::parse(pattern) {
-            return self.report(issue!(path, "'{text}': {message}"));
+        match Glob::parse(pattern) {
+            Ok(glob) => self.push(Pattern::Glob(glob), side),
+            Err(message) => self.report(issue!(path, "'{text}': {message}")),
         }
-        self.push(Pattern::Glob(pattern.to_string()), side);
     }
 
     fn regex(&mut self, pattern: &str, path: &str, side: Side) {
@@ -497,6 +514,10 @@ mod tests {
     use super::*;
     use crate::json;
     use crate::regex::NativeRegex;
+
+    fn glob(text: &str) -> Pattern {
+        Pattern::Glob(Glob::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")))
+    }
 
     /// The first value of query parameter `key` (what conditions and page rules read).
     fn q<'a>(url: &'a Url, key: &str) -> Option<&'a str> {
@@ -602,7 +623,7 @@ mod tests {
         assert_eq!(
             rules(r#""/cart""#),
             Ok(PageRules {
-                include: vec![Pattern::Glob("/cart".into())],
+                include: vec![glob("/cart")],
                 exclude: vec![]
             })
         );
@@ -616,11 +637,11 @@ mod tests {
             read,
             Ok(PageRules {
                 include: vec![
-                    Pattern::Glob("/".into()),
-                    Pattern::Glob("/collections/*".into()),
+                    glob("/"),
+                    glob("/collections/*"),
                     Pattern::Regex("^/p/\\d+$".into())
                 ],
-                exclude: vec![Pattern::Glob("/collections/sale".into())],
+                exclude: vec![glob("/collections/sale")],
             })
         );
     }
@@ -631,8 +652,8 @@ mod tests {
         assert_eq!(
             read,
             Ok(PageRules {
-                include: vec![Pattern::Glob("/a*".into()), Pattern::Regex("b$".into())],
-                exclude: vec![Pattern::Glob("/a/secret".into())],
+                include: vec![glob("/a*"), Pattern::Regex("b$".into())],
+                exclude: vec![glob("/a/secret")],
             })
         );
     }
