@@ -235,3 +235,33 @@ fn the_experiment_list_has_one_entry_per_configured_experiment() {
         }
     }
 }
+
+#[test]
+fn a_batch_whose_client_hung_up_while_it_waited_is_stored_and_counted_once() {
+    use std::io::Write;
+    let server = TestServer::start();
+    // Another process holds the write lock, so the batch waits in the writer's queue.
+    let lock = rusqlite::Connection::open(server.path("test.db")).expect("open the database");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("take the write lock");
+    let body = batch(&[exposure("gone-1", "v-gone", "hero", "b", 100)]);
+    {
+        let mut client = std::net::TcpStream::connect(server.addr).expect("connect");
+        client
+            .write_all(&common::raw_request("POST", "/collect", &[("Content-Type", "text/plain")], body.as_bytes(), false))
+            .expect("send");
+        // The request is in; the client leaves without its answer.
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    lock.execute_batch("ROLLBACK").expect("release the write lock");
+    let stored = common::eventually(Duration::from_secs(10), || count(&server.path("test.db"), "SELECT count(*) FROM events") == 1);
+    assert!(stored, "the batch of a client that hung up was not stored");
+    let counted = common::eventually(Duration::from_secs(10), || {
+        server.get("/metrics").text().contains("splitbeam_events_ingested_total 1")
+    });
+    assert!(counted, "stored but not counted: {}", server.get("/metrics").text());
+    // Resent by the snippet (it never saw the answer): stored once.
+    let resent = server.post("/collect", "text/plain", body.as_bytes());
+    assert_eq!(resent.json()["duplicates"], 1, "{}", resent.text());
+    assert_eq!(count(&server.path("test.db"), "SELECT count(*) FROM exposures"), 1);
+}

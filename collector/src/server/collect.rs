@@ -39,7 +39,7 @@ pub struct Stored {
 /// Accepts `application/json` and `text/plain` alike (the snippet sends text/plain so that no
 /// preflight is needed).
 pub async fn collect(State(state): State<Arc<AppState>>, request: Request) -> Result<Json<Stored>, ApiError> {
-    let (outcome, refused) = accept(&state, request).await.inspect_err(|e| match e {
+    let (outcome, refused) = accept(state.clone(), request).await.inspect_err(|e| match e {
         ApiError::BadBatch(_) | ApiError::BadRequest(_) => {
             state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);
         }
@@ -48,14 +48,11 @@ pub async fn collect(State(state): State<Arc<AppState>>, request: Request) -> Re
         }
         _ => {}
     })?;
-    state.metrics.batches_accepted.fetch_add(1, Ordering::Relaxed);
-    state.metrics.events_ingested.fetch_add(outcome.stored, Ordering::Relaxed);
-    state.metrics.events_duplicate.fetch_add(outcome.duplicates, Ordering::Relaxed);
-    state.metrics.events_refused.fetch_add(refused.len() as u64, Ordering::Relaxed);
     Ok(Json(Stored { stored: outcome.stored, duplicates: outcome.duplicates, refused }))
 }
 
-async fn accept(state: &AppState, request: Request) -> Result<(crate::store::InsertOutcome, Vec<ingest::Refused>), ApiError> {
+async fn accept(shared: Arc<AppState>, request: Request) -> Result<(crate::store::InsertOutcome, Vec<ingest::Refused>), ApiError> {
+    let state = shared.as_ref();
     let announced = announced_length(request.headers())?;
     let user_agent = request.headers().get(header::USER_AGENT).and_then(|ua| ua.to_str().ok()).map(str::to_owned);
     // Reserve before reading a byte, for what the batch will hold once parsed (its events take
@@ -107,9 +104,27 @@ async fn accept(state: &AppState, request: Request) -> Result<(crate::store::Ins
     } else if held < have {
         drop(permit.split(have - held));
     }
-    let outcome = state.store.insert_batch(events).await.map_err(ApiError::from_store);
-    drop(permit);
-    Ok((outcome?, refused))
+    // The store keeps a batch it was given even if the client hangs up meanwhile: its memory
+    // stays reserved and it is counted when committed, by a task that outlives the request.
+    let pending = state.store.insert_batch(events);
+    let refused_count = refused.len() as u64;
+    let committed = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let metrics = &shared.metrics;
+            let outcome = pending.await;
+            drop(permit);
+            if let Ok(outcome) = &outcome {
+                metrics.batches_accepted.fetch_add(1, Ordering::Relaxed);
+                metrics.events_ingested.fetch_add(outcome.stored, Ordering::Relaxed);
+                metrics.events_duplicate.fetch_add(outcome.duplicates, Ordering::Relaxed);
+                metrics.events_refused.fetch_add(refused_count, Ordering::Relaxed);
+            }
+            outcome
+        }
+    });
+    let outcome = committed.await.map_err(|e| ApiError::Internal(anyhow::anyhow!("the insert task failed: {e}")))?;
+    Ok((outcome.map_err(ApiError::from_store)?, refused))
 }
 
 /// The body's announced length; one over the limit is refused before anything is read.
