@@ -162,7 +162,17 @@ fn a_terabyte_announced_with_expect_100_continue_is_refused_413_before_the_body(
 fn connections_past_the_cap_are_refused_with_503_and_served_again_once_they_go() {
     let collector = Collector::start(&["--max-connections", "20", "--header-timeout", "60"], None);
     assert_eq!(healthz(collector.addr), Some(200));
-    let held: Vec<TcpStream> = (0..20).map(|_| connect(collector.addr)).collect();
+    // Each held connection is served one request (and kept alive), so the collector has surely
+    // accepted all 20 before the next ones connect: a connect returns once the kernel has it.
+    let held: Vec<TcpStream> = (0..20)
+        .map(|i| {
+            let mut stream = connect(collector.addr);
+            stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").expect("request");
+            let served = parse_response(&read_response(&mut stream)).map(|r| r.status);
+            assert_eq!(served, Some(200), "held connection {i} was not served");
+            stream
+        })
+        .collect();
 
     // The 21st and later: answered 503 with Retry-After and closed, not left hanging.
     for _ in 0..5 {
