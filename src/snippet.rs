@@ -100,8 +100,8 @@ pub fn start(compiled: &[u8], options: JsValue) {
         let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
         let snippet = slot.insert(snippet);
         snippet.start_delivery();
-        // Views and exposures held from pages closed before this module started there, before
-        // this page's own: an exposure counts once per session, and the earliest is the one.
+        // Exposures held from pages closed before this module started there, before this page's
+        // own: an exposure counts once per session, and the earliest is the one.
         for record in held.iter().filter(|r| js_sys::Array::is_array(r)) {
             replay(snippet, &js_sys::Array::from(&record));
         }

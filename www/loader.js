@@ -145,10 +145,10 @@ try {
           if (applied) first.release();
           // The views before this one (the current URL's is the whole snippet's own).
           const earlier = views.filter((view, i) => i < views.length - 1 || view[0] != here());
-          // Held views and exposures go in before this page's own exposure (the earliest counts);
-          // held goals after the page's queued commands, below.
+          // Held exposures go in before this page's own (the earliest counts); held views and goals
+          // after the page's queued commands, below.
           const held = takeHeld();
-          const early = held.filter((cmd) => cmd[0] == 'view' || cmd[0] == 'exposure');
+          const early = held.filter((cmd) => cmd[0] == 'exposure');
           full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
           // The page's own commands and clicks first: a queued consent(true) must start delivery
