@@ -7,11 +7,11 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT, splitbeamBinary } from './lib/dashboard-collector.mjs';
 import { launch, openPage, textOf } from './lib/snippet-browser.mjs';
+import { freePort } from './lib/delivery-collector.mjs';
 
 const ORIGINAL = 'New season: the autumn roasts are in';
 const DRAFT_COPY = 'Preview only: the winter blend';
@@ -43,13 +43,6 @@ const CONFIG = {
 
 let dir, child, origin, browser, config, db;
 
-async function freePort() {
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 before(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-preview-'));
