@@ -8,7 +8,7 @@ const PREFIX: &str = "splitbeam: ";
 
 /// Whether `search` (the URL's query string) asks for the debug log.
 pub fn requested(search: &str) -> bool {
-    search.trim_start_matches('?').split('&').any(|pair| pair == "splitbeam-debug" || pair.starts_with("splitbeam-debug="))
+    splitbeam_core::url::query_param(search, "splitbeam-debug").is_some()
 }
 
 /// A debug line (only printed when the debug log is on).

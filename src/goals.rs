@@ -5,7 +5,7 @@
 use js_sys::{Array, JsString, Reflect};
 use splitbeam_core::config::{Config, Goal, GoalTrigger};
 use splitbeam_core::json::Value;
-use splitbeam_core::pages::Url;
+use splitbeam_core::url::Url;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 

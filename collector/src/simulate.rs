@@ -10,7 +10,7 @@ use splitbeam_core::attributes::{self, PageContext};
 use splitbeam_core::config::{Config, Experiment, Status};
 use splitbeam_core::event::{new_id, new_visitor_id, Event, EventKind};
 use splitbeam_core::json::Value;
-use splitbeam_core::pages::Url;
+use splitbeam_core::url::Url;
 use splitbeam_core::regex::NativeRegex;
 
 /// The goals of the demo funnel, in order: the keys `www/experiments.json` defines.

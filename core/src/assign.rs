@@ -8,7 +8,7 @@ use crate::condition;
 use crate::config::{Config, Experiment, Status};
 use crate::hash;
 use crate::json::Value;
-use crate::pages::Url;
+use crate::url::Url;
 use crate::regex::RegexMatcher;
 
 /// A variant this browser was assigned earlier, kept while the experiment's variants are unchanged.

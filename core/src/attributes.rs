@@ -8,7 +8,7 @@
 //! of the custom attributes (`splitbeam.attributes({...})`), which override the built-in ones.
 
 use crate::json::Value;
-use crate::pages::Url;
+use crate::url::Url;
 
 /// What the page knows about the visitor at assignment time.
 #[derive(Debug, Clone, Copy)]

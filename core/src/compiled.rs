@@ -10,7 +10,9 @@ use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespa
 use crate::json::Value;
 use crate::pages::{Glob, PageRules, Pattern};
 
-const MAGIC: [u8; 3] = *b"SB\x01";
+/// The format byte changes with the layout: a loader only ever decodes the config baked with it,
+/// and anything else reads as damaged (one console line), never as a different config.
+const MAGIC: [u8; 3] = *b"SB\x02";
 
 /// The valid experiments of `config` in the compiled form.
 pub fn encode(config: &Config) -> Vec<u8> {
@@ -107,9 +109,17 @@ impl Writer {
             self.uint(list.len());
             for pattern in list {
                 match pattern {
+                    // Parsed already: the browser carries no glob parser.
                     Pattern::Glob(glob) => {
                         self.0.push(0);
                         self.str(glob.as_str());
+                        self.opt_str(&glob.host);
+                        self.str(&glob.path);
+                        self.uint(glob.query.len());
+                        for (key, value) in &glob.query {
+                            self.str(key);
+                            self.opt_str(value);
+                        }
                     }
                     Pattern::Regex(p) => {
                         self.0.push(1);
@@ -287,8 +297,12 @@ impl<'a> Reader<'a> {
     }
     fn pages(&mut self) -> Option<PageRules> {
         let pattern = |r: &mut Self| match r.byte()? {
-            // Parsed here, once: the compiler only writes globs that parse.
-            0 => r.str().and_then(|text| Glob::parse(&text).ok()).map(Pattern::Glob),
+            0 => Some(Pattern::Glob(Glob {
+                text: r.str()?,
+                host: r.opt(Self::str)?,
+                path: r.str()?,
+                query: r.list(|r| Some((r.str()?, r.opt(Self::str)?)))?,
+            })),
             1 => r.str().map(Pattern::Regex),
             _ => None,
         };

@@ -2,6 +2,7 @@
 //! An invalid experiment is dropped with its issues; the valid ones still run.
 
 use crate::json::{self, ParseError, Positions, Value};
+use crate::issue::Issue;
 use crate::pages::PageRules;
 use crate::regex::RegexMatcher;
 
@@ -133,16 +134,6 @@ pub enum GoalTrigger {
     /// A custom `splitbeam.track(name)` call.
     Event(String),
 }
-
-/// One validation problem: where (JSON path) and what.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Issue {
-    pub path: String,
-    pub message: String,
-}
-
-/// The message of every issue when the `validate` feature is off (the browser snippet).
-pub const UNEXPLAINED: &str = "invalid (run `splitbeam validate` on this experiments.json for the reasons)";
 
 /// The outcome of loading a configuration: what runs, and what was wrong.
 #[derive(Debug, Clone, Default)]

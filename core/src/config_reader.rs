@@ -3,7 +3,8 @@
 
 #[cfg(feature = "validate")]
 use crate::condition;
-use crate::config::{Change, Experiment, Goal, GoalTrigger, Issue, Loaded, Move, Namespace, Status, Variant};
+use crate::config::{Change, Experiment, Goal, GoalTrigger, Loaded, Move, Namespace, Status, Variant};
+use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
 use crate::pages::{self, PageRules};
 use crate::regex::RegexMatcher;
@@ -97,7 +98,7 @@ fn summarize(_issues: &mut Vec<Issue>, _experiment_path: &str) {}
 #[cfg(not(feature = "validate"))]
 fn summarize(issues: &mut Vec<Issue>, experiment_path: &str) {
     issues.clear();
-    issues.push(Issue { path: experiment_path.to_string(), message: crate::config::UNEXPLAINED.into() });
+    issues.push(Issue { path: experiment_path.to_string(), message: crate::issue::UNEXPLAINED.into() });
 }
 
 fn unknown_keys(entries: &[(String, Value)], path: &str, known: &[&str], issues: &mut Vec<Issue>) {
@@ -589,7 +590,8 @@ fn read_funnel(value: &Value, path: &str, goals: &[Goal], issues: &mut Vec<Issue
 /// `cargo test -p splitbeam-core --no-default-features --lib config_reader`.
 #[cfg(all(test, not(feature = "validate")))]
 mod browser_tests {
-    use crate::config::{load, UNEXPLAINED};
+    use crate::config::load;
+    use crate::issue::UNEXPLAINED;
     use crate::json::parse;
 
     fn loaded(text: &str) -> crate::config::Loaded {

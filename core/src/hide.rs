@@ -92,7 +92,7 @@ fn glob_to_path_regex(glob: &str) -> String {
         let after_scheme = before_query.split_once("//").map_or(before_query, |(_, rest)| rest);
         after_scheme.find('/').map_or("/", |i| &after_scheme[i..])
     };
-    let path = crate::pages::percent_decode(path, false);
+    let path = crate::url::percent_decode(path, false);
     let trimmed = path.trim_end_matches('/');
     let mut out = String::with_capacity(trimmed.len() + 8);
     for c in trimmed.chars() {

@@ -6,7 +6,7 @@
 macro_rules! issue {
     ($path:expr, $($message:tt)+) => {{
         #[cfg(feature = "validate")]
-        let issue = $crate::config::Issue { path: ::std::string::String::from($path), message: ::std::format!($($message)+) };
+        let issue = $crate::issue::Issue { path: ::std::string::String::from($path), message: ::std::format!($($message)+) };
         #[cfg(not(feature = "validate"))]
         let issue = {
             // Never called: it only keeps the message's variables in use, so nothing is formatted.
@@ -14,7 +14,7 @@ macro_rules! issue {
                 let _ = $path;
                 let _ = ::std::format!($($message)+);
             };
-            $crate::config::Issue { path: ::std::string::String::new(), message: $crate::config::UNEXPLAINED.into() }
+            $crate::issue::Issue { path: ::std::string::String::new(), message: $crate::issue::UNEXPLAINED.into() }
         };
         issue
     }};
@@ -46,13 +46,16 @@ pub mod decimal;
 pub mod event;
 pub mod hash;
 pub mod hide;
+pub mod issue;
 pub mod json;
 pub mod pages;
 pub mod regex;
 pub mod selector;
 pub mod sha256;
 pub mod time;
+pub mod url;
 
 pub use assign::{assign, Decision, Reason, Sticky, Visitor};
-pub use config::{load, Config, Experiment, Issue, Loaded};
+pub use config::{load, Config, Experiment, Loaded};
+pub use issue::Issue;
 pub use json::Value;

@@ -32,9 +32,10 @@
 //! without its scheme and host (`/cart?x=1#top`), as GrowthBook does. So `^/checkout` and
 //! `^https://shop\.example/checkout` both work. Unanchored regexes match anywhere.
 
-use crate::config::Issue;
+use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
 use crate::regex::RegexMatcher;
+use crate::url::{self, find_scheme_separator, is_scheme, percent_decode, Url};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PageRules {
@@ -47,135 +48,6 @@ pub enum Pattern {
     /// Parsed once, when the config is read, not on every match.
     Glob(Glob),
     Regex(String),
-}
-
-/// A page URL split into what page rules look at.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Url {
-    /// The URL exactly as given; regex patterns are tested against it.
-    pub href: String,
-    /// Lower-cased host with its port if one was given (`shop.example:8080`); empty for a
-    /// relative URL.
-    pub host: String,
-    /// Percent-decoded path, always starting with `/`.
-    pub path: String,
-    /// Percent-decoded query parameters in order (`+` is a space), repeated keys kept.
-    pub query: Vec<(String, String)>,
-}
-
-impl Url {
-    /// Splits an absolute (`https://shop.example/a/b?x=1#h`, `//shop.example/a`) or relative
-    /// (`/a/b?x=1`) URL. Never fails: whatever does not parse ends up in the path.
-    pub fn parse(href: &str) -> Url {
-        let without_fragment = href.split('#').next().unwrap_or_default();
-        let (before_query, query) = without_fragment
-            .split_once('?')
-            .unwrap_or((without_fragment, ""));
-        let (host, path) = split_host(before_query);
-        Url {
-            href: href.to_string(),
-            host: host.to_ascii_lowercase(),
-            path: absolute_path(percent_decode(path, false)),
-            query: parse_query(query),
-        }
-    }
-
-    /// The href without its scheme and host: `/cart?x=1#top`.
-    pub fn after_origin(&self) -> String {
-        let (_, rest) = split_host(&self.href);
-        absolute_path(rest.to_string())
-    }
-}
-
-fn absolute_path(mut path: String) -> String {
-    if !path.starts_with('/') {
-        path.insert(0, '/');
-    }
-    path
-}
-
-fn is_scheme(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
-}
-
-/// Where `://` starts. By hand: `str::find` with a `&str` needle brings the two-way searcher,
-/// several KB of wasm for a three-byte needle.
-fn find_scheme_separator(s: &str) -> Option<usize> {
-    s.as_bytes().windows(3).position(|w| w == b"://")
-}
-
-/// Splits `scheme://user@host:port/rest` or `//host/rest` into (`host:port`, `/rest`);
-/// anything else is relative: ("", the whole text).
-fn split_host(s: &str) -> (&str, &str) {
-    let after_slashes = match find_scheme_separator(s) {
-        // `get`, not indexing: a panicking slice brings core::fmt into the snippet.
-        Some(i) if is_scheme(s.get(..i).unwrap_or_default()) => s.get(i + 3..).unwrap_or_default(),
-        _ => match s.strip_prefix("//") {
-            Some(rest) => rest,
-            None => return ("", s),
-        },
-    };
-    let end = after_slashes
-        .find(['/', '?', '#'])
-        .unwrap_or(after_slashes.len());
-    let (authority, rest) = after_slashes.split_at_checked(end).unwrap_or((after_slashes, ""));
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    (host, rest)
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (percent_decode(key, true), percent_decode(value, true))
-        })
-        .collect()
-}
-
-/// Decodes `%XX` escapes (and `+` as a space in query strings, as browsers' forms encode it).
-/// Malformed escapes are kept as written, and so is the whole text when the escapes do not
-/// decode to UTF-8 (a legacy Latin-1 link): nothing is guessed.
-pub fn percent_decode(s: &str, plus_is_space: bool) -> String {
-    if !s.contains(['%', '+']) {
-        return s.to_string();
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => match (
-                bytes.get(i + 1).and_then(hex_value),
-                bytes.get(i + 2).and_then(hex_value),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push(high * 16 + low);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' if plus_is_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
-}
-
-fn hex_value(b: &u8) -> Option<u8> {
-    (*b as char).to_digit(16).map(|d| d as u8)
 }
 
 impl PageRules {
@@ -204,13 +76,14 @@ impl Pattern {
 /// A glob pattern split like a URL.
 #[derive(Debug, Clone)]
 pub struct Glob {
-    /// As written in the config (compiled and shown as such).
-    text: String,
+    /// As written in the config (shown as such). The fields are the crate's: `compiled` writes and
+    /// reads them as parsed, so that the browser needs no glob parser.
+    pub(crate) text: String,
     /// `None` for a path pattern (any host).
-    host: Option<String>,
-    path: String,
+    pub(crate) host: Option<String>,
+    pub(crate) path: String,
     /// Required query parameters; `None` as value = any value.
-    query: Vec<(String, Option<String>)>,
+    pub(crate) query: Vec<(String, Option<String>)>,
 }
 
 /// Two globs are the same pattern when they are written the same.
@@ -259,19 +132,7 @@ impl Glob {
             check_host(host)?;
             (Some(host), path)
         };
-        let query = match query {
-            None => Vec::new(),
-            Some(query) => query
-                .split('&')
-                .filter(|pair| !pair.is_empty())
-                .map(|pair| match pair.split_once('=') {
-                    Some((key, value)) => {
-                        (percent_decode(key, true), Some(percent_decode(value, true)))
-                    }
-                    None => (percent_decode(pair, true), None),
-                })
-                .collect(),
-        };
+        let query: Vec<(String, Option<String>)> = query.map(|q| url::query_pairs(q).collect()).unwrap_or_default();
         if query.iter().any(|(key, _)| key.is_empty()) {
             return Err("a query parameter in the pattern has no name".to_string());
         }

@@ -87,3 +87,20 @@ fn only_a_config_with_an_audience_needs_the_condition_engine() {
     let plain = read(r#"{"version":1,"experiments":[{"key":"a","status":"running","variants":[{"key":"c"},{"key":"b"}]}]}"#);
     assert!(!needs_conditions(&plain));
 }
+
+#[test]
+fn globs_travel_parsed_with_their_host_and_query() {
+    let text = r#"{"experiments": [{"key": "e", "status": "running", "variants": [{"key": "a"}, {"key": "b"}],
+        "pages": {"include": ["https://*.shop.example/cart*?step=pay&coupon", "shop.example:8080/été"], "exclude": ["/cart?debug=*"]}}]}"#;
+    let config = read(text);
+    let decoded = decode(&encode(&config)).expect("decodes");
+    assert_eq!(browser_view(&decoded), browser_view(&config));
+    let pages = &decoded.experiments[0].pages;
+    let url = |href: &str| splitbeam_core::url::Url::parse(href);
+    let on = |href: &str| pages.matches(&url(href), &NativeRegex);
+    assert!(on("https://eu.shop.example/cart/?coupon=X&step=pay"));
+    assert!(!on("https://eu.shop.example/cart/?step=pay"), "the coupon parameter is required");
+    assert!(!on("https://eu.shop.example/cart?step=pay&coupon&debug=1"), "excluded");
+    assert!(on("http://shop.example:8080/%C3%A9t%C3%A9"));
+    assert!(!on("http://shop.example:9090/%C3%A9t%C3%A9"), "another port");
+}

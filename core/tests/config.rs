@@ -224,7 +224,7 @@ fn winner_must_name_a_variant() {
 #[test]
 fn status_dates_namespace_and_hash_settings_are_checked() {
     assert_issue(&format!(r#"{{"key": "e", "status": "paused", {VARIANTS}}}"#), "experiments[0].status", "draft, running or stopped");
-    assert_issue(&format!(r#"{{"key": "e", "variants": [{{"key": "a"}}, {{"key": "b"}}]}}"#), "experiments[0]", "missing \"status\"");
+    assert_issue(r#"{"key": "e", "variants": [{"key": "a"}, {"key": "b"}]}"#, "experiments[0]", "missing \"status\"");
     assert_issue(&format!(r#"{{"key": "e", "status": "running", "start": "next monday", {VARIANTS}}}"#), "experiments[0].start", "not a date");
     assert_issue(&format!(r#"{{"key": "e", "status": "running", "start": "2026-02-01", "end": "2026-01-01", {VARIANTS}}}"#), "experiments[0].end", "after start");
     assert_issue(&format!(r#"{{"key": "e", "status": "running", "namespace": ["ns", 0.6, 0.2], {VARIANTS}}}"#), "experiments[0].namespace", "start < end");

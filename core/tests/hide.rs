@@ -4,7 +4,7 @@
 use regex::RegexBuilder;
 use splitbeam_core::config::{load_text, Config};
 use splitbeam_core::hide::{hide_list, PagePattern};
-use splitbeam_core::pages::Url;
+use splitbeam_core::url::Url;
 use splitbeam_core::regex::NativeRegex;
 
 const FULL: &str = include_str!("../../tests/fixtures/config/full.json");

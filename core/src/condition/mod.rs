@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-use crate::config::Issue;
+use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
 use crate::regex::RegexMatcher;
 
