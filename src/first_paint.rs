@@ -12,12 +12,15 @@ use splitbeam_core::attributes::{self, PageContext};
 use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
+use crate::consent::Consent;
 use crate::identity::{self, Identity};
 use crate::variant::ActiveVariant;
 use crate::{debug, observer, regex};
 
 thread_local! {
     static ACTIVE: RefCell<Vec<ActiveVariant>> = const { RefCell::new(Vec::new()) };
+    /// What `decide` read and assigned, written to storage by `persist` once the page is revealed.
+    static UNSAVED: RefCell<Option<(Identity, bool, Consent)>> = const { RefCell::new(None) };
 }
 
 /// Decides every experiment on this page from the compiled config and applies the variants when
@@ -37,8 +40,10 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
     let search = location.search().unwrap_or_default();
     let href = location.href().unwrap_or_default();
     let debug = debug::requested(&search);
-    let mut identity = Identity::load(option("consent").as_string().as_deref() == Some("required"), None);
-    let forced = identity::forced(&search, identity.may_store);
+    // Do-Not-Track stops sending, which this module never does.
+    let consent = Consent::new(Consent::required_by(option("consent").as_string()), false);
+    let mut identity = Identity::read(None);
+    let forced = identity::forced(&search, consent);
     // Without the condition engine nothing reads attributes but the hashed `id` (the compiler
     // picks the module with conditions for a config hashing another attribute).
     #[cfg(feature = "conditions")]
@@ -80,7 +85,7 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
             active.push(ActiveVariant::new(key, variant));
         }
     }
-    identity.remember(assigned);
+    let assigned = identity.note(assigned);
     let watching = !active.is_empty();
     ACTIVE.with(|cell| *cell.borrow_mut() = active);
     if watching {
@@ -89,7 +94,18 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
             debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
         }
     }
-    Some(Array::of3(&identity.visitor_id.as_str().into(), &identity.new_visitor.into(), &exposures))
+    let answer = Array::of3(&identity.visitor_id.as_str().into(), &identity.new_visitor.into(), &exposures);
+    UNSAVED.with(|cell| *cell.borrow_mut() = Some((identity, assigned, consent)));
+    Some(answer)
+}
+
+/// Stores the visitor id of a new visitor and new assignments, once; the loader calls it after the
+/// revealed frame is painted, or when the page is left before that.
+#[wasm_bindgen]
+pub fn persist() {
+    if let Some((identity, assigned, consent)) = UNSAVED.with(|cell| cell.borrow_mut().take()) {
+        identity.persist(assigned, consent);
+    }
 }
 
 /// The whole snippet takes over: every change made here is undone (it applies them again in the

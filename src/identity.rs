@@ -4,6 +4,7 @@
 use js_sys::{Array, JSON};
 use splitbeam_core::assign::Sticky;
 use wasm_bindgen::JsCast;
+use crate::consent::Consent;
 use crate::storage;
 
 const VISITOR_KEY: &str = "splitbeam_visitor";
@@ -16,14 +17,24 @@ pub struct Identity {
     /// No id was stored before this page view.
     pub new_visitor: bool,
     pub sticky: Vec<Sticky>,
-    /// Whether we may write to storage now.
-    pub may_store: bool,
 }
 
 impl Identity {
     /// Reads the stored identity, or makes a new one; stores it only when allowed. `handover` is the
     /// (visitor id, new visitor) the first-paint module already decided with on this page.
-    pub fn load(consent_required: bool, handover: Option<(String, bool)>) -> Identity {
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
+    pub fn load(consent: Consent, handover: Option<(String, bool)>) -> Identity {
+        let identity = Identity::read(handover);
+        // A returning visitor's storage already holds what was just read: no write on every page load.
+        if identity.new_visitor {
+            identity.save(consent);
+        }
+        identity
+    }
+
+    /// `load` without the write: the first-paint module writes only once the page is revealed
+    /// (`persist`), since a fresh profile's first localStorage write took milliseconds before it.
+    pub fn read(handover: Option<(String, bool)>) -> Identity {
         let (visitor_id, new_visitor) = match handover.filter(|(id, _)| id.starts_with("v_")) {
             Some(handed) => handed,
             None => {
@@ -33,33 +44,46 @@ impl Identity {
             }
         };
         let sticky = storage::local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
-        let identity = Identity { visitor_id, new_visitor, sticky, may_store: !consent_required };
-        // A returning visitor's storage already holds what was just read: no write on every page load.
-        if new_visitor {
-            identity.save();
-        }
-        identity
+        Identity { visitor_id, new_visitor, sticky }
     }
 
     /// Records new assignments (each replacing an older one for the same experiment) and saves them
     /// in one write: a page with 50 experiments must not rewrite storage 50 times.
-    pub fn remember(&mut self, assigned: Vec<Sticky>) {
+    #[cfg_attr(not(feature = "full"), allow(dead_code))]
+    pub fn remember(&mut self, assigned: Vec<Sticky>, consent: Consent) {
+        if self.note(assigned) {
+            self.save_sticky(consent);
+        }
+    }
+
+    /// `remember` without the write; whether anything changed.
+    pub fn note(&mut self, assigned: Vec<Sticky>) -> bool {
         if assigned.is_empty() {
-            return;
+            return false;
         }
         for sticky in assigned {
             self.sticky.retain(|s| s.experiment != sticky.experiment);
             self.sticky.push(sticky);
         }
-        self.save_sticky();
+        true
+    }
+
+    /// The writes `read` and `note` left out: the new visitor's id, and assignments if `assigned`.
+    #[cfg_attr(feature = "full", allow(dead_code))]
+    pub fn persist(&self, assigned: bool, consent: Consent) {
+        if self.new_visitor {
+            self.save(consent);
+        } else if assigned {
+            self.save_sticky(consent);
+        }
     }
 
     #[cfg_attr(not(feature = "full"), allow(dead_code))]
-    /// `splitbeam.consent(granted)`: granting stores what was kept in memory; withdrawing erases it.
-    pub fn set_consent(&mut self, granted: bool) {
-        self.may_store = granted;
-        if granted {
-            self.save();
+    /// `splitbeam.consent(granted)` (already set in `consent`): granting stores what was kept in
+    /// memory; withdrawing erases it.
+    pub fn consent_changed(&self, consent: Consent) {
+        if consent.may_store() {
+            self.save(consent);
         } else {
             if let Some(storage) = storage::local() {
                 let _ = storage.remove_item(VISITOR_KEY);
@@ -73,19 +97,19 @@ impl Identity {
         }
     }
 
-    fn save(&self) {
-        if !self.may_store {
+    fn save(&self, consent: Consent) {
+        if !consent.may_store() {
             return;
         }
         if let Some(storage) = storage::local() {
             // Storage may be full or blocked: the identity still holds for this page view.
             let _ = storage.set_item(VISITOR_KEY, &self.visitor_id);
         }
-        self.save_sticky();
+        self.save_sticky(consent);
     }
 
-    fn save_sticky(&self) {
-        if !self.may_store {
+    fn save_sticky(&self, consent: Consent) {
+        if !consent.may_store() {
             return;
         }
         if let Some(storage) = storage::local() {
@@ -97,8 +121,8 @@ impl Identity {
 
 /// QA overrides: this URL's `?splitbeam=` (in `search`, the query string) plus earlier ones of this
 /// session; kept for the session when storing is allowed.
-pub fn forced(search: &str, may_store: bool) -> Vec<(String, String)> {
-    let query_value = query_param(search, "splitbeam");
+pub fn forced(search: &str, consent: Consent) -> Vec<(String, String)> {
+    let query_value = splitbeam_core::url::query_param(search, "splitbeam");
     let session = storage::session();
     let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
     let mut forced = splitbeam_core::assign::forced_from_query(&earlier);
@@ -106,7 +130,7 @@ pub fn forced(search: &str, may_store: bool) -> Vec<(String, String)> {
         forced.retain(|(e, _)| *e != experiment);
         forced.push((experiment, variant));
     }
-    if may_store && query_value.is_some() {
+    if consent.may_store() && query_value.is_some() {
         if let Some(session) = session {
             // `experiment:variant,…`, the `?splitbeam=` form.
             let mut text = String::new();
@@ -146,13 +170,4 @@ fn parse_sticky(text: &str) -> Vec<Sticky> {
             Some(Sticky { experiment: field(0)?, variant: field(1)?, fingerprint: field(2)? })
         })
         .collect()
-}
-
-
-/// The raw value of `name` in a query string (`?a=1&b`): `Some("")` when present without a value.
-fn query_param(search: &str, name: &str) -> Option<String> {
-    search.trim_start_matches('?').split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (key == name).then(|| js_sys::decode_uri_component(value).ok().and_then(|v| v.as_string()).unwrap_or_else(|| value.to_string()))
-    })
 }

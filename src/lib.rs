@@ -3,6 +3,7 @@
 //! (`first_paint.rs`: decide from the compiled config, apply the variants, keep them applied);
 //! with it, the whole snippet (`snippet.rs`), which the loader starts once the page is revealed.
 
+mod consent;
 mod debug;
 mod dom;
 mod identity;

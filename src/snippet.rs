@@ -14,6 +14,7 @@ use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::api::{self, Exposures};
+use crate::consent::Consent;
 use crate::identity::{self, Identity};
 use crate::variant::ActiveVariant;
 use crate::{debug, goals, js_value, observer, outbox, regex, spa};
@@ -38,8 +39,8 @@ struct Snippet {
     exposures: Exposures,
     /// Where events go (`data-collector`), if anywhere; delivery starts once consent allows.
     collector: Option<String>,
-    /// `data-respect-dnt` and the browser sends Do-Not-Track or Global Privacy Control: nothing is sent.
-    do_not_track: bool,
+    /// Whether this visitor's browser may be stored into and events sent (consent, Do-Not-Track).
+    consent: Consent,
     /// The URL of the last page view (the referrer of the next SPA view).
     viewed: String,
 }
@@ -72,7 +73,6 @@ pub fn start(compiled: &[u8], options: JsValue) {
     let Some(config) = splitbeam_core::compiled::decode(compiled) else {
         return debug::error("the compiled experiments config is damaged (rebuild it with `splitbeam snippet`)");
     };
-    let consent_required = option("consent").as_string().as_deref() == Some("required");
     let script = window.document().and_then(|d| d.query_selector("script[data-collector]").ok().flatten());
     let script_attr = |name: &str| script.as_ref().and_then(|s| s.get_attribute(name));
     let collector = option("collector").as_string().or_else(|| script_attr("data-collector")).filter(|c| !c.is_empty());
@@ -80,8 +80,9 @@ pub fn start(compiled: &[u8], options: JsValue) {
     let earlier_views = js_sys::Array::from(&option("views"));
     let held = js_sys::Array::from(&option("held"));
     let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
-    let identity = Identity::load(consent_required, handover);
-    let forced = identity::forced(&search, identity.may_store);
+    let consent = Consent::new(Consent::required_by(option("consent").as_string()), respect_dnt && do_not_track(&window.navigator()));
+    let identity = Identity::load(consent, handover);
+    let forced = identity::forced(&search, consent);
     let snippet = Snippet {
         config,
         identity,
@@ -93,7 +94,7 @@ pub fn start(compiled: &[u8], options: JsValue) {
         exposed: Vec::new(),
         exposures: Exposures::default(),
         collector,
-        do_not_track: respect_dnt && do_not_track(&window.navigator()),
+        consent,
         viewed: String::new(),
     };
     let announcements = SNIPPET.with(|cell| {
@@ -214,7 +215,7 @@ impl Snippet {
                 wanted.push((key, variant));
             }
         }
-        self.identity.remember(assigned);
+        self.identity.remember(assigned, self.consent);
         // Revert what no longer applies (another route, or another variant after new attributes).
         let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.active)
             .into_iter()
@@ -262,7 +263,7 @@ impl Snippet {
 
     /// Starts sending events if there is a collector and the visitor's choices allow it.
     fn start_delivery(&mut self) {
-        if let (Some(collector), true, false) = (&self.collector, self.identity.may_store, self.do_not_track) {
+        if let (Some(collector), true) = (&self.collector, self.consent.may_send()) {
             outbox::start(collector.clone());
         }
     }
@@ -485,7 +486,8 @@ pub fn attributes(custom: JsValue) {
 pub fn consent(granted: JsValue) {
     let granted = granted.as_bool() == Some(true);
     with_snippet(|s| {
-        s.identity.set_consent(granted);
+        s.consent.set(granted);
+        s.identity.consent_changed(s.consent);
         if !granted {
             return outbox::stop();
         }

@@ -74,3 +74,17 @@ fn push_hex(bytes: &[u8], out: &mut String) {
         }
     }
 }
+
+/// Every key in `storage`.
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
+pub fn keys(storage: &Storage) -> Vec<String> {
+    let count = storage.length().unwrap_or(0);
+    (0..count).filter_map(|i| storage.key(i).ok().flatten()).collect()
+}
+
+/// A random 32-bit number (the pause before adopting, retry jitter).
+#[cfg_attr(not(feature = "full"), allow(dead_code))]
+pub fn random_u32() -> u32 {
+    let b = random_bytes();
+    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+}

@@ -99,6 +99,8 @@ try {
   addEventListener('pagehide', (event) => {
     try {
       if (ready || event.persisted || consent == 'required') return;
+      // The visitor id and assignments this page decided with, if the page is left that early.
+      if (decided) first.persist();
       const held = queued
         .filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track')
         .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.where || [here(), Date.now()]));
@@ -184,7 +186,7 @@ try {
       // paint is one the changed copy seems to wait for (Lighthouse counted the whole snippet's
       // 80 KB in the mobile LCP). A hidden tab paints no frames, hence the timer as well.
       let started = false;
-      const go = () => started || ((started = true), startFull(applied, identity));
+      const go = () => started || ((started = true), first.persist(), startFull(applied, identity));
       requestAnimationFrame(() => setTimeout(go));
       setTimeout(go, 250);
     })

@@ -4,20 +4,21 @@
 //! Storage layout, per page load ("tab"): `splitbeam.outbox.<tab>` holds the tab's snapshot and
 //! `splitbeam.lease.<tab>` says who may send it. A live tab renews its own lease; a page that goes
 //! away releases it, so the next page load (or another open tab) adopts the snapshot, but only under
-//! `may_send` and after re-reading its claim, so that two tabs never send the same events.
+//! `may_send` and after re-reading its claim, so that two tabs never send the same events
+//! (`adoption.rs`).
 
 use std::cell::{Cell, RefCell};
 
 use js_sys::Function;
-use splitbeam_core::delivery::{may_send, parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
+use splitbeam_core::delivery::{parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
 use splitbeam_core::event::{new_id, Event, EventKind};
-use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
-use web_sys::Storage;
 
 use crate::session::Sessions;
+
+mod adoption;
 use crate::storage::{self, random_bytes, random_hex};
-use crate::{debug, js_value, transport};
+use crate::{debug, transport};
 
 const OUTBOX_PREFIX: &str = "splitbeam.outbox.";
 const LEASE_PREFIX: &str = "splitbeam.lease.";
@@ -127,7 +128,7 @@ pub fn start(collector: String) {
                 d.lease = None;
             });
             note_stored_confirmation();
-            claim_orphans();
+            adoption::claim_orphans();
         }
     });
     listen(&window, "online", |_| flush(FlushReason::Manual));
@@ -136,7 +137,7 @@ pub fn start(collector: String) {
         let key = js_sys::Reflect::get(&event, &"key".into()).ok().and_then(|k| k.as_string()).unwrap_or_default();
         let released = js_sys::Reflect::get(&event, &"newValue".into()).map(|v| v.is_null()).unwrap_or(false);
         if key.starts_with(LEASE_PREFIX) && released {
-            claim_orphans();
+            adoption::claim_orphans();
         }
     });
     if let Some(document) = document {
@@ -154,7 +155,7 @@ pub fn start(collector: String) {
             }
         });
     }
-    claim_orphans();
+    adoption::claim_orphans();
 }
 
 fn listen(target: &web_sys::EventTarget, name: &str, handler: impl FnMut(JsValue) + 'static) {
@@ -172,7 +173,7 @@ pub fn stop() {
     }
     // Every key of ours starts so (outbox, leases, sessions, identity, held goals, caches).
     if let Some(storage) = storage::local() {
-        for key in keys(&storage).into_iter().filter(|k| k.starts_with("splitbeam")) {
+        for key in storage::keys(&storage).into_iter().filter(|k| k.starts_with("splitbeam")) {
             let _ = storage.remove_item(&key);
         }
     }
@@ -296,7 +297,7 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             transport::Reply::Failed => (Outcome::NetworkError, 0),
         };
         let was_unreadable = d.outbox.unreadable_at();
-        let settled = d.outbox.on_result(batch_id, outcome, now(), random_u32());
+        let settled = d.outbox.on_result(batch_id, outcome, now(), storage::random_u32());
         let unreadable = d.outbox.unreadable_at();
         if unreadable != was_unreadable {
             // Found unreadable (warn, remember for later pages), or readable again (forget).
@@ -448,50 +449,6 @@ impl Delivery {
     }
 }
 
-/// Finds snapshots no live tab holds (a previous page, a closed tab), claims their leases, and
-/// adopts them after a short random pause if the claim still stands: a tab that claimed at the
-/// same moment has overwritten it by then, so only one of the two sends them. Snapshots under
-/// another tab's live lease are looked at again when that lease would run out (a tab that
-/// vanished without `pagehide` releases nothing).
-fn claim_orphans() {
-    let claimed = with(|d| {
-        let Some(storage) = storage::local() else { return Vec::new() };
-        let now = now();
-        let mut claimed = Vec::new();
-        let mut recheck: Option<u64> = None;
-        for key in keys(&storage) {
-            let Some(tab) = key.strip_prefix(OUTBOX_PREFIX) else { continue };
-            if tab == d.tab {
-                continue;
-            }
-            let lease_key = [LEASE_PREFIX, tab].concat();
-            let lease = read_lease(&storage, &lease_key);
-            match lease {
-                Some(lease) if !may_send(Some(&lease), &d.tab, now) => {
-                    recheck = Some(recheck.map_or(lease.until_ms, |r| r.min(lease.until_ms)));
-                }
-                _ => {
-                    storage::store(&lease_key, &Lease::take(&d.tab, now, d.outbox.policy()).encode());
-                    claimed.push(tab.to_string());
-                }
-            }
-        }
-        if let (Some(at), false) = (recheck, d.recheck_pending) {
-            d.recheck_pending = true;
-            later(at.saturating_sub(now) + 50, || {
-                with(|d| d.recheck_pending = false);
-                claim_orphans();
-            });
-        }
-        claimed
-    })
-    .unwrap_or_default();
-    if claimed.is_empty() {
-        return;
-    }
-    later(50 + u64::from(random_u32() % 150), move || adopt(claimed));
-}
-
 /// Runs `f` once, `delay_ms` from now.
 fn later(delay_ms: u64, f: impl FnOnce() + 'static) {
     let f = Closure::once_into_js(f);
@@ -499,62 +456,6 @@ fn later(delay_ms: u64, f: impl FnOnce() + 'static) {
         let delay = delay_ms.min(i32::MAX as u64) as i32;
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), delay);
     }
-}
-
-fn adopt(claimed: Vec<String>) {
-    with(|d| {
-        let Some(storage) = storage::local() else { return };
-        let now = now();
-        let mut adopted = Vec::new();
-        for tab in claimed {
-            let lease_key = [LEASE_PREFIX, &tab].concat();
-            let lease = read_lease(&storage, &lease_key);
-            if lease.is_none_or(|l| l.owner != d.tab) {
-                continue;
-            }
-            let outbox_key = [OUTBOX_PREFIX, &tab].concat();
-            let snapshot = storage.get_item(&outbox_key).ok().flatten().unwrap_or_default();
-            match parse_stored(&snapshot) {
-                Ok(Some(root)) => {
-                    if let Some(problem) = d.outbox.merge_value(&root, now).problem {
-                        debug::warn(&problem);
-                    }
-                }
-                Ok(None) => {}
-                Err(why) => debug::warn(&["stored outbox ignored: ", &why].concat()),
-            }
-            adopted.push((outbox_key, lease_key));
-        }
-        // Ours first, then theirs removed: a crash in between duplicates (the collector keeps each
-        // id once), it never loses.
-        d.save();
-        for (outbox_key, lease_key) in adopted {
-            let _ = storage.remove_item(&outbox_key);
-            let _ = storage.remove_item(&lease_key);
-        }
-        d.pump();
-    });
-}
-
-/// A stored text through the browser's `JSON.parse` (core's text parser stays out of the wasm):
-/// `None` when nothing is stored.
-fn parse_stored(text: &str) -> Result<Option<Value>, String> {
-    if text.trim().is_empty() {
-        return Ok(None);
-    }
-    let parsed = js_sys::JSON::parse(text).map_err(|_| String::from("not JSON"))?;
-    js_value::to_value(&parsed).map(Some)
-}
-
-/// The lease stored under `key`; `None` (free) when absent or unreadable.
-fn read_lease(storage: &Storage, key: &str) -> Option<Lease> {
-    let text = storage.get_item(key).ok().flatten()?;
-    Lease::from_value(&parse_stored(&text).ok()??)
-}
-
-fn keys(storage: &Storage) -> Vec<String> {
-    let count = storage.length().unwrap_or(0);
-    (0..count).filter_map(|i| storage.key(i).ok().flatten()).collect()
 }
 
 /// Once per page: names the headers that would make delivery confirmed again.
@@ -575,11 +476,6 @@ fn warn_unreadable(collector: &str) {
 /// JavaScript's Number→String for event values: no Rust float formatting in the wasm.
 fn number(n: f64) -> String {
     js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_else(|_| "null".into())
-}
-
-fn random_u32() -> u32 {
-    let b = random_bytes();
-    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
 /// Reads the site's last confirmation (`CONFIRMED_KEY`) and unreadability (`UNREADABLE_KEY`) into the outbox.
