@@ -53,6 +53,8 @@ test('the inline tag from `splitbeam tag` hides, loads splitbeam.js async and ap
 test('each exposure is pushed to window.dataLayer as experiment_viewed', async () => {
   const { page, ctx } = await load('/');
   await waitForText(page, '#hero h1', VARIANT);
+  // The whole snippet pushes it once it has started, after the reveal's frame.
+  await page.waitForFunction(() => (window.dataLayer || []).some((e) => e.event === 'experiment_viewed'), null, { timeout: 10000 });
   const pushed = await page.evaluate(() => window.dataLayer.filter((e) => e.event === 'experiment_viewed'));
   assert.ok(pushed.some((e) => e.experiment_id === 'hero' && e.variation_id === 'free-shipping'), JSON.stringify(pushed));
   assert.ok(!pushed.some((e) => e.experiment_id === 'qa'), 'a draft is never exposed');
@@ -65,6 +67,8 @@ test('the same visitor sees the same variant after a reload', async () => {
   await first.page.waitForFunction(() => window.splitbeam.variant('split'));
   const variant = await first.page.evaluate(() => window.splitbeam.variant('split'));
   const text = await textOf(first.page, '#split');
+  // Stored once the revealed frame is painted (nothing is written before the reveal).
+  await first.page.waitForFunction(() => localStorage.getItem('splitbeam_visitor'), null, { timeout: 10000 });
   const visitor = await first.page.evaluate(() => localStorage.getItem('splitbeam_visitor'));
   assert.match(visitor, /^v_[0-9a-f]{32}$/);
   await first.page.reload();
