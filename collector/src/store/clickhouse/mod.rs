@@ -170,6 +170,18 @@ impl ClickHouseStore {
         }
     }
 
+    /// Brings the results snapshot of `experiment` under `funnel` up to the last insert, building
+    /// the first one however long it takes (what `serve`'s background thread does for configured
+    /// funnels); a no-op where results are not read from snapshots.
+    pub fn refresh_snapshot(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<()> {
+        if !self.snapshots {
+            return Ok(());
+        }
+        snapshot::current_facts(&self.client.with_timeout(BACKFILL_TIMEOUT), experiment, funnel, true, snapshot::First::Build)
+            .with_context(|| format!("refreshing the results snapshot of experiment {experiment:?}"))
+            .map(|_| ())
+    }
+
     /// `insert_batch` for callers without an async runtime (tests, tools).
     pub fn insert_batch_blocking(&self, events: Vec<Event>) -> anyhow::Result<InsertOutcome> {
         self.client.insert(events)
@@ -200,12 +212,19 @@ impl Store for ClickHouseStore {
     }
 
     fn experiment_totals(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<ExperimentTotals> {
-        let facts = if self.snapshots {
-            snapshot::current_facts(&self.client, experiment, funnel, self.keeps_snapshots)
+        let from_snapshot = if self.snapshots {
+            snapshot::current_facts(&self.client, experiment, funnel, self.keeps_snapshots, snapshot::First::IfSmall)
+                .with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))?
         } else {
-            self.client.rows(&totals_sql(&self.client.database, experiment, funnel))
+            None
         };
-        let facts = facts.with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))?;
+        let facts = match from_snapshot {
+            Some(facts) => facts,
+            None => self
+                .client
+                .rows(&totals_sql(&self.client.database, experiment, funnel))
+                .with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))?,
+        };
         self.client
             .totals(experiment, funnel, facts)
             .with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))
@@ -725,7 +744,7 @@ fn refresher(client: Arc<Client>, funnels: Arc<Mutex<Vec<(String, Vec<String>)>>
                 Err(_) => return,
             };
             for (experiment, funnel) in funnels {
-                if let Err(e) = snapshot::current_facts(&client, &experiment, &funnel, true) {
+                if let Err(e) = snapshot::current_facts(&client, &experiment, &funnel, true, snapshot::First::Build) {
                     tracing::warn!("refreshing the results snapshot of experiment {experiment:?}: {e:#}");
                 }
             }

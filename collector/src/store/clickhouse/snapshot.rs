@@ -33,6 +33,10 @@ use crate::store::sqlite::MAX_COUNTED_GOALS;
 pub(super) const REFRESH_EVERY: Duration = Duration::from_secs(2);
 /// Per-visitor rows per INSERT when a snapshot changes many visitors (the first one of a database).
 const ROWS_PER_INSERT: usize = 100_000;
+/// Above this many stored events, a read that finds no snapshot of its funnel answers from the
+/// per-visitor aggregates instead of re-deriving every visitor (minutes at 10 M events, longer
+/// than a request may take); the background thread builds the first snapshot meanwhile.
+const FIRST_SNAPSHOT_IN_A_READ_MAX_EVENTS: u64 = 1_000_000;
 
 pub(super) const CREATE_RESULT_VISITORS: &str = "CREATE TABLE IF NOT EXISTS {db}.result_visitors (\
     experiment String, funnel String, visitor String, as_of UInt64, \
@@ -114,9 +118,25 @@ struct TotalsInsert<'a> {
     value_sum_sq: f64,
 }
 
+/// How a read may go when its funnel has no snapshot yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum First {
+    /// Re-derive every exposed visitor, however many (the background thread).
+    Build,
+    /// Only on a small database; otherwise answer `None` (a request).
+    IfSmall,
+}
+
 /// The totals of `experiment` under `funnel` as of now, as result facts. With `keep`, what was
-/// computed is stored as the next snapshot (only `serve` writes; `results` only reads).
-pub(super) fn current_facts(client: &Client, experiment: &str, funnel: &[String], keep: bool) -> anyhow::Result<Vec<FactRow>> {
+/// computed is stored as the next snapshot (only `serve` writes; `results` only reads). `None`
+/// when there is no snapshot of this funnel yet and `first` says not to build one now.
+pub(super) fn current_facts(
+    client: &Client,
+    experiment: &str,
+    funnel: &[String],
+    keep: bool,
+    first: First,
+) -> anyhow::Result<Option<Vec<FactRow>>> {
     let funnel_key = serde_json::to_string(funnel).context("encoding the funnel")?;
     let db = &client.database;
     let x = literal(experiment);
@@ -137,6 +157,13 @@ pub(super) fn current_facts(client: &Client, experiment: &str, funnel: &[String]
         ))
         .context("finding the latest results snapshot")?;
     let base = base.first().map_or(0, |r| r.cut);
+    if base == 0 && first == First::IfSmall {
+        let stored: Vec<CutRow> =
+            client.rows(&format!("SELECT count() AS cut FROM {db}.events")).context("counting the stored events")?;
+        if stored.first().is_some_and(|r| r.cut > FIRST_SNAPSHOT_IN_A_READ_MAX_EVENTS) {
+            return Ok(None);
+        }
+    }
     let mut facts: Facts = BTreeMap::new();
     if base > 0 {
         let rows: Vec<TotalsRow> = client
@@ -160,7 +187,7 @@ pub(super) fn current_facts(client: &Client, experiment: &str, funnel: &[String]
             store_snapshot(client, experiment, &funnel_key, cut, &facts)?;
         }
     }
-    Ok(facts
+    Ok(Some(facts
         .into_iter()
         .filter(|(_, t)| t.visitors != 0)
         .map(|((variant, kind, key), t)| FactRow {
@@ -171,7 +198,7 @@ pub(super) fn current_facts(client: &Client, experiment: &str, funnel: &[String]
             value_sum: t.value_sum,
             value_sum_sq: t.value_sum_sq,
         })
-        .collect())
+        .collect()))
 }
 
 /// Moves `facts` from the snapshot at `base` to the cut `cut`: re-derives every visitor with an
