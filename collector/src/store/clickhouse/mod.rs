@@ -96,10 +96,13 @@ pub struct ClickHouseStore {
     /// `serve` only: a read stores what it computed as the next snapshot.
     keeps_snapshots: bool,
     /// The configured funnels, which the refresher keeps up to date.
-    funnels: Arc<Mutex<Vec<(String, Vec<String>)>>>,
+    funnels: Arc<Mutex<Funnels>>,
     /// Dropped with the store: the refresher thread then stops.
     _stop_refresher: Option<mpsc::Sender<()>>,
 }
+
+/// Each configured experiment with its funnel steps.
+type Funnels = Vec<(String, Vec<String>)>;
 
 /// Which SQL the server gets, chosen once from what it supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -735,7 +738,7 @@ fn totals_sql(database: &str, experiment: &str, funnel: &[String]) -> String {
 /// `serve`'s background thread: every `REFRESH_EVERY`, brings the snapshot of each configured
 /// funnel up to the last insert, so a read finds only seconds of events to add. Stops once the
 /// returned sender is dropped (with the store). Errors are logged and retried next time.
-fn refresher(client: Arc<Client>, funnels: Arc<Mutex<Vec<(String, Vec<String>)>>>) -> mpsc::Sender<()> {
+fn refresher(client: Arc<Client>, funnels: Arc<Mutex<Funnels>>) -> mpsc::Sender<()> {
     let (stop, stopped) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(snapshot::REFRESH_EVERY) {
