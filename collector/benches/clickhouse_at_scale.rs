@@ -29,6 +29,11 @@ const PARALLEL_INSERTS: usize = 2;
 const RUNS: usize = 5;
 
 fn main() -> anyhow::Result<()> {
+    // The store's warnings (a failed background refresh) on stderr; RUST_LOG=debug for more.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")))
+        .try_init();
     let engine = Engine::from_env().map_err(anyhow::Error::msg)?;
     if !engine.installed() {
         println!(

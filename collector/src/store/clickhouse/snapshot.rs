@@ -285,7 +285,7 @@ fn apply_tail(
         }
     };
     client
-        .stream(&sql, &mut |line| {
+        .stream_up_to(&sql, u64::MAX, &mut |line| {
             let event: TailEvent =
                 serde_json::from_str(line).with_context(|| format!("ClickHouse sent an unreadable event row {line:?}"))?;
             if pending.first().is_some_and(|p| p.visitor != event.visitor) {
