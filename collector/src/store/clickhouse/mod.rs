@@ -107,8 +107,8 @@ type Funnels = Vec<(String, Vec<String>)>;
 /// Which SQL the server gets, chosen once from what it supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dialect {
-    /// MergeTree keeps each row's insert block number (`enable_block_number_column`, ClickHouse
-    /// 24.x and later; 26.9 tested): results from snapshots plus the events since.
+    /// MergeTree keeps each row's insert block number (`enable_block_number_column`; 26.9
+    /// tested): results from snapshots plus the events since.
     Snapshots,
     /// Older servers (18.16 tested): results from the per-visitor aggregates, one pass over the
     /// experiment's visitors per read.

@@ -1,4 +1,4 @@
-//! Results from stored snapshots plus the events since (current ClickHouse, 24.x and later).
+//! Results from stored snapshots plus the events since (servers with `enable_block_number_column`; 26.9 tested).
 //!
 //! A snapshot of one experiment (and funnel) is its per-variant totals as of a cut `W` of the
 //! event log: every event stored in an insert block numbered `W` or lower (MergeTree numbers
