@@ -419,6 +419,121 @@ fn clickhouse_agrees_with_sqlite_on_a_random_event_stream() {
     assert_eq!(clickhouse.store().visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
 }
 
+/// Whether the engine of this run keeps per-row block numbers, so the store reads results from
+/// snapshots plus the events since (the current engine) rather than per-visitor aggregates (18.16).
+fn snapshots_engine() -> bool {
+    matches!(Engine::from_env(), Ok(Engine::Chdb))
+}
+
+#[test]
+fn results_read_between_batches_build_on_each_other_and_stay_exactly_sqlites() {
+    let Some(ch) = clickhouse() else { return };
+    let database = "read_between_batches";
+    // Two collectors on one database, each storing the snapshots its reads compute, and a
+    // read-only `results`: every one of them must equal SQLite after every few batches, whichever
+    // snapshot the previous read of whichever of them left.
+    let open = || ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("open ClickHouse {database}: {e:#}"));
+    let (first, second) = (open(), open());
+    let sqlite = sqlite();
+    let batches = random_batches(20_261_204, 300);
+    let mut reads = 0;
+    for (i, items) in batches.iter().enumerate() {
+        let automated = is_bot_batch(items);
+        let expected = sqlite.insert(counted(items, automated));
+        let via = if i % 2 == 0 { &first } else { &second };
+        assert_eq!(via.insert_batch_blocking(counted(items, automated)).expect("insert"), expected, "batch {i}");
+        if i % 6 == 5 || i + 1 == batches.len() {
+            let reader = ClickHouseStore::open_existing(&ch.url, database).expect("open for reading");
+            let store: &dyn Store = [&first as &dyn Store, &second, &reader][reads % 3];
+            reads += 1;
+            assert_eq!(store.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()), "after batch {i}");
+            // Another funnel (steps reversed) has its own snapshots.
+            let reversed: Vec<String> = funnel().into_iter().rev().collect();
+            assert_eq!(store.experiment_totals("hero", &reversed).expect("totals"), sqlite.totals("hero", &reversed), "after batch {i}");
+        }
+    }
+    let hero = sqlite.totals("hero", &funnel());
+    assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    if snapshots_engine() {
+        let snapshots = clickhouse_count(ch, &format!("SELECT uniqExact(as_of) FROM {database}.result_totals WHERE kind = 'snapshot'"));
+        assert!(snapshots > 10, "reads built on earlier snapshots ({snapshots} stored)");
+    }
+}
+
+#[test]
+fn a_database_from_before_snapshots_is_migrated_with_its_events_counted_once() {
+    let Some(ch) = clickhouse() else { return };
+    if !snapshots_engine() {
+        return; // 18.16 keeps the layout it has
+    }
+    let sql = |statement: String| {
+        let response = request(ch.http, "POST", "/", &[], statement.as_bytes()).expect("statement");
+        assert_eq!(response.status, 200, "{statement}: {}", response.text());
+    };
+    // The events of a seeded stream, resends included, in the events table as the previous
+    // version created it (key (visitor, id), no block numbers kept, no `copy`).
+    let source = "before_snapshots_source";
+    let database = "before_snapshots";
+    let store = ClickHouseStore::open(&ch.url, source).unwrap_or_else(|e| panic!("open ClickHouse {source}: {e:#}"));
+    let sqlite = sqlite();
+    let batches = random_batches(20_261_205, 200);
+    let (old, new) = batches.split_at(batches.len() * 2 / 3);
+    for items in old {
+        let automated = is_bot_batch(items);
+        sqlite.insert(counted(items, automated));
+        store.insert_batch_blocking(counted(items, automated)).expect("insert");
+    }
+    sql(format!("CREATE DATABASE {database}"));
+    sql(format!(
+        "CREATE TABLE {database}.events (id String, type String, ts Int64, visitor String, session String, url String, \
+         experiment Nullable(String), variant Nullable(String), goal Nullable(String), value Nullable(Float64), body String, \
+         counted UInt8 DEFAULT 1, bot UInt8 DEFAULT 0) ENGINE = ReplacingMergeTree() ORDER BY (visitor, id)"
+    ));
+    let columns = "id, type, ts, visitor, session, url, experiment, variant, goal, value, body, counted, bot";
+    // Twice, in two parts: a resent batch before the merge.
+    for _ in 0..2 {
+        sql(format!("INSERT INTO {database}.events SELECT {columns} FROM {source}.events"));
+    }
+    let migrated = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("migrate ClickHouse {database}: {e:#}"));
+    assert_eq!(migrated.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()));
+    // Later batches (some resent, some of old visitors) land on top of the first snapshot.
+    for items in new {
+        let automated = is_bot_batch(items);
+        assert_eq!(migrated.insert_batch_blocking(counted(items, automated)).expect("insert"), sqlite.insert(counted(items, automated)));
+    }
+    sql(format!("OPTIMIZE TABLE {database}.events FINAL"));
+    let hero = sqlite.totals("hero", &funnel());
+    assert!(hero.variants.len() == 2 && !hero.goals.is_empty() && !hero.funnel.is_empty(), "the stream exercises everything");
+    assert_eq!(migrated.experiment_totals("hero", &funnel()).expect("totals"), hero);
+    assert_eq!(migrated.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
+    let reopened = ClickHouseStore::open(&ch.url, database).unwrap_or_else(|e| panic!("reopen ClickHouse {database}: {e:#}"));
+    assert_eq!(reopened.experiment_totals("hero", &funnel()).expect("totals"), hero);
+}
+
+#[test]
+fn at_most_the_first_thousand_goals_after_exposure_count_as_in_sqlite() {
+    if !snapshots_engine() {
+        return; // 18.16's per-visitor aggregates count every goal (README)
+    }
+    let Some(clickhouse) = clickhouse_backend("goal_cap") else { return };
+    let sqlite = sqlite();
+    // 1,005 purchases after the exposure, worth 1 each except the last five (1,000 each): only
+    // the first 1,000 in time count. The last five arrive first.
+    let mut items: Vec<String> =
+        (1_000..1_005).map(|n| goal(&format!("g{n}"), "heavy", "purchase", Some(1_000.0), 2_000 + n)).collect();
+    items.push(exposure("x", "heavy", "hero", "b", 1_000));
+    items.extend((0..1_000).map(|n| goal(&format!("g{n}"), "heavy", "purchase", Some(1.0), 2_000 + n)));
+    for b in [&sqlite, &clickhouse] {
+        for chunk in items.chunks(300) {
+            b.insert(events(chunk));
+        }
+    }
+    let expected = sqlite.totals("hero", &[]);
+    assert_eq!(expected.goals.len(), 1);
+    assert_eq!(expected.goals[0].value_sum, 1_000.0, "SQLite counts the first 1,000 only");
+    assert_eq!(clickhouse.totals("hero", &[]), expected);
+}
+
 #[test]
 fn results_are_the_same_whether_events_arrive_in_one_ordered_batch_or_in_several_out_of_time_order() {
     let (Some(in_order), Some(out_of_order)) = (clickhouse_backend("one_ordered_batch"), clickhouse_backend("shuffled_batches"))

@@ -1,9 +1,13 @@
 //! The ClickHouse backend, for many stateless collectors in front of one ClickHouse cluster: each
-//! batch is one JSONEachRow INSERT over HTTP; materialized views keep per-visitor aggregates for results.
+//! batch is one JSONEachRow INSERT over HTTP. Results come from snapshots plus the events since
+//! (`snapshot`, current ClickHouse) or, on servers without per-row block numbers (18.16), from
+//! per-visitor aggregates kept by materialized views.
+
+mod snapshot;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -76,6 +80,9 @@ const BOT_EXPOSURE_ROWS: &str = "SELECT assumeNotNull(experiment) AS experiment,
 /// `_v2`: the views keep out what does not count (bots, invented experiments); a database with
 /// the first mark has its views and aggregate tables rebuilt once.
 const BACKFILLED_MARK: &str = "aggregates_v2_backfilled";
+/// Exists once the events table keeps block numbers and copies (`Dialect::Snapshots`) and the
+/// snapshot tables exist: results are read from them.
+const SNAPSHOTS_MARK: &str = "snapshots_v1";
 const OLD_BACKFILLED_MARK: &str = "aggregates_backfilled";
 
 /// Later than any event time (the ingest keeps them within ±2^53): "this funnel step was never reached".
@@ -84,6 +91,28 @@ const NEVER: &str = "toInt64(9223372036854775807)";
 pub struct ClickHouseStore {
     client: Arc<Client>,
     inserts: Arc<Semaphore>,
+    /// Whether results read snapshots (`Dialect::Snapshots` and a database `serve` prepared for them).
+    snapshots: bool,
+    /// `serve` only: a read stores what it computed as the next snapshot.
+    keeps_snapshots: bool,
+    /// The configured funnels, which the refresher keeps up to date.
+    funnels: Arc<Mutex<Funnels>>,
+    /// Dropped with the store: the refresher thread then stops.
+    _stop_refresher: Option<mpsc::Sender<()>>,
+}
+
+/// Each configured experiment with its funnel steps.
+type Funnels = Vec<(String, Vec<String>)>;
+
+/// Which SQL the server gets, chosen once from what it supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    /// MergeTree keeps each row's insert block number (`enable_block_number_column`; 26.9
+    /// tested): results from snapshots plus the events since.
+    Snapshots,
+    /// Older servers (18.16 tested): results from the per-visitor aggregates, one pass over the
+    /// experiment's visitors per read.
+    Aggregates,
 }
 
 /// A blocking HTTP client for one ClickHouse database.
@@ -93,25 +122,30 @@ struct Client {
     url: String,
     /// Checked to be a plain identifier, so it can be spliced into SQL.
     database: String,
+    dialect: Dialect,
 }
 
 impl ClickHouseStore {
     /// Connects to ClickHouse at `url` and creates `database`, its tables and views if missing (for
     /// `serve`). Blocking: call it outside the async runtime's worker threads.
     pub fn open(url: &str, database: &str) -> anyhow::Result<ClickHouseStore> {
-        let client = Client::new(url, database)?;
-        // One SQL text serves every version tested (18.16 and 26.9); the version is logged once so
-        // an operator sees which engine answered, and a difference found later has its place here.
-        let version = client.version().with_context(|| format!("asking ClickHouse at {url} for its version"))?;
-        tracing::info!("ClickHouse {version} at {url}, database {database}: one SQL dialect for 18.16 to 26.x");
+        let client = Client::connect(url, database)?;
         client.create_schema().with_context(|| format!("creating the tables of database {database:?} on ClickHouse at {url}"))?;
-        Ok(ClickHouseStore::with(client))
+        let snapshots = client.dialect == Dialect::Snapshots;
+        let mut store = ClickHouseStore::with(client, snapshots);
+        if snapshots {
+            store.keeps_snapshots = true;
+            // The first snapshot of a large database reads all of it: longer than a batch may take.
+            let slow = Arc::new(store.client.with_timeout(BACKFILL_TIMEOUT));
+            store._stop_refresher = Some(refresher(slow, store.funnels.clone()));
+        }
+        Ok(store)
     }
 
     /// Connects to ClickHouse at `url` for reading (`results`, `export`): the database must already
     /// hold the tables `serve` creates; nothing is created, so a typo is an error, not an empty database.
     pub fn open_existing(url: &str, database: &str) -> anyhow::Result<ClickHouseStore> {
-        let client = Client::new(url, database)?;
+        let client = Client::connect(url, database)?;
         if !client.table_exists("events")? {
             anyhow::bail!(
                 "ClickHouse at {url} has no table {database}.events (no events stored in database {database:?} yet): \
@@ -124,11 +158,31 @@ impl ClickHouseStore {
                  start `splitbeam serve --store clickhouse --clickhouse-database {database}` once to build them from its events"
             );
         }
-        Ok(ClickHouseStore::with(client))
+        let snapshots = client.dialect == Dialect::Snapshots && client.table_exists(SNAPSHOTS_MARK)?;
+        Ok(ClickHouseStore::with(client, snapshots))
     }
 
-    fn with(client: Client) -> ClickHouseStore {
-        ClickHouseStore { client: Arc::new(client), inserts: Arc::new(Semaphore::new(MAX_INFLIGHT_INSERTS)) }
+    fn with(client: Client, snapshots: bool) -> ClickHouseStore {
+        ClickHouseStore {
+            client: Arc::new(client),
+            inserts: Arc::new(Semaphore::new(MAX_INFLIGHT_INSERTS)),
+            snapshots,
+            keeps_snapshots: false,
+            funnels: Arc::new(Mutex::new(Vec::new())),
+            _stop_refresher: None,
+        }
+    }
+
+    /// Brings the results snapshot of `experiment` under `funnel` up to the last insert, building
+    /// the first one however long it takes (what `serve`'s background thread does for configured
+    /// funnels); a no-op where results are not read from snapshots.
+    pub fn refresh_snapshot(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<()> {
+        if !self.snapshots {
+            return Ok(());
+        }
+        snapshot::current_facts(&self.client.with_timeout(BACKFILL_TIMEOUT), experiment, funnel, true, snapshot::First::Build)
+            .with_context(|| format!("refreshing the results snapshot of experiment {experiment:?}"))
+            .map(|_| ())
     }
 
     /// `insert_batch` for callers without an async runtime (tests, tools).
@@ -153,14 +207,29 @@ impl Store for ClickHouseStore {
         })
     }
 
-    /// Funnels are computed from the per-visitor aggregates at read time, so there is nothing to keep.
-    fn register_funnels(&self, _funnels: Vec<(String, Vec<String>)>) -> anyhow::Result<()> {
+    /// The refresher keeps the snapshots of these funnels up to date; any other funnel is
+    /// computed (and, in `serve`, snapshotted) when asked for.
+    fn register_funnels(&self, funnels: Vec<(String, Vec<String>)>) -> anyhow::Result<()> {
+        *self.funnels.lock().map_err(|_| anyhow::anyhow!("the ClickHouse refresher panicked"))? = funnels;
         Ok(())
     }
 
     fn experiment_totals(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<ExperimentTotals> {
+        let from_snapshot = if self.snapshots {
+            snapshot::current_facts(&self.client, experiment, funnel, self.keeps_snapshots, snapshot::First::IfSmall)
+                .with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))?
+        } else {
+            None
+        };
+        let facts = match from_snapshot {
+            Some(facts) => facts,
+            None => self
+                .client
+                .rows(&totals_sql(&self.client.database, experiment, funnel))
+                .with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))?,
+        };
         self.client
-            .totals(experiment, funnel)
+            .totals(experiment, funnel, facts)
             .with_context(|| format!("reading the results of experiment {experiment:?} from ClickHouse"))
     }
 
@@ -234,6 +303,10 @@ struct InsertRow<'a> {
     body: &'a str,
     counted: u8,
     bot: u8,
+    /// `Dialect::Snapshots`: one random number per INSERT, part of the sorting key, so a resent
+    /// event is a second row rather than replacing the first (which would move it to a later block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    copy: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -310,7 +383,37 @@ impl Client {
         if database.is_empty() || !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             anyhow::bail!("ClickHouse database name {database:?} must be letters, digits and underscores");
         }
-        Ok(Client { agent: agent(REQUEST_TIMEOUT), url: url.trim_end_matches('/').to_string(), database: database.to_string() })
+        Ok(Client {
+            agent: agent(REQUEST_TIMEOUT),
+            url: url.trim_end_matches('/').to_string(),
+            database: database.to_string(),
+            dialect: Dialect::Aggregates,
+        })
+    }
+
+    /// The same connection with another timeout per request.
+    fn with_timeout(&self, timeout: Duration) -> Client {
+        Client { agent: agent(timeout), url: self.url.clone(), database: self.database.clone(), dialect: self.dialect }
+    }
+
+    /// `new`, then asks the server for its version and what it supports, once, and logs the dialect.
+    fn connect(url: &str, database: &str) -> anyhow::Result<Client> {
+        let mut client = Client::new(url, database)?;
+        let version = client.version().with_context(|| format!("asking ClickHouse at {url} for its version"))?;
+        let supported: Vec<CountRow> = client
+            .rows("SELECT count() AS n FROM system.merge_tree_settings WHERE name = 'enable_block_number_column'")
+            .with_context(|| format!("asking ClickHouse {version} at {url} which MergeTree settings it has"))?;
+        if supported.first().is_some_and(|r| r.n > 0) {
+            client.dialect = Dialect::Snapshots;
+            tracing::info!(
+                "ClickHouse {version} at {url}, database {database}: results from snapshots plus the events since (per-row block numbers)"
+            );
+        } else {
+            tracing::info!(
+                "ClickHouse {version} at {url}, database {database}: no per-row block numbers, results from per-visitor aggregates (one pass per read)"
+            );
+        }
+        Ok(client)
     }
 
     /// Substitutes the database name for `{db}` in a constant statement (never one holding
@@ -331,9 +434,50 @@ impl Client {
         ))?;
         for (column, kind) in COUNTING_COLUMNS {
             if !present.iter().any(|c| c.name == column) {
-                self.execute(&format!("ALTER TABLE {}.events ADD COLUMN {column} {kind}", self.database))?;
+                self.alter_adding(column, &format!("ALTER TABLE {}.events ADD COLUMN {column} {kind}", self.database))?;
             }
         }
+        self.create_aggregates()?;
+        if self.dialect == Dialect::Snapshots && !self.table_exists(SNAPSHOTS_MARK)? {
+            self.prepare_snapshots(&present)?;
+        }
+        Ok(())
+    }
+
+    /// Runs an ALTER adding `column` to the events table; if it fails because another collector
+    /// added it meanwhile, that is success.
+    fn alter_adding(&self, column: &str, alter: &str) -> anyhow::Result<()> {
+        let Err(e) = self.execute(alter) else { return Ok(()) };
+        let present: Vec<NameRow> = self.rows(&format!(
+            "SELECT name FROM system.columns WHERE database = {} AND table = 'events' AND name = {}",
+            literal(&self.database),
+            literal(column)
+        ))?;
+        if present.is_empty() {
+            return Err(e.context(format!("adding column {column} to {}.events", self.database)));
+        }
+        Ok(())
+    }
+
+    /// `Dialect::Snapshots`: the events table keeps each row's insert block number and every copy
+    /// of a resent event (`copy` in its key: a merge no longer replaces a row by a later copy), and
+    /// the snapshot tables exist. Metadata changes only: nothing is rewritten, and rows stored
+    /// before count as older than the first snapshot, which includes them.
+    fn prepare_snapshots(&self, present: &[NameRow]) -> anyhow::Result<()> {
+        let db = &self.database;
+        if !present.iter().any(|c| c.name == "copy") {
+            self.alter_adding("copy", &format!("ALTER TABLE {db}.events ADD COLUMN copy UInt64, MODIFY ORDER BY (visitor, id, copy)"))?;
+        }
+        self.execute(&format!("ALTER TABLE {db}.events MODIFY SETTING enable_block_number_column = 1"))
+            .with_context(|| format!("keeping insert block numbers in {db}.events"))?;
+        self.execute(&self.sql(snapshot::CREATE_RESULT_VISITORS))?;
+        self.execute(&self.sql(snapshot::CREATE_RESULT_TOTALS))?;
+        self.execute(&format!("CREATE TABLE IF NOT EXISTS {db}.{SNAPSHOTS_MARK} (done UInt8) ENGINE = TinyLog"))
+    }
+
+    /// The per-visitor aggregates and their views (results on `Dialect::Aggregates`, visitor
+    /// counts and bot counts on both), built once from the events stored before them.
+    fn create_aggregates(&self) -> anyhow::Result<()> {
         if self.table_exists(BACKFILLED_MARK)? {
             return Ok(());
         }
@@ -347,7 +491,7 @@ impl Client {
         self.execute(&self.sql(CREATE_VISITOR_GOALS))?;
         self.execute(&self.sql(CREATE_BOT_EXPOSURES))?;
         // Aggregating a large existing log takes longer than one batch may.
-        let backfill = Client { agent: agent(BACKFILL_TIMEOUT), url: self.url.clone(), database: self.database.clone() };
+        let backfill = self.with_timeout(BACKFILL_TIMEOUT);
         for (view, target, states) in [
             ("first_exposures_mv", "first_exposures", FIRST_EXPOSURE_STATES),
             ("visitor_goals_mv", "visitor_goals", VISITOR_GOAL_STATES),
@@ -379,6 +523,14 @@ impl Client {
     /// duplicates but sent again: if an earlier attempt stored the events and then failed in a
     /// view (e.g. too many parts), this one completes the aggregates, whose states ignore repeats.
     fn insert(&self, events: Vec<Event>) -> anyhow::Result<InsertOutcome> {
+        let copy = match self.dialect {
+            Dialect::Snapshots => {
+                let mut bytes = [0u8; 8];
+                getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source for an insert's copy number: {e}"))?;
+                Some(u64::from_le_bytes(bytes))
+            }
+            Dialect::Aggregates => None,
+        };
         let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
         let unique: Vec<&Event> = events.iter().filter(|e| seen.insert(e.id.as_str())).collect();
         let stored_before = self.existing_ids(&unique)?;
@@ -403,6 +555,7 @@ impl Client {
                 body: &e.body,
                 counted: u8::from(e.counted),
                 bot: u8::from(e.bot),
+                copy,
             };
             serde_json::to_writer(&mut body, &row).context("encoding an event for ClickHouse")?;
             body.push(b'\n');
@@ -430,12 +583,9 @@ impl Client {
         Ok(rows.into_iter().map(|r| r.id).collect())
     }
 
-    /// One query, one pass over the experiment's exposed visitors: each visitor's first exposure
-    /// joined with their goal hits becomes a few facts (their funnel depth, each goal converted
-    /// after exposure with its summed value), which are then counted per variant.
-    fn totals(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<ExperimentTotals> {
-        let sql = totals_sql(&self.database, experiment, funnel);
-        let facts: Vec<FactRow> = self.rows(&sql)?;
+    /// The results of one experiment from its facts: per variant, visitors by funnel depth and
+    /// each goal converted after exposure with its summed value.
+    fn totals(&self, experiment: &str, funnel: &[String], facts: Vec<FactRow>) -> anyhow::Result<ExperimentTotals> {
 
         let mut visitors: BTreeMap<&str, u64> = BTreeMap::new();
         // Per variant, visitors by funnel depth (index = steps reached).
@@ -503,9 +653,15 @@ impl Client {
 
     /// Runs a query and hands each line of its JSONEachRow answer to `each` as it arrives.
     fn stream(&self, sql: &str, each: &mut dyn FnMut(&str) -> anyhow::Result<()>) -> anyhow::Result<()> {
+        self.stream_up_to(sql, MAX_ANSWER_BYTES, each)
+    }
+
+    /// `stream` with another limit on the answer's size (a snapshot's events are read line by
+    /// line, however many: the first snapshot of a 10 M database reads about 500 MB).
+    fn stream_up_to(&self, sql: &str, limit: u64, each: &mut dyn FnMut(&str) -> anyhow::Result<()>) -> anyhow::Result<()> {
         let body = format!("{sql} FORMAT JSONEachRow");
         let response = self.post(body.into_bytes(), "running a query")?;
-        let reader = BufReader::new(response.into_body().into_with_config().limit(MAX_ANSWER_BYTES).reader());
+        let reader = BufReader::new(response.into_body().into_with_config().limit(limit).reader());
         for line in reader.lines() {
             let line = line.context("reading ClickHouse's answer")?;
             if !line.is_empty() {
@@ -583,6 +739,27 @@ fn totals_sql(database: &str, experiment: &str, funnel: &[String]) -> String {
             ) ARRAY JOIN facts AS fact\
          ) GROUP BY variant, kind, key ORDER BY variant, kind, key"
     )
+}
+
+/// `serve`'s background thread: every `REFRESH_EVERY`, brings the snapshot of each configured
+/// funnel up to the last insert, so a read finds only seconds of events to add. Stops once the
+/// returned sender is dropped (with the store). Errors are logged and retried next time.
+fn refresher(client: Arc<Client>, funnels: Arc<Mutex<Funnels>>) -> mpsc::Sender<()> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(snapshot::REFRESH_EVERY) {
+            let funnels = match funnels.lock() {
+                Ok(funnels) => funnels.clone(),
+                Err(_) => return,
+            };
+            for (experiment, funnel) in funnels {
+                if let Err(e) = snapshot::current_facts(&client, &experiment, &funnel, true, snapshot::First::Build) {
+                    tracing::warn!("refreshing the results snapshot of experiment {experiment:?}: {e:#}");
+                }
+            }
+        }
+    });
+    stop
 }
 
 fn agent(timeout: Duration) -> ureq::Agent {
