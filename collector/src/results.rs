@@ -1,6 +1,8 @@
 //! Per-variant results of one experiment: turns stored aggregates and the experiment's config
 //! into conversion rates, lifts, intervals, chances to win, revenue, funnel and the SRM check.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use splitbeam_core::config::Experiment;
 
@@ -34,8 +36,8 @@ pub struct VariantResults {
     pub key: String,
     pub weight: f64,
     pub visitors: u64,
-    /// By goal key (serialised in config order).
-    pub goals: serde_json::Map<String, serde_json::Value>,
+    /// By goal key (serialised in key order; `ExperimentResults::goals` has the config's order).
+    pub goals: BTreeMap<String, GoalResult>,
 }
 
 /// One goal in one variant. Comparisons are against control and `null` for control itself or
@@ -117,7 +119,7 @@ pub fn experiment_results(
             key: key.clone(),
             weight: *weight,
             visitors: *visitors,
-            goals: serde_json::Map::new(),
+            goals: BTreeMap::new(),
         })
         .collect();
     for (goal, valued) in &goals {
@@ -127,9 +129,7 @@ pub fn experiment_results(
             .map(|(variant, visitors)| goal_samples(totals, variant, goal, *visitors))
             .collect();
         for (i, row) in variant_results.iter_mut().enumerate() {
-            let result = goal_result(&samples[0], &samples[i], i == 0, *valued);
-            let json = serde_json::to_value(&result).unwrap_or(serde_json::Value::Null);
-            row.goals.insert(goal.clone(), json);
+            row.goals.insert(goal.clone(), goal_result(&samples[0], &samples[i], i == 0, *valued));
         }
     }
 
@@ -181,10 +181,8 @@ pub fn leading_variant(results: &ExperimentResults) -> Option<String> {
     for goal in &results.goals {
         let mut best: Option<(&str, f64)> = None;
         for variant in &results.variants {
-            let g = variant.goals.get(goal);
-            let converted = g.and_then(|g| g.get("conversions")).and_then(|c| c.as_u64()).unwrap_or(0);
-            let rate = g.and_then(|g| g.get("rate")).and_then(|r| r.as_f64());
-            if let (true, Some(rate)) = (converted > 0, rate) {
+            let Some(goal) = variant.goals.get(goal) else { continue };
+            if let (true, Some(rate)) = (goal.conversions > 0, goal.rate) {
                 if best.is_none_or(|(_, r)| rate > r) {
                     best = Some((&variant.key, rate));
                 }
