@@ -7,10 +7,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Instant;
 
-use rusqlite::params;
 use splitbeam_collector::ingest::parse_batch;
-use splitbeam_collector::server::{self, Options};
+use splitbeam_collector::server::rate_limit::RateLimitOptions;
+use splitbeam_collector::server::{self, IngestOptions, Options};
 use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
+use splitbeam_collector::store::EventRow;
 
 const EVENTS_PER_BATCH: usize = 50;
 const CONNECTIONS: usize = 32;
@@ -41,7 +42,8 @@ fn main() -> anyhow::Result<()> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for e in &parsed {
-                insert.execute(params![e.id, e.kind.as_str(), e.ts, e.visitor, e.session, e.url, e.experiment, e.variant, e.goal, e.value, e.body])?;
+                // The 11 columns of the collector's row (without counted and bot).
+                insert.execute(&EventRow::from(e).sql_params()[..11])?;
             }
         }
         tx.commit()?;
@@ -59,7 +61,8 @@ fn main() -> anyhow::Result<()> {
         site: None,
         allow_origins: Vec::new(),
         preview_key: dir.path().join("bench.db.preview-key"),
-        ingest: Default::default(),
+        // One load generator is one client address: the per-client rate limit is for the internet.
+        ingest: IngestOptions { rate_limit: RateLimitOptions { per_second: 0, ..Default::default() }, ..Default::default() },
         limits: Default::default(),
     };
     let (router, _state) = server::app(&options, store.clone())?;
