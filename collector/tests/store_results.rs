@@ -197,7 +197,7 @@ fn export_streams_the_experiments_exposures_and_its_visitors_events() {
     let mut ids = Vec::new();
     let written = store
         .export("hero", &mut |e| {
-            ids.push(e.id.clone());
+            ids.push(e.id.to_string());
             Ok(())
         })
         .expect("export");
@@ -230,4 +230,23 @@ fn the_leader_is_the_best_rate_on_the_first_goal_anyone_converted_on() {
     let experiment = hero_experiment();
     let results = experiment_results("hero", Some(&experiment), &totals(&store), 1);
     assert_eq!(splitbeam_collector::results::leading_variant(&results).as_deref(), Some("b"));
+}
+
+/// README "Events", goal attribution: the variant of the visitor's first exposure, not the goal's
+/// own `experiments` map. Here a changed variant list reset the sticky assignment: the visitor was
+/// first shown b, later control, and the purchase says control.
+#[test]
+fn a_goal_is_attributed_by_the_first_exposure_not_by_its_experiments_map() {
+    let (_dir, store) = store();
+    let purchase_saying_control = r#"{"id":"g1","type":"goal","goal":"purchase","value":5,"ts":300,"visitor":"v1","session":"s-v1","url":"/done","experiments":{"hero":"control"}}"#;
+    store
+        .insert_batch_blocking(events(&[
+            exposure("e1", "v1", "hero", "b", 100),
+            exposure("e2", "v1", "hero", "control", 200),
+            purchase_saying_control.to_string(),
+        ]))
+        .expect("insert");
+    let t = totals(&store);
+    assert_eq!((visitors(&t, "b"), visitors(&t, "control")), (1, 0));
+    assert_eq!((conversions(&t, "b", "purchase"), conversions(&t, "control", "purchase")), (1, 0));
 }
