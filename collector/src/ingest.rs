@@ -136,7 +136,7 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
     // serde_json refuses nesting deeper than 128, so a hostile body cannot exhaust the stack.
     let root: Value =
         serde_json::from_str(text).map_err(|e| BatchError::Malformed(format!("the body is not valid JSON: {e}")))?;
-    let Value::Object(root) = root else {
+    let Value::Object(mut root) = root else {
         return Err(BatchError::Malformed(format!("expected a JSON object with \"events\", got {}", type_name(&root))));
     };
     match root.get("v") {
@@ -144,14 +144,14 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
         Some(Value::Number(n)) if n.as_f64() == Some(1.0) => {}
         Some(other) => return Err(BatchError::Malformed(format!("unsupported batch version {other}; expected 1"))),
     }
-    let events = match root.get("events") {
+    let automated = root.get("automated") == Some(&Value::Bool(true));
+    let events = match root.remove("events") {
         Some(Value::Array(events)) => events,
-        Some(other) => return Err(BatchError::Malformed(format!("\"events\" must be an array, got {}", type_name(other)))),
+        Some(other) => return Err(BatchError::Malformed(format!("\"events\" must be an array, got {}", type_name(&other)))),
         None => return Err(BatchError::Malformed("missing \"events\" array".to_string())),
     };
-    let automated = root.get("automated") == Some(&Value::Bool(true));
     let mut parsed = Parsed { events: Vec::with_capacity(events.len()), refused: Vec::new(), automated };
-    for (index, event) in events.iter().enumerate() {
+    for (index, event) in events.into_iter().enumerate() {
         let event = parse_event(index, event)?;
         match event.goal_value() {
             Some(value) if value.abs() > limits.max_goal_value => parsed.refused.push(Refused {
@@ -165,15 +165,18 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
     Ok(parsed)
 }
 
-fn parse_event(index: usize, event: &Value) -> Result<Received, BatchError> {
-    let Value::Object(fields) = event else {
-        return Err(BatchError::InvalidEvent {
-            index,
-            field: "(event)",
-            message: format!("expected an object, got {}", type_name(event)),
-        });
-    };
+fn parse_event(index: usize, event: Value) -> Result<Received, BatchError> {
     let body = event.to_string();
+    let fields = match event {
+        Value::Object(fields) => fields,
+        other => {
+            return Err(BatchError::InvalidEvent {
+                index,
+                field: "(event)",
+                message: format!("expected an object, got {}", type_name(&other)),
+            })
+        }
+    };
     if body.len() > MAX_EVENT_BYTES {
         return Err(BatchError::TooLarge {
             index: Some(index),

@@ -22,11 +22,12 @@ impl std::fmt::Display for FieldError {
 
 impl std::error::Error for FieldError {}
 
-/// Reads one event object. Unknown keys are ignored, so snippets of other versions are read.
-/// The size of the whole event (`MAX_EVENT_BYTES`) is the caller's to check: it measures the JSON
-/// it holds anyway.
-pub fn read_event(fields: &Map<String, Json>) -> Result<Event, FieldError> {
+/// Reads one event object, taking its strings rather than copying them (ingest is a hot path).
+/// Unknown keys are ignored, so snippets of other versions are read. The size of the whole event
+/// (`MAX_EVENT_BYTES`) is the caller's to check: it measures the JSON it holds anyway.
+pub fn read_event(mut fields: Map<String, Json>) -> Result<Event, FieldError> {
     let invalid = |field: &'static str| move |message: String| FieldError { field, message };
+    let fields = &mut fields;
 
     let type_name = key(fields, "type").map_err(invalid("type"))?;
     // Checked before the other fields: which fields are required depends on it.
@@ -38,30 +39,30 @@ pub fn read_event(fields: &Map<String, Json>) -> Result<Event, FieldError> {
     let visitor = key(fields, "visitor").map_err(invalid("visitor"))?;
     let session = key(fields, "session").map_err(invalid("session"))?;
     // Every page has a path ("/" at least): an empty url is a broken client, not a page.
-    let url = match fields.get("url") {
+    let url = match fields.remove("url") {
         Some(Json::String(url)) if url.is_empty() => return Err(invalid("url")("must not be empty".to_string())),
-        Some(Json::String(url)) => url.clone(),
-        Some(other) => return Err(invalid("url")(format!("expected a string, got {}", type_name_of(other)))),
+        Some(Json::String(url)) => url,
+        Some(other) => return Err(invalid("url")(format!("expected a string, got {}", type_name_of(&other)))),
         None => return Err(invalid("url")("missing".to_string())),
     };
-    let props = match fields.get("props") {
+    let props = match fields.remove("props") {
         None => None,
         Some(props @ Json::Object(_)) => Some(props),
-        Some(other) => return Err(invalid("props")(format!("expected an object, got {}", type_name_of(other)))),
+        Some(other) => return Err(invalid("props")(format!("expected an object, got {}", type_name_of(&other)))),
     };
-    let experiments = match fields.get("experiments") {
+    let experiments = match fields.remove("experiments") {
         None => Vec::new(),
         Some(Json::Object(map)) => map
-            .iter()
+            .into_iter()
             .map(|(experiment, variant)| match variant {
-                Json::String(variant) => Ok((experiment.clone(), variant.clone())),
+                Json::String(variant) => Ok((experiment, variant)),
                 other => Err(invalid("experiments")(format!(
                     "variant of {experiment:?} must be a string, got {}",
-                    type_name_of(other)
+                    type_name_of(&other)
                 ))),
             })
             .collect::<Result<_, _>>()?,
-        Some(other) => return Err(invalid("experiments")(format!("expected an object, got {}", type_name_of(other)))),
+        Some(other) => return Err(invalid("experiments")(format!("expected an object, got {}", type_name_of(&other)))),
     };
 
     let kind = match type_name.as_str() {
@@ -77,7 +78,7 @@ pub fn read_event(fields: &Map<String, Json>) -> Result<Event, FieldError> {
                 Some(other) => return Err(invalid("value")(format!("expected a number, got {}", type_name_of(other)))),
             },
             experiments,
-            props: props.map_or(Value::Object(Vec::new()), to_value),
+            props: props.map_or(Value::Object(Vec::new()), into_value),
         },
         _ => EventKind::Pageview {
             referrer: optional_string(fields, "referrer").map_err(invalid("referrer"))?,
@@ -88,21 +89,21 @@ pub fn read_event(fields: &Map<String, Json>) -> Result<Event, FieldError> {
 }
 
 /// A required identifier: a non-empty string of at most `MAX_KEY_CHARS` characters.
-fn key(fields: &Map<String, Json>, name: &str) -> Result<String, String> {
-    match fields.get(name) {
+fn key(fields: &mut Map<String, Json>, name: &str) -> Result<String, String> {
+    match fields.remove(name) {
         Some(Json::String(s)) if s.is_empty() => Err("must not be empty".to_string()),
         Some(Json::String(s)) if s.chars().count() > MAX_KEY_CHARS => Err(format!("longer than {MAX_KEY_CHARS} characters")),
-        Some(Json::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("expected a string, got {}", type_name_of(other))),
+        Some(Json::String(s)) => Ok(s),
+        Some(other) => Err(format!("expected a string, got {}", type_name_of(&other))),
         None => Err("missing".to_string()),
     }
 }
 
-fn optional_string(fields: &Map<String, Json>, name: &str) -> Result<Option<String>, String> {
-    match fields.get(name) {
+fn optional_string(fields: &mut Map<String, Json>, name: &str) -> Result<Option<String>, String> {
+    match fields.remove(name) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("expected a string, got {}", type_name_of(other))),
+        Some(Json::String(s)) => Ok(Some(s)),
+        Some(other) => Err(format!("expected a string, got {}", type_name_of(&other))),
     }
 }
 
@@ -120,14 +121,14 @@ fn timestamp(value: Option<&Json>) -> Result<u64, String> {
 }
 
 /// serde_json's value as core's (props of a goal). Depth is bounded by serde_json's parser.
-fn to_value(json: &Json) -> Value {
+fn into_value(json: Json) -> Value {
     match json {
         Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
+        Json::Bool(b) => Value::Bool(b),
         Json::Number(n) => n.as_f64().map_or(Value::Null, Value::Number),
-        Json::String(s) => Value::String(s.clone()),
-        Json::Array(items) => Value::Array(items.iter().map(to_value).collect()),
-        Json::Object(entries) => Value::Object(entries.iter().map(|(k, v)| (k.clone(), to_value(v))).collect()),
+        Json::String(s) => Value::String(s),
+        Json::Array(items) => Value::Array(items.into_iter().map(into_value).collect()),
+        Json::Object(entries) => Value::Object(entries.into_iter().map(|(k, v)| (k, into_value(v))).collect()),
     }
 }
 
@@ -149,7 +150,7 @@ mod tests {
 
     fn read(text: &str) -> Result<Event, FieldError> {
         match serde_json::from_str::<Json>(text) {
-            Ok(Json::Object(fields)) => read_event(&fields),
+            Ok(Json::Object(fields)) => read_event(fields),
             other => panic!("test input is not an object: {other:?}"),
         }
     }
