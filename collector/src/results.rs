@@ -41,19 +41,21 @@ pub struct VariantResults {
 }
 
 /// One goal in one variant. Comparisons are against control and `null` for control itself or
-/// when there is not enough data.
+/// when there is not enough data. Fields in alphabetical order: the order the API has always
+/// answered in (these were serialized through a sorted map before they were typed).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GoalResult {
+    /// Absolute difference of the rates, with its 95 % interval.
+    pub abs_ci: Option<[f64; 2]>,
+    pub abs_lift: Option<f64>,
+    pub chance_to_win: Option<f64>,
+    /// The 95 % Welch interval on `lift`.
+    pub ci: Option<[f64; 2]>,
     pub conversions: u64,
-    pub rate: Option<f64>,
     /// Relative lift of the conversion rate, with the Welch 95 % interval and p-value on it.
     pub lift: Option<f64>,
-    pub ci: Option<[f64; 2]>,
     pub p_value: Option<f64>,
-    /// Absolute difference of the rates, with its 95 % interval.
-    pub abs_lift: Option<f64>,
-    pub abs_ci: Option<[f64; 2]>,
-    pub chance_to_win: Option<f64>,
+    pub rate: Option<f64>,
     /// Expected loss of choosing [control, this variant].
     pub risk: Option<[f64; 2]>,
     /// Always-valid interval on the relative lift: honest under daily peeking.
@@ -62,14 +64,15 @@ pub struct GoalResult {
     pub value: Option<ValueResult>,
 }
 
+/// Fields in alphabetical order, as `GoalResult`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ValueResult {
-    pub sum: f64,
-    pub per_visitor: Option<f64>,
-    pub lift: Option<f64>,
-    pub ci: Option<[f64; 2]>,
-    pub p_value: Option<f64>,
     pub chance_to_win: Option<f64>,
+    pub ci: Option<[f64; 2]>,
+    pub lift: Option<f64>,
+    pub p_value: Option<f64>,
+    pub per_visitor: Option<f64>,
+    pub sum: f64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
