@@ -246,6 +246,20 @@ mod tests {
     }
 
     #[test]
+    fn a_goal_whose_value_is_null_is_stored_without_a_value() {
+        // The snippet writes a NaN or infinite value as null rather than an unparseable batch.
+        let body = r#"{"events":[{"id":"a","type":"goal","goal":"buy","value":null,"ts":1,"visitor":"v","session":"s","url":"/"}]}"#;
+        let events = parse_batch(body.as_bytes()).expect("a null value is no reason to refuse the batch");
+        assert_eq!(events[0].goal_value(), None);
+    }
+
+    #[test]
+    fn an_empty_url_refuses_the_batch_naming_the_field() {
+        let body = r#"{"events":[{"id":"a","type":"pageview","ts":1,"visitor":"v","session":"s","url":""}]}"#;
+        assert!(matches!(parse_batch(body.as_bytes()), Err(BatchError::InvalidEvent { index: 0, field: "url", .. })));
+    }
+
+    #[test]
     fn an_oversized_event_is_too_large() {
         let url = "x".repeat(MAX_EVENT_BYTES);
         let body = format!(r#"{{"events":[{{"id":"a","type":"pageview","ts":1,"visitor":"v","session":"s","url":"{url}"}}]}}"#);
