@@ -65,19 +65,16 @@ impl Received {
     /// allocator's overhead per allocation. A batch of small events holds about 2.5 times its
     /// body's bytes; `/collect` reserves this from its memory budget while the batch waits.
     pub fn approx_bytes(&self) -> usize {
-        const PER_ALLOCATION: usize = 16;
         let string = |s: &String| s.capacity() + PER_ALLOCATION;
         let e = &self.event;
         let common = [&e.id, &e.visitor, &e.session, &e.url, &self.body].into_iter().map(string).sum::<usize>();
         let kind = match &e.kind {
             EventKind::Exposure { experiment, variant } => string(experiment) + string(variant),
             EventKind::Goal { goal, experiments, props, .. } => {
-                // props are counted by their share of the body: they are parsed from it.
-                let props_bytes = if matches!(props, splitbeam_core::Value::Object(entries) if entries.is_empty()) { 0 } else { self.body.len() };
                 string(goal)
                     + experiments.iter().map(|(x, v)| string(x) + string(v)).sum::<usize>()
                     + experiments.capacity() * std::mem::size_of::<(String, String)>()
-                    + props_bytes
+                    + value_bytes(props)
             }
             EventKind::Pageview { referrer, title } => [referrer, title].into_iter().flatten().map(string).sum(),
         };
@@ -89,6 +86,26 @@ impl Received {
         match &self.event.kind {
             EventKind::Goal { value, .. } => *value,
             _ => None,
+        }
+    }
+}
+
+/// The allocator's overhead per allocation, roughly.
+const PER_ALLOCATION: usize = 16;
+
+/// What a JSON value holds beyond its own slot: strings, and the arrays and objects' element slots.
+fn value_bytes(value: &splitbeam_core::Value) -> usize {
+    use splitbeam_core::Value;
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => s.capacity() + PER_ALLOCATION,
+        Value::Array(items) => {
+            items.capacity() * std::mem::size_of::<Value>() + PER_ALLOCATION + items.iter().map(value_bytes).sum::<usize>()
+        }
+        Value::Object(entries) => {
+            entries.capacity() * std::mem::size_of::<(String, Value)>()
+                + PER_ALLOCATION
+                + entries.iter().map(|(key, item)| key.capacity() + PER_ALLOCATION + value_bytes(item)).sum::<usize>()
         }
     }
 }
