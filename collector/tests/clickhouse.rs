@@ -890,3 +890,18 @@ fn read_commands_against_a_database_serve_never_created_fail_naming_it_and_creat
     let databases = clickhouse_count(ch, "SELECT count() FROM system.databases WHERE name = 'never_served'");
     assert_eq!(databases, 0, "reading created no database");
 }
+
+/// Goal attribution is one rule in both stores (README "Events"): the first exposure by (ts, id)
+/// decides the variant, whatever the goal's own `experiments` map says.
+#[test]
+fn both_stores_attribute_goals_by_the_first_exposure_ordered_by_ts_then_id() {
+    for b in backends("attribution") {
+        let purchase_saying_b = r#"{"id":"g1","type":"goal","goal":"purchase","value":5,"ts":300,"visitor":"v1","session":"s-v1","url":"/done","experiments":{"hero":"b"}}"#;
+        // The same millisecond: e1 (control) is first by id, though e2 (b) arrives first.
+        b.insert(events(&[exposure("e2", "v1", "hero", "b", 100)]));
+        b.insert(events(&[exposure("e1", "v1", "hero", "control", 100), purchase_saying_b.to_string()]));
+        let t = b.totals("hero", &funnel());
+        assert_eq!((visitors(&t, "control"), visitors(&t, "b")), (1, 0), "{}", b.name());
+        assert_eq!((conversions(&t, "control", "purchase"), conversions(&t, "b", "purchase")), (1, 0), "{}", b.name());
+    }
+}

@@ -250,3 +250,19 @@ fn a_goal_is_attributed_by_the_first_exposure_not_by_its_experiments_map() {
     assert_eq!((visitors(&t, "b"), visitors(&t, "control")), (1, 0));
     assert_eq!((conversions(&t, "b", "purchase"), conversions(&t, "control", "purchase")), (1, 0));
 }
+
+/// Two exposures to different variants in the same millisecond: the lower event id is the first
+/// (the rule ClickHouse's argMin by (ts, id) follows), whichever arrives first.
+#[test]
+fn exposures_in_the_same_millisecond_are_ordered_by_event_id() {
+    let (_dir, one_batch) = store();
+    one_batch
+        .insert_batch_blocking(events(&[exposure("e2", "v1", "hero", "b", 100), exposure("e1", "v1", "hero", "control", 100)]))
+        .expect("insert");
+    let (_dir2, two_batches) = store();
+    two_batches.insert_batch_blocking(events(&[exposure("e2", "v1", "hero", "b", 100)])).expect("insert b");
+    two_batches.insert_batch_blocking(events(&[exposure("e1", "v1", "hero", "control", 100)])).expect("insert control");
+    for t in [totals(&one_batch), totals(&two_batches)] {
+        assert_eq!((visitors(&t, "control"), visitors(&t, "b")), (1, 0));
+    }
+}

@@ -112,9 +112,9 @@ pub type PendingInsert = Pin<Box<dyn Future<Output = anyhow::Result<InsertOutcom
 /// commit; a ClickHouse backend would send JSONEachRow inserts over HTTP); reads are blocking
 /// calls that the server runs on its blocking pool.
 ///
-/// Every backend attributes goals by one rule, `contribution::contribution`: a visitor belongs to
-/// the variant of their first exposure to the experiment, and their goals count from that moment
-/// on. A goal's own `experiments` map is not consulted (README "Events").
+/// Every backend attributes goals by one rule (`contribution`'s module): a visitor belongs to
+/// the variant of their first exposure to the experiment, by (ts, id), and their goals count from
+/// that moment on. A goal's own `experiments` map is not consulted (README "Events").
 pub trait Store: Send + Sync {
     /// Stores a validated batch atomically: all of it or none. Event ids already stored are
     /// skipped, so a resent batch is never counted twice.

@@ -10,6 +10,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::MAX_COUNTED_GOALS;
 use crate::store::contribution::{contribution, Contribution, GoalHit};
 
+/// The earliest new exposure of a visitor to an experiment in one batch.
+pub(super) struct NewExposure {
+    pub ts: i64,
+    pub variant: String,
+    /// Another exposure of the batch at the same `ts` names another variant: the ids decide.
+    pub tied: bool,
+}
+
 struct ExposureRow {
     variant: String,
     first_ts: i64,
@@ -24,7 +32,7 @@ pub(super) fn refresh_visitor(
     funnel: &[String],
     experiment: &str,
     visitor: &str,
-    new_exposure: Option<(i64, String)>,
+    new_exposure: Option<NewExposure>,
 ) -> anyhow::Result<()> {
     let old = conn
         .prepare_cached("SELECT variant, first_ts, funnel_depth FROM exposures WHERE experiment = ?1 AND visitor = ?2")?
@@ -32,12 +40,16 @@ pub(super) fn refresh_visitor(
             Ok(ExposureRow { variant: r.get(0)?, first_ts: r.get(1)?, funnel_depth: r.get::<_, i64>(2)?.max(0) as u32 })
         })
         .optional()?;
-    let (variant, first_ts) = match (&old, new_exposure) {
+    let (variant, first_ts, tied) = match (&old, new_exposure) {
         (None, None) => return Ok(()),
-        (None, Some((ts, variant))) => (variant, ts),
-        (Some(row), Some((ts, variant))) if ts < row.first_ts => (variant, ts),
-        (Some(row), _) => (row.variant.clone(), row.first_ts),
+        (None, Some(new)) => (new.variant, new.ts, new.tied),
+        (Some(row), Some(new)) if new.ts < row.first_ts => (new.variant, new.ts, new.tied),
+        (Some(row), Some(new)) if new.ts == row.first_ts && new.variant != row.variant => (row.variant.clone(), row.first_ts, true),
+        (Some(row), _) => (row.variant.clone(), row.first_ts, false),
     };
+    // Exposures to different variants in the same millisecond: the lower event id is the first,
+    // as in ClickHouse's argMin by (ts, id). Rare, so looked up only then.
+    let variant = if tied { first_variant_at(conn, experiment, visitor, first_ts)?.unwrap_or(variant) } else { variant };
 
     let old_contribution = match &old {
         None => Contribution::default(),
@@ -203,4 +215,14 @@ fn goal_hits(conn: &Connection, visitor: &str, first_ts: i64) -> rusqlite::Resul
         Ok(GoalHit { goal: r.get(0)?, ts: r.get(1)?, value: r.get(2)? })
     })?;
     rows.collect()
+}
+
+/// The variant of the visitor's counted exposure with the lowest id at `ts`.
+fn first_variant_at(conn: &Connection, experiment: &str, visitor: &str, ts: i64) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT variant FROM events WHERE visitor = ?1 AND ts = ?2 AND type = 'exposure' AND experiment = ?3 \
+         AND counted = 1 AND variant IS NOT NULL ORDER BY id LIMIT 1",
+    )?
+    .query_row(params![visitor, ts, experiment], |r| r.get(0))
+    .optional()
 }

@@ -9,7 +9,8 @@ use rusqlite::Connection;
 use splitbeam_core::event::EventKind;
 use tokio::sync::oneshot;
 
-use super::{aggregates, Job, MAX_GROUP_EVENTS};
+use super::aggregates::{self, NewExposure};
+use super::{Job, MAX_GROUP_EVENTS};
 use crate::ingest::Received;
 use crate::store::{EventRow, InsertOutcome, Unavailable};
 
@@ -102,7 +103,7 @@ fn apply_batch(conn: &Connection, funnels: &HashMap<String, Vec<String>>, events
     ))?;
     let mut outcome = InsertOutcome::default();
     // (experiment, visitor) → the earliest new exposure in this batch.
-    let mut touched: BTreeMap<(String, String), Option<(i64, String)>> = BTreeMap::new();
+    let mut touched: BTreeMap<(String, String), Option<NewExposure>> = BTreeMap::new();
     let mut goal_visitors: BTreeSet<&str> = BTreeSet::new();
     for received in events {
         let row = EventRow::from(received);
@@ -123,8 +124,10 @@ fn apply_batch(conn: &Connection, funnels: &HashMap<String, Vec<String>>, events
             _ if !received.counted => {}
             EventKind::Exposure { experiment, variant } => {
                 let earliest = touched.entry((experiment.clone(), e.visitor.clone())).or_insert(None);
-                if earliest.as_ref().is_none_or(|(ts, _)| row.ts < *ts) {
-                    *earliest = Some((row.ts, variant.clone()));
+                match earliest {
+                    Some(first) if row.ts > first.ts => {}
+                    Some(first) if row.ts == first.ts => first.tied |= first.variant != *variant,
+                    _ => *earliest = Some(NewExposure { ts: row.ts, variant: variant.clone(), tied: false }),
                 }
             }
             EventKind::Goal { .. } => {
