@@ -14,6 +14,8 @@ use super::{Job, MAX_GROUP_EVENTS};
 use crate::ingest::Received;
 use crate::store::{EventRow, InsertOutcome, Unavailable};
 
+/// Runs until the store is dropped: takes what is queued (up to `MAX_GROUP_EVENTS` events) and
+/// commits it as one group; a funnel registration waits for the inserts queued before it.
 pub(super) fn writer_loop(mut conn: Connection, mut funnels: HashMap<String, Vec<String>>, queue: Receiver<Job>) {
     while let Ok(first) = queue.recv() {
         let mut inserts = Vec::new();
