@@ -128,7 +128,7 @@ fn time(mut query: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<Vec<f64
 /// `insert_batch_blocking`, the path every collector uses (duplicate-id lookup included).
 fn fill(store: &ClickHouseStore, target: usize) -> anyhow::Result<usize> {
     let started = Instant::now();
-    let (to_insert, batches) = mpsc::sync_channel::<Vec<splitbeam_collector::ingest::Event>>(PARALLEL_INSERTS);
+    let (to_insert, batches) = mpsc::sync_channel::<Vec<splitbeam_collector::ingest::Received>>(PARALLEL_INSERTS);
     let batches = std::sync::Arc::new(std::sync::Mutex::new(batches));
     let stored = std::thread::scope(|scope| -> anyhow::Result<usize> {
         let inserters: Vec<_> = (0..PARALLEL_INSERTS)

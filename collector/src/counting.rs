@@ -9,7 +9,14 @@ use std::sync::LazyLock;
 
 use splitbeam_core::config::Config;
 
-use crate::ingest::{Event, EventType};
+use splitbeam_core::event::EventKind;
+
+use crate::ingest::Received;
+
+/// A visitor's goals that count toward results: the first this many after their first exposure,
+/// in both stores. Far above any shopper's, it bounds what one goal event can cost (re-deriving the
+/// visitor reads at most this many rows) however many a caller posts for one visitor id.
+pub const MAX_COUNTED_GOALS: i64 = 1_000;
 
 /// The names the live config aggregates.
 #[derive(Debug, Default)]
@@ -35,22 +42,19 @@ impl Counting {
 
     /// Sets `bot` and `counted` on each event of one request. `bot` is the request's verdict
     /// (`is_bot_request`); `count_bots` is the shop's choice to count them anyway.
-    pub fn mark(&self, events: &mut [Event], bot: bool, count_bots: bool) {
-        for event in events {
-            event.bot = bot;
-            let named = match event.kind {
-                EventType::Exposure => event
-                    .experiment
-                    .as_ref()
-                    .and_then(|x| self.variants.get(x))
-                    .zip(event.variant.as_ref())
-                    .is_some_and(|(variants, variant)| variants.contains(variant)),
+    pub fn mark(&self, events: &mut [Received], bot: bool, count_bots: bool) {
+        for received in events {
+            received.bot = bot;
+            let named = match &received.event.kind {
+                EventKind::Exposure { experiment, variant } => {
+                    self.variants.get(experiment).is_some_and(|variants| variants.contains(variant))
+                }
                 // Any goal key: a goal added to the config later still finds its history.
-                EventType::Goal => true,
+                EventKind::Goal { .. } => true,
                 // Page views feed no aggregate: export only.
-                EventType::Pageview => false,
+                EventKind::Pageview { .. } => false,
             };
-            event.counted = named && (count_bots || !bot);
+            received.counted = named && (count_bots || !bot);
         }
     }
 }
@@ -68,22 +72,20 @@ pub fn is_bot_request(user_agent: Option<&str>, automated: bool) -> bool {
 mod tests {
     use super::*;
 
-    fn event(kind: EventType, experiment: Option<&str>, variant: Option<&str>) -> Event {
-        Event {
+    fn event(kind: EventKind) -> Received {
+        let event = splitbeam_core::event::Event {
             id: "e".into(),
-            kind,
             ts: 1,
             visitor: "v".into(),
             session: "s".into(),
             url: "/".into(),
-            experiment: experiment.map(String::from),
-            variant: variant.map(String::from),
-            goal: (kind == EventType::Goal).then(|| "invented".to_string()),
-            value: None,
-            body: "{}".into(),
-            counted: true,
-            bot: false,
-        }
+            kind,
+        };
+        Received { event, body: "{}".into(), counted: true, bot: false }
+    }
+
+    fn exposure(experiment: &str, variant: &str) -> Received {
+        event(EventKind::Exposure { experiment: experiment.into(), variant: variant.into() })
     }
 
     #[test]
@@ -94,11 +96,16 @@ mod tests {
         assert_eq!(loaded.config.experiments.len(), 1, "{:?}", loaded.issues);
         let counting = Counting::new(&loaded.config);
         let mut events = vec![
-            event(EventType::Exposure, Some("hero"), Some("b")),
-            event(EventType::Exposure, Some("hero"), Some("invented")),
-            event(EventType::Exposure, Some("invented"), Some("a")),
-            event(EventType::Goal, None, None),
-            event(EventType::Pageview, None, None),
+            exposure("hero", "b"),
+            exposure("hero", "invented"),
+            exposure("invented", "a"),
+            event(EventKind::Goal {
+                goal: "invented".into(),
+                value: None,
+                experiments: Vec::new(),
+                props: splitbeam_core::Value::Object(Vec::new()),
+            }),
+            event(EventKind::Pageview { referrer: None, title: None }),
         ];
         counting.mark(&mut events, false, false);
         assert_eq!(events.iter().map(|e| e.counted).collect::<Vec<_>>(), [true, false, false, true, false]);

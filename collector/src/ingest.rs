@@ -1,18 +1,15 @@
-//! Batch parsing and validation for `POST /collect`: turns a request body into validated events,
-//! or one error naming the event index and field. A batch is accepted whole or not at all.
+//! Batch parsing for `POST /collect`: turns a request body into core's events (each read by
+//! `splitbeam_core::event_reader`, the format's one definition), or one error naming the event
+//! index and field. A malformed batch is refused whole; a goal value over the limit, alone.
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+use splitbeam_core::event::{Event, EventKind, MAX_EVENT_BYTES};
+use splitbeam_core::event_reader::{read_event, type_name_of as type_name};
 
 /// Largest request body accepted (the snippet keeps each request under 60 KB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Largest single event, measured as its compact JSON.
-pub const MAX_EVENT_BYTES: usize = 32 * 1024;
-/// Identifiers (event id, visitor, session, experiment, variant, goal) longer than this are refused.
-pub const MAX_KEY_CHARS: usize = 256;
-/// Timestamps are milliseconds since the Unix epoch; JavaScript numbers are exact up to 2^53.
-const MAX_TS: f64 = 9_007_199_254_740_991.0;
 /// Default bound of a goal's `value` (either sign): a large order in the minor unit of a weak
 /// currency fits; its square summed over ten million visitors stays far from f64's overflow.
 pub const DEFAULT_MAX_GOAL_VALUE: f64 = 1e12;
@@ -42,53 +39,18 @@ pub struct Refused {
 /// visitor's other events in the same batch are not lost with it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Parsed {
-    pub events: Vec<Event>,
+    pub events: Vec<Received>,
     pub refused: Vec<Refused>,
     /// The snippet found the browser automated (`navigator.webdriver`): `"automated": true`.
     pub automated: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Exposure,
-    Goal,
-    Pageview,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Exposure => "exposure",
-            EventType::Goal => "goal",
-            EventType::Pageview => "pageview",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<EventType> {
-        match text {
-            "exposure" => Some(EventType::Exposure),
-            "goal" => Some(EventType::Goal),
-            "pageview" => Some(EventType::Pageview),
-            _ => None,
-        }
-    }
-}
-
-/// One validated event. `body` is the event's compact JSON, kept verbatim for export.
+/// One received event: core's event, its JSON as received (kept verbatim for export), and how
+/// the collector counts it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub id: String,
-    pub kind: EventType,
-    pub ts: i64,
-    pub visitor: String,
-    pub session: String,
-    pub url: String,
-    /// Exposures only.
-    pub experiment: Option<String>,
-    pub variant: Option<String>,
-    /// Goals only.
-    pub goal: Option<String>,
-    pub value: Option<f64>,
+pub struct Received {
+    pub event: Event,
+    /// The event's compact JSON.
     pub body: String,
     /// Whether the event enters the running results: false for what the live config does not
     /// aggregate (an invented experiment, variant or goal) and for bots unless they are counted.
@@ -98,16 +60,53 @@ pub struct Event {
     pub bot: bool,
 }
 
-impl Event {
+impl Received {
     /// Roughly the memory the event holds: the struct, and each string's bytes plus the
     /// allocator's overhead per allocation. A batch of small events holds about 2.5 times its
     /// body's bytes; `/collect` reserves this from its memory budget while the batch waits.
     pub fn approx_bytes(&self) -> usize {
-        const PER_ALLOCATION: usize = 16;
-        let required = [&self.id, &self.visitor, &self.session, &self.url, &self.body];
-        let optional = [&self.experiment, &self.variant, &self.goal];
-        let strings: usize = required.into_iter().chain(optional.into_iter().flatten()).map(|s| s.capacity() + PER_ALLOCATION).sum();
-        std::mem::size_of::<Event>() + strings
+        let string = |s: &String| s.capacity() + PER_ALLOCATION;
+        let e = &self.event;
+        let common = [&e.id, &e.visitor, &e.session, &e.url, &self.body].into_iter().map(string).sum::<usize>();
+        let kind = match &e.kind {
+            EventKind::Exposure { experiment, variant } => string(experiment) + string(variant),
+            EventKind::Goal { goal, experiments, props, .. } => {
+                string(goal)
+                    + experiments.iter().map(|(x, v)| string(x) + string(v)).sum::<usize>()
+                    + experiments.capacity() * std::mem::size_of::<(String, String)>()
+                    + value_bytes(props)
+            }
+            EventKind::Pageview { referrer, title } => [referrer, title].into_iter().flatten().map(string).sum(),
+        };
+        std::mem::size_of::<Received>() + common + kind
+    }
+
+    /// The goal's value, if this is a goal with one.
+    pub fn goal_value(&self) -> Option<f64> {
+        match &self.event.kind {
+            EventKind::Goal { value, .. } => *value,
+            _ => None,
+        }
+    }
+}
+
+/// The allocator's overhead per allocation, roughly.
+const PER_ALLOCATION: usize = 16;
+
+/// What a JSON value holds beyond its own slot: strings, and the arrays and objects' element slots.
+fn value_bytes(value: &splitbeam_core::Value) -> usize {
+    use splitbeam_core::Value;
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => s.capacity() + PER_ALLOCATION,
+        Value::Array(items) => {
+            items.capacity() * std::mem::size_of::<Value>() + PER_ALLOCATION + items.iter().map(value_bytes).sum::<usize>()
+        }
+        Value::Object(entries) => {
+            entries.capacity() * std::mem::size_of::<(String, Value)>()
+                + PER_ALLOCATION
+                + entries.iter().map(|(key, item)| key.capacity() + PER_ALLOCATION + value_bytes(item)).sum::<usize>()
+        }
     }
 }
 
@@ -136,7 +135,7 @@ impl fmt::Display for BatchError {
 impl std::error::Error for BatchError {}
 
 /// `parse_batch_with` under the default limits, without the refused events.
-pub fn parse_batch(body: &[u8]) -> Result<Vec<Event>, BatchError> {
+pub fn parse_batch(body: &[u8]) -> Result<Vec<Received>, BatchError> {
     parse_batch_with(body, &Limits::default()).map(|parsed| parsed.events)
 }
 
@@ -154,7 +153,7 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
     // serde_json refuses nesting deeper than 128, so a hostile body cannot exhaust the stack.
     let root: Value =
         serde_json::from_str(text).map_err(|e| BatchError::Malformed(format!("the body is not valid JSON: {e}")))?;
-    let Value::Object(root) = root else {
+    let Value::Object(mut root) = root else {
         return Err(BatchError::Malformed(format!("expected a JSON object with \"events\", got {}", type_name(&root))));
     };
     match root.get("v") {
@@ -162,16 +161,16 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
         Some(Value::Number(n)) if n.as_f64() == Some(1.0) => {}
         Some(other) => return Err(BatchError::Malformed(format!("unsupported batch version {other}; expected 1"))),
     }
-    let events = match root.get("events") {
+    let automated = root.get("automated") == Some(&Value::Bool(true));
+    let events = match root.remove("events") {
         Some(Value::Array(events)) => events,
-        Some(other) => return Err(BatchError::Malformed(format!("\"events\" must be an array, got {}", type_name(other)))),
+        Some(other) => return Err(BatchError::Malformed(format!("\"events\" must be an array, got {}", type_name(&other)))),
         None => return Err(BatchError::Malformed("missing \"events\" array".to_string())),
     };
-    let automated = root.get("automated") == Some(&Value::Bool(true));
     let mut parsed = Parsed { events: Vec::with_capacity(events.len()), refused: Vec::new(), automated };
-    for (index, event) in events.iter().enumerate() {
+    for (index, event) in events.into_iter().enumerate() {
         let event = parse_event(index, event)?;
-        match event.value {
+        match event.goal_value() {
             Some(value) if value.abs() > limits.max_goal_value => parsed.refused.push(Refused {
                 index,
                 field: "value",
@@ -183,118 +182,26 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
     Ok(parsed)
 }
 
-fn parse_event(index: usize, event: &Value) -> Result<Event, BatchError> {
-    let Value::Object(fields) = event else {
-        return Err(BatchError::InvalidEvent {
-            index,
-            field: "(event)",
-            message: format!("expected an object, got {}", type_name(event)),
-        });
-    };
+fn parse_event(index: usize, event: Value) -> Result<Received, BatchError> {
     let body = event.to_string();
+    let fields = match event {
+        Value::Object(fields) => fields,
+        other => {
+            return Err(BatchError::InvalidEvent {
+                index,
+                field: "(event)",
+                message: format!("expected an object, got {}", type_name(&other)),
+            })
+        }
+    };
     if body.len() > MAX_EVENT_BYTES {
         return Err(BatchError::TooLarge {
             index: Some(index),
             message: format!("the event is {} bytes; the limit is {MAX_EVENT_BYTES}", body.len()),
         });
     }
-    let invalid = |field: &'static str, message: String| BatchError::InvalidEvent { index, field, message };
-
-    let kind_text = key(fields, "type").map_err(|m| invalid("type", m))?;
-    let kind = EventType::parse(&kind_text)
-        .ok_or_else(|| invalid("type", format!("unknown type {kind_text:?}; expected exposure, goal or pageview")))?;
-    let id = key(fields, "id").map_err(|m| invalid("id", m))?;
-    let ts = timestamp(fields.get("ts")).map_err(|m| invalid("ts", m))?;
-    let visitor = key(fields, "visitor").map_err(|m| invalid("visitor", m))?;
-    let session = key(fields, "session").map_err(|m| invalid("session", m))?;
-    let url = match fields.get("url") {
-        Some(Value::String(url)) if url.is_empty() => return Err(invalid("url", "must not be empty".to_string())),
-        Some(Value::String(url)) => url.clone(),
-        Some(other) => return Err(invalid("url", format!("expected a string, got {}", type_name(other)))),
-        None => return Err(invalid("url", "missing".to_string())),
-    };
-    if let Some(props) = fields.get("props") {
-        if !props.is_object() {
-            return Err(invalid("props", format!("expected an object, got {}", type_name(props))));
-        }
-    }
-    if let Some(experiments) = fields.get("experiments") {
-        let Value::Object(map) = experiments else {
-            return Err(invalid("experiments", format!("expected an object, got {}", type_name(experiments))));
-        };
-        if let Some((name, v)) = map.iter().find(|(_, v)| !v.is_string()) {
-            return Err(invalid("experiments", format!("variant of {name:?} must be a string, got {}", type_name(v))));
-        }
-    }
-
-    let mut parsed = Event {
-        id,
-        kind,
-        ts,
-        visitor,
-        session,
-        url,
-        experiment: None,
-        variant: None,
-        goal: None,
-        value: None,
-        body,
-        counted: true,
-        bot: false,
-    };
-    match kind {
-        EventType::Exposure => {
-            parsed.experiment = Some(key(fields, "experiment").map_err(|m| invalid("experiment", m))?);
-            parsed.variant = Some(key(fields, "variant").map_err(|m| invalid("variant", m))?);
-        }
-        EventType::Goal => {
-            parsed.goal = Some(key(fields, "goal").map_err(|m| invalid("goal", m))?);
-            parsed.value = match fields.get("value") {
-                None => None,
-                Some(Value::Number(n)) => n.as_f64().filter(|v| v.is_finite()),
-                Some(other) => return Err(invalid("value", format!("expected a number, got {}", type_name(other)))),
-            };
-        }
-        EventType::Pageview => {}
-    }
-    Ok(parsed)
-}
-
-/// A required identifier: a non-empty string of at most `MAX_KEY_CHARS` characters.
-fn key(fields: &Map<String, Value>, name: &str) -> Result<String, String> {
-    match fields.get(name) {
-        Some(Value::String(s)) if s.is_empty() => Err("must not be empty".to_string()),
-        Some(Value::String(s)) if s.chars().count() > MAX_KEY_CHARS => {
-            Err(format!("longer than {MAX_KEY_CHARS} characters"))
-        }
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(format!("expected a string, got {}", type_name(other))),
-        None => Err("missing".to_string()),
-    }
-}
-
-fn timestamp(value: Option<&Value>) -> Result<i64, String> {
-    let Some(value) = value else {
-        return Err("missing".to_string());
-    };
-    let Some(ms) = value.as_f64() else {
-        return Err(format!("expected milliseconds since the epoch, got {}", type_name(value)));
-    };
-    if !(0.0..=MAX_TS).contains(&ms) || ms.fract() != 0.0 {
-        return Err(format!("{ms} is not a whole number of milliseconds since the epoch"));
-    }
-    Ok(ms as i64)
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    let event = read_event(fields).map_err(|e| BatchError::InvalidEvent { index, field: e.field, message: e.message })?;
+    Ok(Received { event, body, counted: true, bot: false })
 }
 
 #[cfg(test)]
@@ -312,8 +219,8 @@ mod tests {
         let body = format!(r#"{{"v":1,"sent_at":1,"events":[{},{}]}}"#, exposure("a"), exposure("b"));
         let events = parse_batch(body.as_bytes()).expect("valid batch");
         assert_eq!(events.len(), 2);
-        assert_eq!(events[1].id, "b");
-        assert_eq!(events[0].variant.as_deref(), Some("b"));
+        assert_eq!(events[1].event.id, "b");
+        assert!(matches!(&events[0].event.kind, EventKind::Exposure { variant, .. } if variant == "b"));
     }
 
     #[test]
@@ -348,11 +255,25 @@ mod tests {
         };
         let body = format!(r#"{{"events":[{},{},{},{}]}}"#, goal("a", "1e308"), goal("b", "12.5"), goal("c", "-2e12"), goal("d", "1e12"));
         let parsed = parse_batch_with(body.as_bytes(), &Limits::default()).expect("well-formed batch");
-        assert_eq!(parsed.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["b", "d"]);
+        assert_eq!(parsed.events.iter().map(|e| e.event.id.as_str()).collect::<Vec<_>>(), ["b", "d"]);
         assert_eq!(parsed.refused.iter().map(|r| (r.index, r.field)).collect::<Vec<_>>(), [(0, "value"), (2, "value")]);
         assert!(parsed.refused[0].error.contains("events[0].value"), "{}", parsed.refused[0].error);
         let strict = parse_batch_with(body.as_bytes(), &Limits { max_goal_value: 10.0 }).expect("well-formed batch");
         assert_eq!(strict.refused.len(), 4);
+    }
+
+    #[test]
+    fn a_goal_whose_value_is_null_is_stored_without_a_value() {
+        // The snippet writes a NaN or infinite value as null rather than an unparseable batch.
+        let body = r#"{"events":[{"id":"a","type":"goal","goal":"buy","value":null,"ts":1,"visitor":"v","session":"s","url":"/"}]}"#;
+        let events = parse_batch(body.as_bytes()).expect("a null value is no reason to refuse the batch");
+        assert_eq!(events[0].goal_value(), None);
+    }
+
+    #[test]
+    fn an_empty_url_refuses_the_batch_naming_the_field() {
+        let body = r#"{"events":[{"id":"a","type":"pageview","ts":1,"visitor":"v","session":"s","url":""}]}"#;
+        assert!(matches!(parse_batch(body.as_bytes()), Err(BatchError::InvalidEvent { index: 0, field: "url", .. })));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Per-variant results of one experiment: turns stored aggregates and the experiment's config
 //! into conversion rates, lifts, intervals, chances to win, revenue, funnel and the SRM check.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use splitbeam_core::config::Experiment;
 
@@ -34,24 +36,26 @@ pub struct VariantResults {
     pub key: String,
     pub weight: f64,
     pub visitors: u64,
-    /// By goal key (serialised in config order).
-    pub goals: serde_json::Map<String, serde_json::Value>,
+    /// By goal key (serialised in key order; `ExperimentResults::goals` has the config's order).
+    pub goals: BTreeMap<String, GoalResult>,
 }
 
 /// One goal in one variant. Comparisons are against control and `null` for control itself or
-/// when there is not enough data.
+/// when there is not enough data. Fields in alphabetical order: the order the API has always
+/// answered in (these were serialized through a sorted map before they were typed).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GoalResult {
+    /// Absolute difference of the rates, with its 95 % interval.
+    pub abs_ci: Option<[f64; 2]>,
+    pub abs_lift: Option<f64>,
+    pub chance_to_win: Option<f64>,
+    /// The 95 % Welch interval on `lift`.
+    pub ci: Option<[f64; 2]>,
     pub conversions: u64,
-    pub rate: Option<f64>,
     /// Relative lift of the conversion rate, with the Welch 95 % interval and p-value on it.
     pub lift: Option<f64>,
-    pub ci: Option<[f64; 2]>,
     pub p_value: Option<f64>,
-    /// Absolute difference of the rates, with its 95 % interval.
-    pub abs_lift: Option<f64>,
-    pub abs_ci: Option<[f64; 2]>,
-    pub chance_to_win: Option<f64>,
+    pub rate: Option<f64>,
     /// Expected loss of choosing [control, this variant].
     pub risk: Option<[f64; 2]>,
     /// Always-valid interval on the relative lift: honest under daily peeking.
@@ -60,14 +64,15 @@ pub struct GoalResult {
     pub value: Option<ValueResult>,
 }
 
+/// Fields in alphabetical order, as `GoalResult`.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ValueResult {
-    pub sum: f64,
-    pub per_visitor: Option<f64>,
-    pub lift: Option<f64>,
-    pub ci: Option<[f64; 2]>,
-    pub p_value: Option<f64>,
     pub chance_to_win: Option<f64>,
+    pub ci: Option<[f64; 2]>,
+    pub lift: Option<f64>,
+    pub p_value: Option<f64>,
+    pub per_visitor: Option<f64>,
+    pub sum: f64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -117,7 +122,7 @@ pub fn experiment_results(
             key: key.clone(),
             weight: *weight,
             visitors: *visitors,
-            goals: serde_json::Map::new(),
+            goals: BTreeMap::new(),
         })
         .collect();
     for (goal, valued) in &goals {
@@ -127,9 +132,7 @@ pub fn experiment_results(
             .map(|(variant, visitors)| goal_samples(totals, variant, goal, *visitors))
             .collect();
         for (i, row) in variant_results.iter_mut().enumerate() {
-            let result = goal_result(&samples[0], &samples[i], i == 0, *valued);
-            let json = serde_json::to_value(&result).unwrap_or(serde_json::Value::Null);
-            row.goals.insert(goal.clone(), json);
+            row.goals.insert(goal.clone(), goal_result(&samples[0], &samples[i], i == 0, *valued));
         }
     }
 
@@ -181,10 +184,8 @@ pub fn leading_variant(results: &ExperimentResults) -> Option<String> {
     for goal in &results.goals {
         let mut best: Option<(&str, f64)> = None;
         for variant in &results.variants {
-            let g = variant.goals.get(goal);
-            let converted = g.and_then(|g| g.get("conversions")).and_then(|c| c.as_u64()).unwrap_or(0);
-            let rate = g.and_then(|g| g.get("rate")).and_then(|r| r.as_f64());
-            if let (true, Some(rate)) = (converted > 0, rate) {
+            let Some(goal) = variant.goals.get(goal) else { continue };
+            if let (true, Some(rate)) = (goal.conversions > 0, goal.rate) {
                 if best.is_none_or(|(_, r)| rate > r) {
                     best = Some((&variant.key, rate));
                 }

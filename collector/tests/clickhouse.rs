@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use clickhouse_server::Engine;
 use common::{batch, conversions, counted, events, exposure, funnel, goal, pageview, request, visitors};
-use splitbeam_collector::ingest::Event;
+use splitbeam_collector::ingest::Received;
 use splitbeam_collector::store::clickhouse::ClickHouseStore;
 use splitbeam_collector::store::sqlite::{Durability, SqliteStore};
 use splitbeam_collector::store::{ExperimentTotals, InsertOutcome, Store, VariantCount};
@@ -130,7 +130,7 @@ impl Backend {
         }
     }
 
-    fn insert(&self, batch: Vec<Event>) -> InsertOutcome {
+    fn insert(&self, batch: Vec<Received>) -> InsertOutcome {
         let outcome = match self {
             Backend::Sqlite { store, .. } => store.insert_batch_blocking(batch),
             Backend::ClickHouse(store) => store.insert_batch_blocking(batch),
@@ -302,12 +302,12 @@ fn export_streams_the_experiments_exposures_and_its_visitors_events() {
         let written = b
             .store()
             .export("hero", &mut |e| {
-                exported.push(e.clone());
+                exported.push(e.clone().into_owned());
                 Ok(())
             })
             .expect("export");
         assert_eq!(written, 3, "{}", b.name());
-        let ids: Vec<&str> = exported.iter().map(|e| e.id.as_str()).collect();
+        let ids: Vec<&str> = exported.iter().map(|e| e.id.as_ref()).collect();
         assert_eq!(ids, vec!["e1", "p1", "g1"], "{}", b.name());
         assert_eq!(exported[2].value, Some(1.0), "{}", b.name());
         assert!(exported[2].body.contains("\"currency\":\"EUR\""), "{}: the raw body is kept", b.name());
@@ -542,8 +542,8 @@ fn results_are_the_same_whether_events_arrive_in_one_ordered_batch_or_in_several
     };
     let mut stream: Vec<String> = random_batches(20_261_129, 300).concat();
     let mut seen = std::collections::HashSet::new();
-    stream.retain(|item| seen.insert(events(std::slice::from_ref(item))[0].id.clone()));
-    stream.sort_by_key(|item| events(std::slice::from_ref(item))[0].ts);
+    stream.retain(|item| seen.insert(events(std::slice::from_ref(item))[0].event.id.clone()));
+    stream.sort_by_key(|item| events(std::slice::from_ref(item))[0].event.ts);
     in_order.insert(events(&stream));
 
     // Newest first, in seven batches, the third one sent twice.
@@ -740,7 +740,7 @@ fn three_collectors_on_one_database_store_a_stream_resent_through_different_ones
         let mut all = Vec::new();
         store
             .export("hero", &mut |e| {
-                all.push(e.clone());
+                all.push(e.clone().into_owned());
                 Ok(())
             })
             .expect("export");
@@ -796,7 +796,7 @@ fn a_collector_killed_mid_load_loses_no_acknowledged_event() {
     let stored = ClickHouseStore::open_existing(&ch.url, database).unwrap_or_else(|e| panic!("open {database}: {e:#}"));
     let db_events = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events"));
     let acknowledged_ids: std::collections::HashSet<String> =
-        acknowledged.iter().flat_map(|&i| events(&batches[i])).map(|e| e.id).collect();
+        acknowledged.iter().flat_map(|&i| events(&batches[i])).map(|e| e.event.id).collect();
     let ids_sql = acknowledged_ids.iter().map(|id| format!("'{id}'")).collect::<Vec<_>>().join(",");
     let found = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events WHERE id IN ({ids_sql})"));
     assert_eq!(found, acknowledged_ids.len() as u64, "every acknowledged event is stored ({db_events} in all)");
@@ -896,7 +896,7 @@ fn while_clickhouse_is_unreachable_collect_answers_503_with_retry_after_and_retr
     assert_eq!(stored.experiment_totals("hero", &funnel()).expect("totals"), sqlite.totals("hero", &funnel()));
     assert_eq!(stored.visitor_counts().expect("counts"), sqlite.store().visitor_counts().expect("counts"));
     let unique = clickhouse_count(ch, &format!("SELECT uniqExact(id) FROM {database}.events"));
-    let sent: std::collections::HashSet<String> = batches.iter().flat_map(|b| events(b)).map(|e| e.id).collect();
+    let sent: std::collections::HashSet<String> = batches.iter().flat_map(|b| events(b)).map(|e| e.event.id).collect();
     assert_eq!(unique, sent.len() as u64, "every event is stored");
 }
 
@@ -1004,4 +1004,19 @@ fn read_commands_against_a_database_serve_never_created_fail_naming_it_and_creat
     }
     let databases = clickhouse_count(ch, "SELECT count() FROM system.databases WHERE name = 'never_served'");
     assert_eq!(databases, 0, "reading created no database");
+}
+
+/// Goal attribution is one rule in both stores (README "Events"): the first exposure by (ts, id)
+/// decides the variant, whatever the goal's own `experiments` map says.
+#[test]
+fn both_stores_attribute_goals_by_the_first_exposure_ordered_by_ts_then_id() {
+    for b in backends("attribution") {
+        let purchase_saying_b = r#"{"id":"g1","type":"goal","goal":"purchase","value":5,"ts":300,"visitor":"v1","session":"s-v1","url":"/done","experiments":{"hero":"b"}}"#;
+        // The same millisecond: e1 (control) is first by id, though e2 (b) arrives first.
+        b.insert(events(&[exposure("e2", "v1", "hero", "b", 100)]));
+        b.insert(events(&[exposure("e1", "v1", "hero", "control", 100), purchase_saying_b.to_string()]));
+        let t = b.totals("hero", &funnel());
+        assert_eq!((visitors(&t, "control"), visitors(&t, "b")), (1, 0), "{}", b.name());
+        assert_eq!((conversions(&t, "control", "purchase"), conversions(&t, "b", "purchase")), (1, 0), "{}", b.name());
+    }
 }

@@ -162,7 +162,7 @@ fn crawlers_and_automated_browsers_are_stored_and_exported_but_kept_out_of_resul
     let export = splitbeam_collector::store::Store::export;
     let mut exported = Vec::new();
     export(server.store.as_ref(), "hero", &mut |e| {
-        exported.push((e.visitor.clone(), e.bot));
+        exported.push((e.visitor.to_string(), e.bot));
         Ok(())
     })
     .expect("export");

@@ -197,7 +197,7 @@ fn export_streams_the_experiments_exposures_and_its_visitors_events() {
     let mut ids = Vec::new();
     let written = store
         .export("hero", &mut |e| {
-            ids.push(e.id.clone());
+            ids.push(e.id.to_string());
             Ok(())
         })
         .expect("export");
@@ -230,4 +230,39 @@ fn the_leader_is_the_best_rate_on_the_first_goal_anyone_converted_on() {
     let experiment = hero_experiment();
     let results = experiment_results("hero", Some(&experiment), &totals(&store), 1);
     assert_eq!(splitbeam_collector::results::leading_variant(&results).as_deref(), Some("b"));
+}
+
+/// README "Events", goal attribution: the variant of the visitor's first exposure, not the goal's
+/// own `experiments` map. Here a changed variant list reset the sticky assignment: the visitor was
+/// first shown b, later control, and the purchase says control.
+#[test]
+fn a_goal_is_attributed_by_the_first_exposure_not_by_its_experiments_map() {
+    let (_dir, store) = store();
+    let purchase_saying_control = r#"{"id":"g1","type":"goal","goal":"purchase","value":5,"ts":300,"visitor":"v1","session":"s-v1","url":"/done","experiments":{"hero":"control"}}"#;
+    store
+        .insert_batch_blocking(events(&[
+            exposure("e1", "v1", "hero", "b", 100),
+            exposure("e2", "v1", "hero", "control", 200),
+            purchase_saying_control.to_string(),
+        ]))
+        .expect("insert");
+    let t = totals(&store);
+    assert_eq!((visitors(&t, "b"), visitors(&t, "control")), (1, 0));
+    assert_eq!((conversions(&t, "b", "purchase"), conversions(&t, "control", "purchase")), (1, 0));
+}
+
+/// Two exposures to different variants in the same millisecond: the lower event id is the first
+/// (the rule ClickHouse's argMin by (ts, id) follows), whichever arrives first.
+#[test]
+fn exposures_in_the_same_millisecond_are_ordered_by_event_id() {
+    let (_dir, one_batch) = store();
+    one_batch
+        .insert_batch_blocking(events(&[exposure("e2", "v1", "hero", "b", 100), exposure("e1", "v1", "hero", "control", 100)]))
+        .expect("insert");
+    let (_dir2, two_batches) = store();
+    two_batches.insert_batch_blocking(events(&[exposure("e2", "v1", "hero", "b", 100)])).expect("insert b");
+    two_batches.insert_batch_blocking(events(&[exposure("e1", "v1", "hero", "control", 100)])).expect("insert control");
+    for t in [totals(&one_batch), totals(&two_batches)] {
+        assert_eq!((visitors(&t, "control"), visitors(&t, "b")), (1, 0));
+    }
 }

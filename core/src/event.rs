@@ -3,6 +3,18 @@
 
 use crate::json::{self, Value};
 
+// The format's limits, defined once: the snippet keeps its events under them, a collector refuses
+// what exceeds them (`crate::event_reader`).
+
+/// Largest single event, measured as its compact JSON.
+pub const MAX_EVENT_BYTES: usize = 32 * 1024;
+/// Identifiers (event id, visitor, session, experiment, variant, goal) longer than this many
+/// characters are refused.
+pub const MAX_KEY_CHARS: usize = 256;
+/// Latest `ts`: milliseconds since the Unix epoch are exact in a JavaScript number up to 2^53 - 1;
+/// beyond it a timestamp is corrupt.
+pub const MAX_TS: u64 = 9_007_199_254_740_991;
+
 /// One funnel event, as it appears in a batch's `events` array (DESIGN.md "Events").
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -21,8 +33,10 @@ pub struct Event {
 pub enum EventKind {
     /// The visitor saw `variant` of `experiment`.
     Exposure { experiment: String, variant: String },
-    /// The visitor reached `goal`; `experiments` maps each experiment key the visitor is in to
-    /// its variant key, so a goal can be attributed without joining on exposures.
+    /// The visitor reached `goal`. `experiments` maps each experiment key the visitor is in to
+    /// the variant the snippet showed at that moment. It is context for export and debugging, not
+    /// the attribution: results attribute a goal to the variant of the visitor's first exposure
+    /// (README "Events", `splitbeam_collector::store::contribution`).
     Goal { goal: String, value: Option<f64>, experiments: Vec<(String, String)>, props: Value },
     Pageview { referrer: Option<String>, title: Option<String> },
 }
@@ -97,49 +111,6 @@ impl Event {
         out.push('}');
         out
     }
-
-    /// Reads an event back (from a persisted batch, or in the collector). Unknown keys are ignored
-    /// so that snippets of different versions can read each other's stored events.
-    pub fn from_value(value: &Value) -> Result<Event, String> {
-        if value.as_object().is_none() {
-            return Err(format!("an event must be an object, not {}", value.type_name()));
-        }
-        let id = required_str(value, "id", "?")?;
-        let ctx = id.as_str();
-        let kind = match required_str(value, "type", ctx)?.as_str() {
-            "exposure" => EventKind::Exposure {
-                experiment: required_str(value, "experiment", ctx)?,
-                variant: required_str(value, "variant", ctx)?,
-            },
-            "goal" => EventKind::Goal {
-                goal: required_str(value, "goal", ctx)?,
-                value: match value.get("value") {
-                    None | Some(Value::Null) => None,
-                    Some(Value::Number(n)) => Some(*n),
-                    Some(other) => return Err(format!("event {ctx}: \"value\" must be a number, not {}", other.type_name())),
-                },
-                experiments: read_experiments(value.get("experiments"), ctx)?,
-                props: match value.get("props") {
-                    None | Some(Value::Null) => Value::Object(Vec::new()),
-                    Some(props @ Value::Object(_)) => props.clone(),
-                    Some(other) => return Err(format!("event {ctx}: \"props\" must be an object, not {}", other.type_name())),
-                },
-            },
-            "pageview" => EventKind::Pageview {
-                referrer: optional_str(value, "referrer", ctx)?,
-                title: optional_str(value, "title", ctx)?,
-            },
-            other => return Err(format!("event {ctx}: unknown type {other:?} (expected exposure, goal or pageview)")),
-        };
-        Ok(Event {
-            ts: read_ts(value.get("ts"), ctx)?,
-            visitor: required_str(value, "visitor", ctx)?,
-            session: required_str(value, "session", ctx)?,
-            url: required_str(value, "url", ctx)?,
-            id,
-            kind,
-        })
-    }
 }
 
 fn field_str(out: &mut String, key: &str, value: &str) {
@@ -188,50 +159,6 @@ pub fn write_value(out: &mut String, value: &Value, num: &dyn Fn(f64) -> String)
             out.push('}');
         }
     }
-}
-
-fn required_str(value: &Value, key: &str, ctx: &str) -> Result<String, String> {
-    match value.get(key) {
-        Some(Value::String(s)) if !s.is_empty() || key == "url" => Ok(s.clone()),
-        Some(Value::String(_)) => Err(format!("event {ctx}: \"{key}\" is empty")),
-        Some(other) => Err(format!("event {ctx}: \"{key}\" must be a string, not {}", other.type_name())),
-        None => Err(format!("event {ctx}: missing \"{key}\"")),
-    }
-}
-
-fn optional_str(value: &Value, key: &str, ctx: &str) -> Result<Option<String>, String> {
-    match value.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(format!("event {ctx}: \"{key}\" must be a string, not {}", other.type_name())),
-    }
-}
-
-/// Largest integer a JavaScript number holds exactly; timestamps beyond it are corrupt.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-fn read_ts(value: Option<&Value>, ctx: &str) -> Result<u64, String> {
-    match value {
-        Some(Value::Number(n)) if *n >= 0.0 && *n <= MAX_SAFE_INTEGER && n.fract() == 0.0 => Ok(*n as u64),
-        Some(Value::Number(_)) => Err(format!("event {ctx}: \"ts\" must be a whole number of milliseconds since 1970")),
-        Some(other) => Err(format!("event {ctx}: \"ts\" must be a number, not {}", other.type_name())),
-        None => Err(format!("event {ctx}: missing \"ts\"")),
-    }
-}
-
-fn read_experiments(value: Option<&Value>, ctx: &str) -> Result<Vec<(String, String)>, String> {
-    let entries = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Object(entries)) => entries,
-        Some(other) => return Err(format!("event {ctx}: \"experiments\" must be an object, not {}", other.type_name())),
-    };
-    entries
-        .iter()
-        .map(|(experiment, variant)| match variant {
-            Value::String(variant) => Ok((experiment.clone(), variant.clone())),
-            other => Err(format!("event {ctx}: experiments.{experiment} must be a variant key string, not {}", other.type_name())),
-        })
-        .collect()
 }
 
 /// Crockford's base32 alphabet: no I, L, O, U; in ASCII order, so text order is numeric order.
@@ -379,35 +306,6 @@ mod tests {
         let text = event.to_json(&num);
         assert!(text.contains("\"value\":null"), "{text}");
         assert!(json::parse(&text).is_ok(), "{text}");
-    }
-
-    #[test]
-    fn every_kind_round_trips_through_json() {
-        let events = [
-            base(EventKind::Exposure { experiment: "e".into(), variant: "v".into() }),
-            base(EventKind::Goal {
-                goal: "purchase".into(),
-                value: Some(-0.125),
-                experiments: vec![("a".into(), "x".into()), ("b\u{e9}".into(), "y".into())],
-                props: Value::Object(vec![("nested".into(), Value::Array(vec![Value::Null, Value::Bool(true), "\n".into()]))]),
-            }),
-            base(EventKind::Goal { goal: "signup".into(), value: None, experiments: vec![], props: Value::Object(vec![]) }),
-            base(EventKind::Pageview { referrer: Some("https://example.com/?q=1".into()), title: None }),
-        ];
-        for event in events {
-            let (value, _) = json::parse(&event.to_json(&num)).expect("to_json writes valid JSON");
-            assert_eq!(Event::from_value(&value), Ok(event));
-        }
-    }
-
-    #[test]
-    fn from_value_names_the_event_and_the_bad_field() {
-        let (value, _) = json::parse(r#"{"id":"E1","type":"exposure","ts":1,"visitor":"v","session":"s","url":"/","experiment":"x"}"#).unwrap();
-        assert_eq!(Event::from_value(&value), Err("event E1: missing \"variant\"".to_string()));
-        let (value, _) = json::parse(r#"{"id":"E2","type":"click","ts":1,"visitor":"v","session":"s","url":"/"}"#).unwrap();
-        assert!(Event::from_value(&value).unwrap_err().contains("unknown type \"click\""));
-        let (value, _) = json::parse(r#"{"id":"E3","type":"pageview","ts":1.5,"visitor":"v","session":"s","url":"/"}"#).unwrap();
-        assert!(Event::from_value(&value).unwrap_err().contains("\"ts\""));
     }
 
     #[test]

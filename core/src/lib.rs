@@ -44,6 +44,8 @@ pub mod config;
 mod config_reader;
 pub mod decimal;
 pub mod event;
+#[cfg(feature = "read-events")]
+pub mod event_reader;
 pub mod hash;
 pub mod hide;
 pub mod issue;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::store_args::{SqliteAccess, StoreArgs};
+use super::store_args::{OpenMode, StoreArgs};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -30,7 +30,7 @@ pub const CSV_COLUMNS: [&str; 12] =
     ["id", "type", "ts", "visitor", "session", "url", "experiment", "variant", "goal", "value", "props", "bot"];
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let store = args.storage.open(SqliteAccess::Existing)?;
+    let store = args.storage.open(OpenMode::Existing)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.format {
@@ -47,8 +47,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default();
                 let value = event.value.map(|v| v.to_string()).unwrap_or_default();
                 let record = [
-                    event.id.as_str(),
-                    event.kind.as_str(),
+                    event.id.as_ref(),
+                    event.kind.as_ref(),
                     &event.ts.to_string(),
                     &event.visitor,
                     &event.session,

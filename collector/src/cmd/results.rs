@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use splitbeam_core::config::Experiment;
 
-use super::store_args::{SqliteAccess, StoreArgs};
+use super::store_args::{OpenMode, StoreArgs};
 use crate::results::{experiment_results, ExperimentResults};
 use crate::server::api::now_ms;
 
@@ -32,7 +32,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(find_experiment(path, &args.key)?),
         None => None,
     };
-    let store = args.storage.open(SqliteAccess::Existing)?;
+    let store = args.storage.open(OpenMode::Existing)?;
     let funnel = experiment.as_ref().map(|e| e.funnel.clone()).unwrap_or_default();
     let totals = store.experiment_totals(&args.key, &funnel)?;
     if experiment.is_none() && totals.variants.is_empty() {
@@ -75,27 +75,22 @@ pub fn table(results: &ExperimentResults) -> String {
         let mut rows = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
         for v in &results.variants {
             let g = v.goals.get(goal);
-            let num = |field: &str| g.and_then(|g| g.get(field)).and_then(|x| x.as_f64());
-            let pair = |field: &str| {
-                g.and_then(|g| g.get(field)).and_then(|x| x.as_array()).and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)))
-            };
             let pct = |x: Option<f64>| x.map_or("—".to_string(), |x| format!("{:+.1}%", x * 100.0));
-            let range = |x: Option<(f64, f64)>| x.map_or("—".to_string(), |(a, b)| format!("[{:+.1}%, {:+.1}%]", a * 100.0, b * 100.0));
+            let range = |x: Option<[f64; 2]>| x.map_or("—".to_string(), |[a, b]| format!("[{:+.1}%, {:+.1}%]", a * 100.0, b * 100.0));
             let per_visitor = g
-                .and_then(|g| g.get("value"))
-                .and_then(|val| val.get("per_visitor"))
-                .and_then(|x| x.as_f64())
+                .and_then(|g| g.value.as_ref())
+                .and_then(|val| val.per_visitor)
                 .map_or("—".to_string(), |x| format!("{x:.2}"));
             rows.push(vec![
                 v.key.clone(),
                 v.visitors.to_string(),
-                num("conversions").map_or("0".to_string(), |c| format!("{c:.0}")),
-                num("rate").map_or("—".to_string(), |r| format!("{:.2}%", r * 100.0)),
-                pct(num("lift")),
-                range(pair("ci")),
-                num("p_value").map_or("—".to_string(), |p| format!("{p:.4}")),
-                num("chance_to_win").map_or("—".to_string(), |c| format!("{:.1}%", c * 100.0)),
-                range(pair("sequential_ci")),
+                g.map_or(0, |g| g.conversions).to_string(),
+                g.and_then(|g| g.rate).map_or("—".to_string(), |r| format!("{:.2}%", r * 100.0)),
+                pct(g.and_then(|g| g.lift)),
+                range(g.and_then(|g| g.ci)),
+                g.and_then(|g| g.p_value).map_or("—".to_string(), |p| format!("{p:.4}")),
+                g.and_then(|g| g.chance_to_win).map_or("—".to_string(), |c| format!("{:.1}%", c * 100.0)),
+                range(g.and_then(|g| g.sequential_ci)),
                 per_visitor,
             ]);
         }

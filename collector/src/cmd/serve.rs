@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::store_args::{SqliteAccess, StoreArgs};
+use super::store_args::{OpenMode, StoreArgs};
 use crate::ingest;
 use crate::server::conn::{self, Limits};
 use crate::server::rate_limit::RateLimitOptions;
@@ -102,7 +102,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn serve(args: Args) -> anyhow::Result<()> {
     let durability = if args.durability == "full" { Durability::Full } else { Durability::Normal };
-    let store = tokio::task::block_in_place(|| args.storage.open(SqliteAccess::Create(durability)))?;
+    let store = tokio::task::block_in_place(|| args.storage.open(OpenMode::Create(durability)))?;
     let storage = args.storage.describe();
     let limits = limits(&args);
     let options = Options {

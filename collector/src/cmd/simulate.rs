@@ -1,8 +1,6 @@
 //! `splitbeam simulate`: sends synthetic visitors with a known true uplift through the demo funnel
 //! to a collector, as real HTTP batches, so the dashboard fills and its statistics can be checked.
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -104,33 +102,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where to POST: host, port and path of an `http://` URL. A minimal HTTP/1.1 client, so the
-/// CLI needs no HTTP client crate for this one request shape.
+/// Where to POST, and the HTTP client (ureq, already the ClickHouse store's) that does it.
 struct Endpoint {
-    host: String,
-    port: u16,
-    path: String,
+    url: String,
+    agent: ureq::Agent,
 }
 
 const MAX_ATTEMPTS: u32 = 6;
+/// A collector's answer is a small JSON object; anything longer is cut in the error message.
+const MAX_ANSWER_BYTES: u64 = 1 << 20;
 
 impl Endpoint {
     fn parse(url: &str) -> anyhow::Result<Endpoint> {
-        let Some(rest) = url.strip_prefix("http://") else {
+        // ureq is built without TLS: simulate is for a local (or tunnelled) collector.
+        if !url.starts_with("http://") {
             bail!("--collector {url:?}: only http:// URLs are supported (simulate is for a local collector)");
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/collect"),
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) => (host, port.parse().with_context(|| format!("--collector {url:?}: bad port {port:?}"))?),
-            None => (authority, 80),
-        };
-        if host.is_empty() {
+        }
+        let uri: ureq::http::Uri = url.parse().with_context(|| format!("--collector {url:?} is not a URL"))?;
+        if uri.host().is_none_or(str::is_empty) {
             bail!("--collector {url:?}: no host");
         }
-        Ok(Endpoint { host: host.trim_start_matches('[').trim_end_matches(']').to_string(), port, path: path.to_string() })
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(30)))
+            // 429/503 are answers to act on, not errors.
+            .http_status_as_error(false)
+            .user_agent("splitbeam-simulate")
+            .build()
+            .into();
+        Ok(Endpoint { url: url.to_string(), agent })
     }
 
     /// Posts one batch; retries when the collector asks to (429/503, honouring Retry-After) or
@@ -141,73 +141,50 @@ impl Endpoint {
             attempt += 1;
             let outcome = self.post_once(body);
             let wait = match &outcome {
-                Ok((status, _, _)) if (200..300).contains(status) => return Ok(()),
-                Ok((status @ (429 | 503), retry_after, _)) if attempt < MAX_ATTEMPTS => {
-                    eprintln!("simulate: collector answered {status}; retrying");
-                    retry_after.unwrap_or(Duration::from_millis(250 << attempt))
+                Ok(answer) if (200..300).contains(&answer.status) => return Ok(()),
+                Ok(answer @ Answer { status: 429 | 503, .. }) if attempt < MAX_ATTEMPTS => {
+                    eprintln!("simulate: collector answered {}; retrying", answer.status);
+                    answer.retry_after.unwrap_or(Duration::from_millis(250 << attempt))
                 }
-                Ok((status, _, message)) => bail!("the collector refused a batch with {status}: {}", message.trim()),
+                Ok(answer) => bail!("the collector refused a batch with {}: {}", answer.status, answer.body.trim()),
                 // A refused first connection means no collector is listening: say so at once.
                 Err(e) if attempt == 1 && is_connection_refused(e) => {
-                    bail!("cannot connect to {}:{}; is `splitbeam serve` running? ({e})", self.host, self.port)
+                    bail!("cannot connect to {}; is `splitbeam serve` running? ({e})", self.url)
                 }
                 Err(e) if attempt < MAX_ATTEMPTS => {
-                    eprintln!("simulate: {e:#}; retrying");
+                    eprintln!("simulate: {e}; retrying");
                     Duration::from_millis(250 << attempt)
                 }
-                Err(e) => return Err(anyhow!("{e:#}").context(format!("POST {} failed {MAX_ATTEMPTS} times", self.path))),
+                Err(e) => return Err(anyhow!("{e}").context(format!("POST {} failed {MAX_ATTEMPTS} times", self.url))),
             };
             std::thread::sleep(wait.min(Duration::from_secs(30)));
         }
     }
 
-    /// One request on a fresh connection: (status, Retry-After, body).
-    fn post_once(&self, body: &str) -> anyhow::Result<(u16, Option<Duration>, String)> {
-        let address = (self.host.as_str(), self.port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| anyhow!("{} resolves to no address", self.host))?;
-        let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(5))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        stream.set_write_timeout(Some(Duration::from_secs(30)))?;
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
+    fn post_once(&self, body: &str) -> Result<Answer, ureq::Error> {
         // text/plain like the snippet's beacons: the collector must accept it without CORS preflight.
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {host}:{}\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\nUser-Agent: splitbeam-simulate\r\n\r\n",
-            self.path,
-            self.port,
-            body.len()
-        );
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body.as_bytes())?;
-        let mut response = Vec::new();
-        // `Connection: close`: the answer ends when the server closes; a bound keeps memory in check.
-        stream.take(1 << 20).read_to_end(&mut response)?;
-        parse_response(&response)
+        let mut response = self.agent.post(&self.url).content_type("text/plain;charset=UTF-8").send(body)?;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok())
+            .map(Duration::from_secs);
+        let body = response.body_mut().with_config().limit(MAX_ANSWER_BYTES).read_to_string().unwrap_or_default();
+        Ok(Answer { status: response.status().as_u16(), retry_after, body })
     }
 }
 
-fn is_connection_refused(error: &anyhow::Error) -> bool {
-    error.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+/// The collector's answer to one batch.
+struct Answer {
+    status: u16,
+    /// Retry-After in its seconds form.
+    retry_after: Option<Duration>,
+    body: String,
 }
 
-/// Status code, Retry-After (seconds form) and body of an HTTP/1.1 response.
-fn parse_response(response: &[u8]) -> anyhow::Result<(u16, Option<Duration>, String)> {
-    let text = String::from_utf8_lossy(response);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .ok_or_else(|| anyhow!("the collector sent no HTTP status line (got {:?})", status_line))?;
-    let retry_after = lines
-        .filter_map(|line| line.split_once(':'))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("retry-after"))
-        .and_then(|(_, value)| value.trim().parse().ok())
-        .map(Duration::from_secs);
-    Ok((status, retry_after, body.to_string()))
+fn is_connection_refused(error: &ureq::Error) -> bool {
+    matches!(error, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
 #[cfg(test)]
@@ -215,20 +192,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_collector_url_splits_into_host_port_and_path() {
-        let endpoint = Endpoint::parse("http://127.0.0.1:9000/custom/collect").unwrap();
-        assert_eq!((endpoint.host.as_str(), endpoint.port, endpoint.path.as_str()), ("127.0.0.1", 9000, "/custom/collect"));
-    }
-
-    #[test]
     fn an_https_collector_is_refused_with_a_reason() {
-        let message = Endpoint::parse("https://collect.example.com/collect").err().unwrap().to_string();
+        let message = Endpoint::parse("https://collect.example.com/collect").err().map(|e| e.to_string()).unwrap_or_default();
         assert!(message.contains("only http://"), "{message}");
     }
 
     #[test]
-    fn a_response_gives_its_status_retry_after_and_body() {
-        let (status, retry, body) = parse_response(b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 2\r\n\r\nslow down").unwrap();
-        assert_eq!((status, retry, body.as_str()), (429, Some(Duration::from_secs(2)), "slow down"));
+    fn a_collector_url_without_a_host_is_refused() {
+        assert!(Endpoint::parse("http:///collect").is_err());
+    }
+
+    #[test]
+    fn no_collector_listening_is_said_at_once() {
+        // A port just released by the OS: nothing listens on it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+        let endpoint = Endpoint::parse(&format!("http://127.0.0.1:{port}/collect")).expect("a valid URL");
+        let message = endpoint.post("{}").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("is `splitbeam serve` running?"), "{message}");
     }
 }

@@ -17,9 +17,9 @@ pub enum Backend {
     Clickhouse,
 }
 
-/// How the store is opened. Named for SQLite's file, it applies to a ClickHouse database too.
+/// How a command opens its store, whichever the backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqliteAccess {
+pub enum OpenMode {
     /// `serve`: create the file (or ClickHouse database and tables) if missing; SQLite commits
     /// with this durability.
     Create(Durability),
@@ -47,15 +47,15 @@ pub struct StoreArgs {
 impl StoreArgs {
     /// Opens the chosen backend. Blocking (ClickHouse is asked over HTTP): inside the async
     /// runtime, call it from `block_in_place` or the blocking pool.
-    pub fn open(&self, sqlite: SqliteAccess) -> anyhow::Result<Arc<dyn Store>> {
+    pub fn open(&self, mode: OpenMode) -> anyhow::Result<Arc<dyn Store>> {
         Ok(match self.backend {
-            Backend::Sqlite => Arc::new(match sqlite {
-                SqliteAccess::Create(durability) => SqliteStore::open(&self.db, durability)?,
-                SqliteAccess::Existing => SqliteStore::open_existing(&self.db)?,
+            Backend::Sqlite => Arc::new(match mode {
+                OpenMode::Create(durability) => SqliteStore::open(&self.db, durability)?,
+                OpenMode::Existing => SqliteStore::open_existing(&self.db)?,
             }),
-            Backend::Clickhouse => Arc::new(match sqlite {
-                SqliteAccess::Create(_) => ClickHouseStore::open(&self.clickhouse_url, &self.clickhouse_database)?,
-                SqliteAccess::Existing => ClickHouseStore::open_existing(&self.clickhouse_url, &self.clickhouse_database)?,
+            Backend::Clickhouse => Arc::new(match mode {
+                OpenMode::Create(_) => ClickHouseStore::open(&self.clickhouse_url, &self.clickhouse_database)?,
+                OpenMode::Existing => ClickHouseStore::open_existing(&self.clickhouse_url, &self.clickhouse_database)?,
             }),
         })
     }

@@ -92,7 +92,7 @@ async fn accept(shared: Arc<AppState>, request: Request) -> Result<(crate::store
     if bot {
         state.metrics.events_from_bots.fetch_add(events.len() as u64, Ordering::Relaxed);
     }
-    let held = events.iter().map(ingest::Event::approx_bytes).sum::<usize>().max(1);
+    let held = events.iter().map(ingest::Received::approx_bytes).sum::<usize>().max(1);
     let have = permit.num_permits();
     if held > have {
         // More than foreseen (a body of many tiny events): the rest must fit too.

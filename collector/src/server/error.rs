@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::request_id;
 use crate::ingest::BatchError;
-use crate::store::sqlite::Overloaded;
+use crate::store::Overloaded;
 use crate::store::Unavailable as StoreUnavailable;
 
 #[derive(Debug)]

@@ -1,12 +1,14 @@
 //! The experiments file as the server sees it: the last good version, re-read when the file
 //! changes; an edit that does not parse or validate is logged and the last good config stays live.
+//! Read and checked as `splitbeam validate` does (`config_file`): the same problems, the same words.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
-use splitbeam_core::config::{self, Config};
+use splitbeam_core::config::Config;
 
+use crate::config_file;
 use crate::counting::Counting;
 use crate::snippet::{self, PublicConfig};
 
@@ -54,17 +56,13 @@ impl LiveConfig {
     /// logged and the valid experiments run, as the snippet itself would do.
     pub fn load(path: &Path) -> anyhow::Result<LiveConfig> {
         let stamp = file_stamp(path);
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("reading experiments config {}: {e}", path.display()))?;
-        let (config, issues) = validate(&text).map_err(|reasons| {
-            anyhow::anyhow!("experiments config {} is not valid JSON: {}", path.display(), reasons.join("; "))
-        })?;
-        for issue in &issues {
-            tracing::warn!("{}: {issue}", path.display());
+        let file = config_file::read(path).map_err(|e| anyhow::anyhow!("experiments config {e}"))?;
+        for problem in file.problems() {
+            tracing::warn!("{problem}");
         }
         Ok(LiveConfig {
             path: path.to_path_buf(),
-            current: RwLock::new(Arc::new(CurrentConfig::new(text, config))),
+            current: RwLock::new(Arc::new(CurrentConfig::new(file.text, file.loaded.config))),
             last_seen: Mutex::new(stamp),
         })
     }
@@ -90,37 +88,94 @@ impl LiveConfig {
             }
             *last = stamp;
         }
-        let text = match std::fs::read_to_string(&self.path) {
-            Ok(text) => text,
-            Err(e) => return Reload::Rejected(vec![format!("cannot read {}: {e}", self.path.display())]),
+        let file = match config_file::read(&self.path) {
+            Ok(file) => file,
+            Err(e) => return Reload::Rejected(vec![e.to_string()]),
         };
-        if text == self.current().text {
+        if file.text == self.current().text {
             return Reload::Unchanged;
         }
-        match validate(&text) {
-            Ok((config, issues)) if issues.is_empty() => {
-                let next = Arc::new(CurrentConfig::new(text, config));
-                match self.current.write() {
-                    Ok(mut current) => *current = next,
-                    Err(poisoned) => *poisoned.into_inner() = next,
-                }
-                Reload::Reloaded
-            }
-            Ok((_, issues)) => Reload::Rejected(issues),
-            Err(reasons) => Reload::Rejected(reasons),
+        if !file.is_valid() {
+            return Reload::Rejected(file.problems());
         }
+        let next = Arc::new(CurrentConfig::new(file.text, file.loaded.config));
+        match self.current.write() {
+            Ok(mut current) => *current = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+        Reload::Reloaded
     }
-}
-
-/// Parses and validates; `Err` when the text is not JSON, `Ok` with the issues otherwise.
-fn validate(text: &str) -> Result<(Config, Vec<String>), Vec<String>> {
-    let (value, _) = splitbeam_core::json::parse(text).map_err(|e| vec![e.to_string()])?;
-    let loaded = config::load(&value);
-    let issues = loaded.issues.iter().map(|i| format!("{}: {}", i.path, i.message)).collect();
-    Ok((loaded.config, issues))
 }
 
 fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
     Some((meta.modified().ok()?, meta.len()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = r#"{"version":1,"experiments":[{"key":"hero","status":"running","variants":[{"key":"a","weight":1},{"key":"b","weight":1}]}]}"#;
+
+    /// Writes `text` as the config file; the size changes with every text below, so the reload
+    /// check sees the edit even within one tick of the file system's clock.
+    fn write(path: &Path, text: &str) {
+        std::fs::write(path, text).expect("write the config file");
+    }
+
+    #[test]
+    fn a_reload_refuses_duplicate_keys_as_validate_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("experiments.json");
+        write(&path, VALID);
+        let live = LiveConfig::load(&path).expect("a valid config loads");
+        // The same experiment with a duplicated "status": JSON.parse takes the last one silently.
+        write(&path, &VALID.replace(r#""status":"running","#, r#""status":"running","status":"stopped","#));
+        match live.reload_if_changed() {
+            Reload::Rejected(problems) => {
+                assert!(problems.iter().any(|p| p.contains("experiments[0].status: duplicate key")), "{problems:?}");
+                assert_eq!(problems, config_file::read(&path).expect("the file reads").problems(), "the words of validate");
+            }
+            other => panic!("a config with a duplicate key was not refused: {other:?}"),
+        }
+        assert_eq!(live.current().text, VALID, "the last good config stays live");
+    }
+
+    #[test]
+    fn a_reload_refuses_a_file_over_the_size_limit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("experiments.json");
+        write(&path, VALID);
+        let live = LiveConfig::load(&path).expect("a valid config loads");
+        // Valid JSON (trailing whitespace), one byte over the limit.
+        let padding = config_file::MAX_CONFIG_BYTES as usize + 1 - VALID.len();
+        write(&path, &format!("{VALID}{}", " ".repeat(padding)));
+        match live.reload_if_changed() {
+            Reload::Rejected(problems) => assert!(problems.iter().any(|p| p.contains("too large")), "{problems:?}"),
+            other => panic!("a config over 5 MB was not refused: {other:?}"),
+        }
+        assert_eq!(live.current().text, VALID);
+    }
+
+    #[test]
+    fn a_valid_edit_is_reloaded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("experiments.json");
+        write(&path, VALID);
+        let live = LiveConfig::load(&path).expect("a valid config loads");
+        let edited = VALID.replace(r#""weight":1}]"#, r#""weight":10}]"#);
+        write(&path, &edited);
+        assert_eq!(live.reload_if_changed(), Reload::Reloaded);
+        assert_eq!(live.current().text, edited);
+    }
+
+    #[test]
+    fn start_up_refuses_a_file_over_the_size_limit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("experiments.json");
+        write(&path, &format!("{VALID}{}", " ".repeat(config_file::MAX_CONFIG_BYTES as usize)));
+        let err = LiveConfig::load(&path).err().expect("a config over 5 MB is refused");
+        assert!(err.to_string().contains("too large"), "{err}");
+    }
 }

@@ -1,5 +1,12 @@
 //! What one exposed visitor adds to their variant's aggregates: which goals they reached after
 //! their first exposure, the value they brought per goal, and how deep into the funnel they went.
+//!
+//! Goal attribution, the one rule every store follows (README "Events"): a visitor belongs to the
+//! variant of their earliest exposure to the experiment (by `ts`, then by event id within one
+//! millisecond), and their goals count from that exposure's time on. A goal's `experiments` map (what the page showed then) is not consulted: it drifts when
+//! a sticky assignment is reset or a QA link forces a variant, while the exposure log does not.
+//! SQLite calls `contribution` per visitor (the first exposure is chosen in `sqlite/aggregates.rs`);
+//! the ClickHouse store computes the same in its SQL (`argMin` by `(ts, id)`).
 
 use std::collections::BTreeMap;
 

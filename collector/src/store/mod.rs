@@ -3,12 +3,16 @@
 
 pub mod clickhouse;
 pub mod contribution;
+pub mod event_row;
 pub mod sqlite;
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::ingest::Event;
+use crate::ingest::Received;
+
+pub use event_row::EventRow;
 
 pub use clickhouse::ClickHouseStore;
 pub use sqlite::SqliteStore;
@@ -58,7 +62,36 @@ pub struct ExperimentTotals {
     pub bot_visitors: u64,
 }
 
-/// A batch write that completes once the batch is durably committed (or refused).
+/// Turns visitors per funnel depth into visitors per funnel step, per variant: step k counts the
+/// visitors who reached at least k + 1 of the `steps` steps. `by_depth` holds (variant, depth,
+/// visitors) rows in any order; a variant where nobody reached the first step gets no row.
+pub fn funnel_step_counts(steps: usize, by_depth: impl IntoIterator<Item = (String, u32, u64)>) -> Vec<FunnelCounts> {
+    let mut counts: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (variant, depth, visitors) in by_depth {
+        if depth == 0 || visitors == 0 {
+            continue;
+        }
+        let row = counts.entry(variant).or_insert_with(|| vec![0; steps]);
+        for step in row.iter_mut().take(depth as usize) {
+            *step += visitors;
+        }
+    }
+    counts.into_iter().map(|(variant, counts)| FunnelCounts { variant, counts }).collect()
+}
+
+/// The store's writer is full (the SQLite queue, or ClickHouse inserts in flight): the caller
+/// answers 503 with Retry-After and the snippet retries.
+#[derive(Debug)]
+pub struct Overloaded;
+
+impl std::fmt::Display for Overloaded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the collector is busy writing; retry shortly")
+    }
+}
+
+impl std::error::Error for Overloaded {}
+
 /// The store could not take a batch right now (e.g. ClickHouse unreachable or refusing it): nothing
 /// was acknowledged, so the client retries (503 with Retry-After) instead of seeing a 500.
 #[derive(Debug)]
@@ -72,15 +105,20 @@ impl std::fmt::Display for Unavailable {
 
 impl std::error::Error for Unavailable {}
 
+/// A batch write that completes once the batch is durably committed (or refused).
 pub type PendingInsert = Pin<Box<dyn Future<Output = anyhow::Result<InsertOutcome>> + Send>>;
 
 /// The storage backend. Writes are asynchronous because a backend batches them (SQLite group
 /// commit; a ClickHouse backend would send JSONEachRow inserts over HTTP); reads are blocking
 /// calls that the server runs on its blocking pool.
+///
+/// Every backend attributes goals by one rule (`contribution`'s module): a visitor belongs to
+/// the variant of their first exposure to the experiment, by (ts, id), and their goals count from
+/// that moment on. A goal's own `experiments` map is not consulted (README "Events").
 pub trait Store: Send + Sync {
     /// Stores a validated batch atomically: all of it or none. Event ids already stored are
     /// skipped, so a resent batch is never counted twice.
-    fn insert_batch(&self, events: Vec<Event>) -> PendingInsert;
+    fn insert_batch(&self, events: Vec<Received>) -> PendingInsert;
 
     /// Tells the store which funnels (goal keys in order) to keep running aggregates for.
     fn register_funnels(&self, funnels: Vec<(String, Vec<String>)>) -> anyhow::Result<()>;
@@ -93,5 +131,5 @@ pub trait Store: Send + Sync {
 
     /// Streams the raw events of an experiment (its exposures and the goal and page-view events of
     /// its exposed visitors), visitor by visitor in time order. Returns how many were written.
-    fn export(&self, experiment: &str, each: &mut dyn FnMut(&Event) -> anyhow::Result<()>) -> anyhow::Result<u64>;
+    fn export(&self, experiment: &str, each: &mut dyn FnMut(&EventRow) -> anyhow::Result<()>) -> anyhow::Result<u64>;
 }

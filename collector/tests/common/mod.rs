@@ -92,7 +92,7 @@ pub fn batch(events: &[String]) -> String {
 
 /// Events as `splitbeam serve` under `CONFIG` stores them: marked by the counting rules (an
 /// experiment or variant `CONFIG` does not name is stored only; an `automated` batch is a bot's).
-pub fn counted(items: &[String], automated: bool) -> Vec<splitbeam_collector::ingest::Event> {
+pub fn counted(items: &[String], automated: bool) -> Vec<splitbeam_collector::ingest::Received> {
     let (value, _) = splitbeam_core::json::parse(CONFIG).expect("CONFIG is JSON");
     let config = splitbeam_core::config::load(&value).config;
     let mut events = events(items);
@@ -101,7 +101,7 @@ pub fn counted(items: &[String], automated: bool) -> Vec<splitbeam_collector::in
 }
 
 /// Parses batch text into validated events, for tests that talk to the store directly.
-pub fn events(items: &[String]) -> Vec<splitbeam_collector::ingest::Event> {
+pub fn events(items: &[String]) -> Vec<splitbeam_collector::ingest::Received> {
     match splitbeam_collector::ingest::parse_batch(batch(items).as_bytes()) {
         Ok(events) => events,
         Err(e) => panic!("test batch is invalid: {e}"),

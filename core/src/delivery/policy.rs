@@ -52,7 +52,7 @@ impl Default for Policy {
             max_batch_events: 20,
             max_delay_ms: 2_000,
             max_body_bytes: 60 * 1024,
-            max_event_bytes: 32 * 1024,
+            max_event_bytes: crate::event::MAX_EVENT_BYTES,
             max_stored_events: 500,
             max_stored_bytes: 256 * 1024,
             backoff_base_ms: 1_000,

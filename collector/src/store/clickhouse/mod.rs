@@ -15,9 +15,11 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
-use super::sqlite::Overloaded;
-use super::{ExperimentTotals, FunnelCounts, GoalTotals, InsertOutcome, PendingInsert, Store, Unavailable, VariantCount};
-use crate::ingest::{Event, EventType};
+use super::{
+    funnel_step_counts, EventRow, ExperimentTotals, GoalTotals, InsertOutcome, Overloaded, PendingInsert, Store, Unavailable,
+    VariantCount,
+};
+use crate::ingest::Received;
 
 /// Inserts in flight at once; beyond this `/collect` answers 503 and the snippet retries, so a
 /// slow ClickHouse does not pile up blocking threads.
@@ -186,13 +188,13 @@ impl ClickHouseStore {
     }
 
     /// `insert_batch` for callers without an async runtime (tests, tools).
-    pub fn insert_batch_blocking(&self, events: Vec<Event>) -> anyhow::Result<InsertOutcome> {
+    pub fn insert_batch_blocking(&self, events: Vec<Received>) -> anyhow::Result<InsertOutcome> {
         self.client.insert(events)
     }
 }
 
 impl Store for ClickHouseStore {
-    fn insert_batch(&self, events: Vec<Event>) -> PendingInsert {
+    fn insert_batch(&self, events: Vec<Received>) -> PendingInsert {
         let permit = self.inserts.clone().try_acquire_owned().map_err(|_| anyhow::Error::new(Overloaded));
         let client = self.client.clone();
         Box::pin(async move {
@@ -246,11 +248,12 @@ impl Store for ClickHouseStore {
             .collect())
     }
 
-    fn export(&self, experiment: &str, each: &mut dyn FnMut(&Event) -> anyhow::Result<()>) -> anyhow::Result<u64> {
+    fn export(&self, experiment: &str, each: &mut dyn FnMut(&EventRow) -> anyhow::Result<()>) -> anyhow::Result<u64> {
         let x = literal(experiment);
         let db = &self.client.database;
+        let columns = EventRow::COLUMNS;
         let sql = format!(
-            "SELECT id, type, ts, visitor, session, url, experiment, variant, goal, value, body, counted, bot FROM {db}.events \
+            "SELECT {columns} FROM {db}.events \
              WHERE visitor IN (SELECT visitor FROM {db}.events WHERE type = 'exposure' AND experiment = {x}) \
              AND (type <> 'exposure' OR experiment = {x}) \
              ORDER BY visitor, ts, id LIMIT 1 BY id"
@@ -258,24 +261,8 @@ impl Store for ClickHouseStore {
         let mut written = 0u64;
         self.client
             .stream(&sql, &mut |line| {
-                let row: EventRow =
+                let event: EventRow =
                     serde_json::from_str(line).with_context(|| format!("ClickHouse sent an unreadable event row {line:?}"))?;
-                let kind = EventType::parse(&row.kind).with_context(|| format!("stored event has unknown type {:?}", row.kind))?;
-                let event = Event {
-                    id: row.id,
-                    kind,
-                    ts: row.ts,
-                    visitor: row.visitor,
-                    session: row.session,
-                    url: row.url,
-                    experiment: row.experiment,
-                    variant: row.variant,
-                    goal: row.goal,
-                    value: row.value,
-                    body: row.body,
-                    counted: row.counted != 0,
-                    bot: row.bot != 0,
-                };
                 each(&event)?;
                 written += 1;
                 Ok(())
@@ -287,50 +274,15 @@ impl Store for ClickHouseStore {
 
 // ---- rows as ClickHouse sends and receives them (JSONEachRow) ----
 
+/// An event as inserted: the stored row, plus on `Dialect::Snapshots` one random number per INSERT,
+/// part of the sorting key, so a resent event is a second row rather than replacing the first
+/// (which would move it to a later block).
 #[derive(Serialize)]
 struct InsertRow<'a> {
-    id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    ts: i64,
-    visitor: &'a str,
-    session: &'a str,
-    url: &'a str,
-    experiment: Option<&'a str>,
-    variant: Option<&'a str>,
-    goal: Option<&'a str>,
-    value: Option<f64>,
-    body: &'a str,
-    counted: u8,
-    bot: u8,
-    /// `Dialect::Snapshots`: one random number per INSERT, part of the sorting key, so a resent
-    /// event is a second row rather than replacing the first (which would move it to a later block).
+    #[serde(flatten)]
+    row: EventRow<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     copy: Option<u64>,
-}
-
-#[derive(Deserialize)]
-struct EventRow {
-    id: String,
-    #[serde(rename = "type")]
-    kind: String,
-    ts: i64,
-    visitor: String,
-    session: String,
-    url: String,
-    experiment: Option<String>,
-    variant: Option<String>,
-    goal: Option<String>,
-    value: Option<f64>,
-    body: String,
-    #[serde(default = "one")]
-    counted: u8,
-    #[serde(default)]
-    bot: u8,
-}
-
-fn one() -> u8 {
-    1
 }
 
 #[derive(Deserialize)]
@@ -522,7 +474,7 @@ impl Client {
     /// returns only after ClickHouse acknowledged it. Events already stored are counted as
     /// duplicates but sent again: if an earlier attempt stored the events and then failed in a
     /// view (e.g. too many parts), this one completes the aggregates, whose states ignore repeats.
-    fn insert(&self, events: Vec<Event>) -> anyhow::Result<InsertOutcome> {
+    fn insert(&self, events: Vec<Received>) -> anyhow::Result<InsertOutcome> {
         let copy = match self.dialect {
             Dialect::Snapshots => {
                 let mut bytes = [0u8; 8];
@@ -532,31 +484,16 @@ impl Client {
             Dialect::Aggregates => None,
         };
         let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
-        let unique: Vec<&Event> = events.iter().filter(|e| seen.insert(e.id.as_str())).collect();
+        let unique: Vec<&Received> = events.iter().filter(|e| seen.insert(e.event.id.as_str())).collect();
         let stored_before = self.existing_ids(&unique)?;
-        let fresh = unique.iter().filter(|e| !stored_before.contains(&e.id)).count();
+        let fresh = unique.iter().filter(|e| !stored_before.contains(&e.event.id)).count();
         let outcome = InsertOutcome { stored: fresh as u64, duplicates: (events.len() - fresh) as u64 };
         if unique.is_empty() {
             return Ok(outcome);
         }
         let mut body = self.sql("INSERT INTO {db}.events FORMAT JSONEachRow\n").into_bytes();
         for e in unique {
-            let row = InsertRow {
-                id: &e.id,
-                kind: e.kind.as_str(),
-                ts: e.ts,
-                visitor: &e.visitor,
-                session: &e.session,
-                url: &e.url,
-                experiment: e.experiment.as_deref(),
-                variant: e.variant.as_deref(),
-                goal: e.goal.as_deref(),
-                value: e.value,
-                body: &e.body,
-                counted: u8::from(e.counted),
-                bot: u8::from(e.bot),
-                copy,
-            };
+            let row = InsertRow { row: EventRow::from(e), copy };
             serde_json::to_writer(&mut body, &row).context("encoding an event for ClickHouse")?;
             body.push(b'\n');
         }
@@ -566,13 +503,13 @@ impl Client {
 
     /// Which of these events' ids are already stored. Looked up by (visitor, id), the table's key:
     /// a resent event carries the same visitor.
-    fn existing_ids(&self, events: &[&Event]) -> anyhow::Result<HashSet<String>> {
+    fn existing_ids(&self, events: &[&Received]) -> anyhow::Result<HashSet<String>> {
         if events.is_empty() {
             return Ok(HashSet::new());
         }
-        let visitors: HashSet<&str> = events.iter().map(|e| e.visitor.as_str()).collect();
+        let visitors: HashSet<&str> = events.iter().map(|e| e.event.visitor.as_str()).collect();
         let visitors: Vec<String> = visitors.into_iter().map(literal).collect();
-        let ids: Vec<String> = events.iter().map(|e| literal(&e.id)).collect();
+        let ids: Vec<String> = events.iter().map(|e| literal(&e.event.id)).collect();
         let db = &self.database;
         let sql = format!(
             "SELECT DISTINCT id FROM {db}.events WHERE visitor IN ({}) AND id IN ({})",
@@ -588,20 +525,20 @@ impl Client {
     fn totals(&self, experiment: &str, funnel: &[String], facts: Vec<FactRow>) -> anyhow::Result<ExperimentTotals> {
 
         let mut visitors: BTreeMap<&str, u64> = BTreeMap::new();
-        // Per variant, visitors by funnel depth (index = steps reached).
-        let mut depths: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+        // (variant, funnel steps reached, visitors)
+        let mut depths: Vec<(String, u32, u64)> = Vec::new();
         let mut goals = Vec::new();
         for fact in &facts {
             match fact.kind.as_str() {
                 "visitor" => {
                     *visitors.entry(&fact.variant).or_default() += fact.visitors;
-                    let depth: usize = fact
+                    let depth: u32 = fact
                         .key
                         .parse()
                         .ok()
-                        .filter(|d| *d <= funnel.len())
+                        .filter(|d| *d as usize <= funnel.len())
                         .with_context(|| format!("ClickHouse sent a funnel depth {:?} for {} steps", fact.key, funnel.len()))?;
-                    depths.entry(&fact.variant).or_insert_with(|| vec![0; funnel.len() + 1])[depth] += fact.visitors;
+                    depths.push((fact.variant.clone(), depth, fact.visitors));
                 }
                 "goal" => goals.push(GoalTotals {
                     variant: fact.variant.clone(),
@@ -617,16 +554,7 @@ impl Client {
             .into_iter()
             .map(|(variant, visitors)| VariantCount { experiment: experiment.to_string(), variant: variant.to_string(), visitors })
             .collect();
-        // Step k counts the visitors who reached at least k + 1 steps; variants where nobody reached
-        // the first step have no funnel row, as with SQLite.
-        let funnel = depths
-            .into_iter()
-            .filter(|(_, by_depth)| by_depth.iter().skip(1).any(|n| *n > 0))
-            .map(|(variant, by_depth)| FunnelCounts {
-                variant: variant.to_string(),
-                counts: (1..by_depth.len()).map(|k| by_depth[k..].iter().sum()).collect(),
-            })
-            .collect();
+        let funnel = funnel_step_counts(funnel.len(), depths);
         let bots: Vec<CountRow> = self.rows(&format!(
             "SELECT uniqExact(visitor) AS n FROM {}.bot_exposures WHERE experiment = {}",
             self.database,

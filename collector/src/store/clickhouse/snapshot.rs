@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{literal, Client, FactRow};
 use crate::store::contribution::{contribution, Contribution, GoalHit};
-use crate::store::sqlite::MAX_COUNTED_GOALS;
+use crate::counting::MAX_COUNTED_GOALS;
 
 /// How often `serve` brings the snapshots of the configured funnels up to date.
 pub(super) const REFRESH_EVERY: Duration = Duration::from_secs(2);
