@@ -1,6 +1,7 @@
-//! The JS API behind `window.splitbeam` (the loader maps its methods and drains the command queue
-//! here): track's argument checks, on('exposure') listeners, and `window.dataLayer`, where each
-//! exposure also goes as `experiment_viewed`. Delivery to the collector is outbox.rs's job.
+//! The JS API behind `window.splitbeam`: the functions the loader maps its methods onto (and
+//! drains the command queue into), their argument checks, on('exposure') listeners, and
+//! `window.dataLayer`, where each exposure also goes as `experiment_viewed`. The state they act on
+//! is the snippet's (`snippet.rs`); delivery to the collector is outbox's job.
 
 use js_sys::{Array, Function, JsString, Object, Reflect};
 use splitbeam_core::config::Config;
@@ -8,7 +9,10 @@ use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::{debug, goals};
+use splitbeam_core::delivery::FlushReason;
+
+use crate::snippet::{self, with_snippet};
+use crate::{debug, goals, js_value, outbox};
 
 /// Who wants to hear about exposures, and the exposures so far (replayed to late subscribers).
 #[derive(Default)]
@@ -121,4 +125,103 @@ fn set(target: &JsValue, key: &str, value: &JsValue) {
 
 fn get(target: &JsValue, key: &str) -> JsValue {
     Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+
+// ---- the JS API (the loader maps `window.splitbeam.*` onto these) ----
+
+/// `splitbeam.track(goal, props)`: queues a goal event. Never throws: odd arguments are refused or
+/// trimmed with one console warning.
+#[wasm_bindgen]
+pub fn track(goal: JsValue, props: JsValue) {
+    track_at(goal, props, None);
+}
+
+/// A goal the loader held across an early close (`splitbeam_held`): tracked on an earlier page of
+/// this site, at `url` (path and query, as events carry it) and `ts` (ms). Sent with those, or
+/// with this page's when they are unusable.
+#[wasm_bindgen]
+pub fn track_held(goal: JsValue, props: JsValue, url: JsValue, ts: JsValue) {
+    track_at(goal, props, held_at(url.as_string(), ts.as_f64()));
+}
+
+fn track_at(goal: JsValue, props: JsValue, at: Option<(String, u64)>) {
+    if with_snippet(|s| s.track(&goal, &props, at)).is_none() {
+        debug::error("track() called while the snippet is busy or not started");
+    }
+}
+
+/// The longest URL a held record keeps (also what a held view's referrer is cut to).
+pub const MAX_HELD_URL: usize = 4096;
+const DAY_MS: f64 = 86_400_000.0;
+
+/// A held record's place and time: a path (as events carry it: the collector refuses an empty
+/// url), not from the future, at most a day old (held records wait only for the next page).
+pub fn held_at(url: Option<String>, ts: Option<f64>) -> Option<(String, u64)> {
+    let now = js_sys::Date::now();
+    match (url, ts) {
+        (Some(url), Some(ts)) if url.starts_with('/') && url.len() <= MAX_HELD_URL && ts <= now && ts >= now - DAY_MS => Some((url, ts as u64)),
+        _ => None,
+    }
+}
+
+/// A click the loader saw before this module started: the `click` goals it reaches.
+#[wasm_bindgen]
+pub fn click(element: web_sys::Element) {
+    snippet::on_click(element);
+}
+
+/// What the loader held for the next page when an earlier page closed before this module started
+/// there: `["goal", key, url, ts]` (a click goal), `["view", url, ts, referrer, title]` (its page
+/// view and the page-view goals of its URL), `["exposure", experiment, variant, url, ts]`.
+/// Unusable records are dropped: they come from storage any script of the site can write.
+#[wasm_bindgen]
+pub fn replay_held(record: Array) {
+    with_snippet(|s| s.replay(&record));
+}
+
+/// `splitbeam.variant(experiment)`: the variant key shown on this page, or null.
+#[wasm_bindgen]
+pub fn variant(experiment: String) -> Option<String> {
+    with_snippet(|s| s.variant(&experiment)).flatten()
+}
+
+/// `splitbeam.attributes({...})`: merges custom targeting attributes and re-decides.
+#[wasm_bindgen]
+pub fn attributes(custom: JsValue) {
+    let entries = match js_value::to_value(&custom) {
+        Ok(Value::Object(entries)) => entries,
+        Ok(other) => return debug::error(&["attributes() wants an object, not ", other.type_name()].concat()),
+        Err(why) => return debug::error(&["attributes(): ", &why].concat()),
+    };
+    let announcements = with_snippet(|s| s.add_attributes(entries));
+    snippet::announce_all(announcements.unwrap_or_default());
+}
+
+/// `splitbeam.consent(granted)`. Granting starts delivery with this page's view and exposures;
+/// withdrawing stops it and erases what was stored.
+#[wasm_bindgen]
+pub fn consent(granted: JsValue) {
+    let granted = granted.as_bool() == Some(true);
+    with_snippet(|s| s.set_consent(granted));
+}
+
+/// `splitbeam.on('exposure', callback)`: also replays the exposures that already happened.
+#[wasm_bindgen]
+pub fn on(event: String, callback: Function) {
+    if event != "exposure" {
+        return debug::error(&["on(): unknown event \"", &event, "\" (only \"exposure\")"].concat());
+    }
+    let missed = with_snippet(|s| s.listen(callback.clone())).unwrap_or_default();
+    for exposure in missed {
+        if callback.call1(&JsValue::NULL, &exposure).is_err() {
+            debug::error("an exposure listener threw");
+        }
+    }
+}
+
+/// `splitbeam.flush()`: sends every queued event now.
+#[wasm_bindgen]
+pub fn flush() {
+    outbox::flush(FlushReason::Manual);
 }

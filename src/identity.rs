@@ -163,7 +163,7 @@ fn parse_sticky(text: &str) -> Vec<Sticky> {
     }
     rows.unchecked_into::<Array>()
         .iter()
-        .filter(|row| Array::is_array(row))
+        .filter(Array::is_array)
         .filter_map(|row| {
             let row: Array = row.unchecked_into();
             let field = |i| row.get(i).as_string();

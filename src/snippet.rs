@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use js_sys::Function;
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::attributes::{self, PageContext};
-use splitbeam_core::delivery::FlushReason;
 use splitbeam_core::config::{Config, Status};
 use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
@@ -17,14 +16,14 @@ use crate::api::{self, Exposures};
 use crate::consent::Consent;
 use crate::identity::{self, Identity};
 use crate::variant::ActiveVariant;
-use crate::{debug, goals, js_value, observer, outbox, regex, spa};
+use crate::{debug, goals, observer, outbox, regex, spa};
 
 thread_local! {
     static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
 }
 
 /// Everything the snippet knows on this page.
-struct Snippet {
+pub(crate) struct Snippet {
     config: Config,
     identity: Identity,
     forced: Vec<(String, String)>,
@@ -46,14 +45,14 @@ struct Snippet {
 }
 
 /// Exposures to announce once the state is no longer borrowed.
-type Announcements = Vec<(JsValue, Vec<Function>)>;
+pub(crate) type Announcements = Vec<(JsValue, Vec<Function>)>;
 
 /// Runs `f` on the snippet if it started and is not already busy (a page callback re-entering the API).
-fn with_snippet<R>(f: impl FnOnce(&mut Snippet) -> R) -> Option<R> {
+pub(crate) fn with_snippet<R>(f: impl FnOnce(&mut Snippet) -> R) -> Option<R> {
     SNIPPET.with(|cell| cell.try_borrow_mut().ok()?.as_mut().map(f))
 }
 
-fn announce_all(announcements: Announcements) {
+pub(crate) fn announce_all(announcements: Announcements) {
     for (event, listeners) in announcements {
         api::announce(&event, &listeners);
     }
@@ -103,14 +102,14 @@ pub fn start(compiled: &[u8], options: JsValue) {
         snippet.start_delivery();
         // Exposures held from pages closed before this module started there, before this page's
         // own: an exposure counts once per session, and the earliest is the one.
-        for record in held.iter().filter(|r| js_sys::Array::is_array(r)) {
-            replay(snippet, &js_sys::Array::from(&record));
+        for record in held.iter().filter(js_sys::Array::is_array) {
+            snippet.replay(&js_sys::Array::from(&record));
         }
         // Views of this tab before this module started (SPA route changes since the landing URL):
         // each with its own URL and time, in order, before the current one.
-        for view in earlier_views.iter().filter(|v| js_sys::Array::is_array(v)).map(|v| js_sys::Array::from(&v)) {
+        for view in earlier_views.iter().filter(js_sys::Array::is_array).map(|v| js_sys::Array::from(&v)) {
             let text = |i| view.get(i).as_string();
-            if let Some((url, ts)) = held_at(text(0), view.get(1).as_f64()) {
+            if let Some((url, ts)) = api::held_at(text(0), view.get(1).as_f64()) {
                 snippet.view_at(&url, ts, text(2), text(3));
                 snippet.viewed = url;
             }
@@ -148,7 +147,7 @@ fn on_route() {
 }
 
 /// A click anywhere: the `click` goals it reaches.
-fn on_click(element: web_sys::Element) {
+pub(crate) fn on_click(element: web_sys::Element) {
     with_snippet(|s| {
         if !outbox::running() {
             return;
@@ -289,7 +288,7 @@ impl Snippet {
     /// A page view that happened before this module started (held by the loader): its event and
     /// the `pageview` goals of its URL, at its own time.
     fn view_at(&self, url: &str, ts: u64, referrer: Option<String>, title: Option<String>) {
-        let limit = |v: Option<String>| v.filter(|v| !v.is_empty()).map(|v| v.chars().take(MAX_HELD_URL).collect::<String>());
+        let limit = |v: Option<String>| v.filter(|v| !v.is_empty()).map(|v| v.chars().take(api::MAX_HELD_URL).collect::<String>());
         outbox::record(&self.identity.visitor_id, url, Some(ts), EventKind::Pageview { referrer: limit(referrer), title: limit(title) });
         let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
         for goal in goals::viewed(&self.config, &[origin.as_str(), url].concat()) {
@@ -360,165 +359,86 @@ fn redirect(target: &str, location: &web_sys::Location, debug: bool) {
     }
 }
 
-
-// ---- the JS API (the loader maps `window.splitbeam.*` onto these) ----
-
-/// `splitbeam.track(goal, props)`: queues a goal event. Never throws: odd arguments are refused or
-/// trimmed with one console warning.
-#[wasm_bindgen]
-pub fn track(goal: JsValue, props: JsValue) {
-    track_from(goal, props, None);
-}
-
-/// A goal the loader held across an early close (`splitbeam_held`): tracked on an earlier page of
-/// this site, at `url` (path and query, as events carry it) and `ts` (ms). Sent with those, or
-/// with this page's when they are unusable.
-#[wasm_bindgen]
-pub fn track_held(goal: JsValue, props: JsValue, url: JsValue, ts: JsValue) {
-    // Not from the future, and at most a day old: held goals wait only for the next page. A path,
-    // as events carry it (the collector refuses a batch with an empty url).
-    track_from(goal, props, held_at(url.as_string(), ts.as_f64()));
-}
-
-const MAX_HELD_URL: usize = 4096;
-const DAY_MS: f64 = 86_400_000.0;
-
-fn track_from(goal: JsValue, props: JsValue, at: Option<(String, u64)>) {
-    let done = with_snippet(|s| {
+/// What the JS API (`api.rs`) asks of the running snippet.
+impl Snippet {
+    /// A goal from `splitbeam.track`, or one held from an earlier page (`at`: its URL and time).
+    pub(crate) fn track(&self, goal: &JsValue, props: &JsValue, at: Option<(String, u64)>) {
         if !outbox::running() {
-            return debug::log(s.debug, "track(): not sent (no collector, no consent or Do-Not-Track)");
+            return debug::log(self.debug, "track(): not sent (no collector, no consent or Do-Not-Track)");
         }
-        if let Some(kind) = api::goal_from_track(&s.config, &goal, &props, s.assignments()) {
-            debug::log(s.debug, "tracked a goal");
-            match &at {
-                Some((url, ts)) => outbox::record(&s.identity.visitor_id, url, Some(*ts), kind),
-                None => s.record(kind),
+        if let Some(kind) = api::goal_from_track(&self.config, goal, props, self.assignments()) {
+            debug::log(self.debug, "tracked a goal");
+            match at {
+                Some((url, ts)) => outbox::record(&self.identity.visitor_id, &url, Some(ts), kind),
+                None => self.record(kind),
             }
         }
-    });
-    if done.is_none() {
-        debug::error("track() called while the snippet is busy or not started");
     }
-}
 
-/// A click the loader saw before this module started: the `click` goals it reaches.
-#[wasm_bindgen]
-pub fn click(element: web_sys::Element) {
-    on_click(element);
-}
-
-/// What the loader held for the next page when an earlier page closed before this module started
-/// there: `["goal", key, url, ts]` (a click goal), `["view", url, ts, referrer, title]` (its page
-/// view and the page-view goals of its URL), `["exposure", experiment, variant, url, ts]`.
-/// Unusable records are dropped: they come from storage any script of the site can write.
-#[wasm_bindgen]
-pub fn replay_held(record: js_sys::Array) {
-    with_snippet(|s| replay(s, &record));
-}
-
-fn replay(s: &mut Snippet, record: &js_sys::Array) {
-    let text = |i| record.get(i).as_string();
-    let at = |url: Option<String>, ts: JsValue| held_at(url, ts.as_f64());
-    if !outbox::running() {
-        return;
-    }
-    match text(0).as_deref() {
-        Some("goal") => {
-            let (Some(goal), Some((url, ts))) = (text(1), at(text(2), record.get(3))) else { return };
-            if goals::is_click_goal(&s.config, &goal) {
-                outbox::record(&s.identity.visitor_id, &url, Some(ts), api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
+    /// A record the loader held for the next page (`api::replay_held` says which).
+    pub(crate) fn replay(&mut self, record: &js_sys::Array) {
+        let text = |i| record.get(i).as_string();
+        let at = |url: Option<String>, ts: JsValue| api::held_at(url, ts.as_f64());
+        if !outbox::running() {
+            return;
+        }
+        match text(0).as_deref() {
+            Some("goal") => {
+                let (Some(goal), Some((url, ts))) = (text(1), at(text(2), record.get(3))) else { return };
+                if goals::is_click_goal(&self.config, &goal) {
+                    outbox::record(&self.identity.visitor_id, &url, Some(ts), api::goal_kind(goal, None, self.assignments(), Value::Object(Vec::new())));
+                }
             }
-        }
-        Some("view") => {
-            let Some((url, ts)) = at(text(1), record.get(2)) else { return };
-            s.view_at(&url, ts, text(3), text(4));
-        }
-        Some("exposure") => {
-            // With the time of the page that showed the variant: goals held from that page (and
-            // later ones) count only after the visitor's first exposure.
-            let (Some(experiment), Some(variant), Some((url, ts))) = (text(1), text(2), at(text(3), record.get(4))) else { return };
-            let known = s.config.experiments.iter().any(|e| e.key == experiment && e.variants.iter().any(|v| v.key == variant));
-            if known {
-                outbox::expose(&s.identity.visitor_id, &url, Some(ts), &[(experiment, variant)]);
+            Some("view") => {
+                let Some((url, ts)) = at(text(1), record.get(2)) else { return };
+                self.view_at(&url, ts, text(3), text(4));
             }
-        }
-        _ => {}
-    }
-}
-
-/// A held record's place and time: a path, not from the future, at most a day old.
-fn held_at(url: Option<String>, ts: Option<f64>) -> Option<(String, u64)> {
-    let now = js_sys::Date::now();
-    match (url, ts) {
-        (Some(url), Some(ts)) if url.starts_with('/') && url.len() <= MAX_HELD_URL && ts <= now && ts >= now - DAY_MS => Some((url, ts as u64)),
-        _ => None,
-    }
-}
-
-/// `splitbeam.variant(experiment)`: the variant key shown on this page, or null.
-#[wasm_bindgen]
-pub fn variant(experiment: String) -> Option<String> {
-    with_snippet(|s| s.active.iter().find(|a| a.experiment == experiment).map(|a| a.variant.clone())).flatten()
-}
-
-/// `splitbeam.attributes({...})`: merges custom targeting attributes and re-decides.
-#[wasm_bindgen]
-pub fn attributes(custom: JsValue) {
-    let value = match js_value::to_value(&custom) {
-        Ok(value @ Value::Object(_)) => value,
-        Ok(other) => return debug::error(&["attributes() wants an object, not ", other.type_name()].concat()),
-        Err(why) => return debug::error(&["attributes(): ", &why].concat()),
-    };
-    let announcements = with_snippet(|s| {
-        if let Value::Object(entries) = value {
-            for (key, item) in entries {
-                s.custom.set(&key, item);
+            Some("exposure") => {
+                // With the time of the page that showed the variant: goals held from that page (and
+                // later ones) count only after the visitor's first exposure.
+                let (Some(experiment), Some(variant), Some((url, ts))) = (text(1), text(2), at(text(3), record.get(4))) else { return };
+                let known = self.config.experiments.iter().any(|e| e.key == experiment && e.variants.iter().any(|v| v.key == variant));
+                if known {
+                    outbox::expose(&self.identity.visitor_id, &url, Some(ts), &[(experiment, variant)]);
+                }
             }
+            _ => {}
         }
-        s.evaluate()
-    });
-    announce_all(announcements.unwrap_or_default());
-}
+    }
 
-/// `splitbeam.consent(granted)`. Granting starts delivery with this page's view and exposures;
-/// withdrawing stops it and erases what was stored.
-#[wasm_bindgen]
-pub fn consent(granted: JsValue) {
-    let granted = granted.as_bool() == Some(true);
-    with_snippet(|s| {
-        s.consent.set(granted);
-        s.identity.consent_changed(s.consent);
+    /// The variant key shown on this page for `experiment`.
+    pub(crate) fn variant(&self, experiment: &str) -> Option<String> {
+        self.active.iter().find(|a| a.experiment == experiment).map(|a| a.variant.clone())
+    }
+
+    /// Merges custom targeting attributes and decides again.
+    pub(crate) fn add_attributes(&mut self, entries: Vec<(String, Value)>) -> Announcements {
+        for (key, item) in entries {
+            self.custom.set(&key, item);
+        }
+        self.evaluate()
+    }
+
+    /// Granting starts delivery with this page's view and exposures; withdrawing stops it and
+    /// erases what was stored.
+    pub(crate) fn set_consent(&mut self, granted: bool) {
+        self.consent.set(granted);
+        self.identity.consent_changed(self.consent);
         if !granted {
             return outbox::stop();
         }
         if outbox::running() {
             return;
         }
-        s.start_delivery();
-        s.viewed.clear();
-        s.page_view();
-        outbox::expose(&s.identity.visitor_id, &page_url(), None, &s.exposed);
-        s.page_goals();
-    });
-}
-
-/// `splitbeam.on('exposure', callback)`: also replays the exposures that already happened.
-#[wasm_bindgen]
-pub fn on(event: String, callback: Function) {
-    if event != "exposure" {
-        return debug::error(&["on(): unknown event \"", &event, "\" (only \"exposure\")"].concat());
+        self.start_delivery();
+        self.viewed.clear();
+        self.page_view();
+        outbox::expose(&self.identity.visitor_id, &page_url(), None, &self.exposed);
+        self.page_goals();
     }
-    let missed = with_snippet(|s| s.exposures.listen(callback.clone())).unwrap_or_default();
-    for exposure in missed {
-        if callback.call1(&JsValue::NULL, &exposure).is_err() {
-            debug::error("an exposure listener threw");
-        }
+
+    /// Adds an exposure listener; the exposures that already happened, for it to hear now.
+    pub(crate) fn listen(&mut self, callback: Function) -> Vec<JsValue> {
+        self.exposures.listen(callback)
     }
 }
-
-/// `splitbeam.flush()`: sends every queued event now.
-#[wasm_bindgen]
-pub fn flush() {
-    outbox::flush(FlushReason::Manual);
-}
-
