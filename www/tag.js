@@ -23,6 +23,14 @@ import { hide, hideFor } from './hide.js';
       if (state.newer) state.newer.remove();
       if (!state.loaded) say('did not arrive within ' + tag.t + ' ms');
     }, tag.t);
+    // The first-paint module, fetched now rather than once splitbeam.js has run: one round trip
+    // fewer before the reveal, and at high priority (it is most of the bytes before the reveal; a
+    // high-priority *script* would count against first paint in Lighthouse's simulation). Before
+    // the sessionStorage read below: a fresh tab's first storage access can take milliseconds.
+    // A failed fetch is the loader's to report.
+    const response = fetch(new URL(tag.w, new URL(tag.s, document.baseURI)), { priority: 'high' });
+    response.catch(() => {});
+    state.first = { name: tag.w, response };
     // A signed preview link (`splitbeam preview-link`: ?splitbeam-preview=TOKEN) asks the collector
     // for a loader that also holds that draft; kept for the tab's session, as QA links are.
     let preview = /[?&]splitbeam-preview=([^&#]+)/.exec(location.search);
@@ -38,13 +46,6 @@ import { hide, hideFor } from './hide.js';
     script.onerror = () => say('did not load');
     for (const name in tag.a) script.setAttribute(name, tag.a[name]);
     (document.head || document.documentElement).appendChild(script);
-    // The first-paint module, fetched now rather than once splitbeam.js has run: one round trip
-    // fewer before the reveal, and at high priority (it is most of the bytes before the reveal; a
-    // high-priority *script* would count against first paint in Lighthouse's simulation). A failed
-    // fetch is the loader's to report.
-    const response = fetch(new URL(tag.w, script.src), { priority: 'high' });
-    response.catch(() => {});
-    state.first = { name: tag.w, response };
   } catch (err) {
     console.error('splitbeam: the inline tag failed: ' + ((err && err.message) || err));
   }
