@@ -135,6 +135,7 @@ impl TestServer {
             ingest: Default::default(),
             preview_key: dir.path().join("test.db.preview-key"),
             limits: server::Limits::default(),
+            access: server::AccessOptions::with_token(dir.path().join("test.db.admin-token")),
         };
         adjust(&mut options);
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db"), Durability::Normal).expect("open store"));
