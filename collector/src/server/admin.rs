@@ -165,7 +165,7 @@ fn too_many_attempts() -> Response {
 /// dashboard's script sends the user to sign in), 303 to the sign-in page for pages.
 fn unauthenticated(request: &Request) -> Response {
     let path = request.uri().path();
-    if path.starts_with("/api/") || path == "/metrics" || !is_read(request.method()) {
+    if path.starts_with("/api/") || path == "/metrics" || path == "/healthz" || !is_read(request.method()) {
         let mut response = error(StatusCode::UNAUTHORIZED, "sign in");
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"splitbeam\""));
         return response;
@@ -243,7 +243,7 @@ pub async fn sign_in_page(State(state): State<Arc<AppState>>, query: Result<Quer
     let next = safe_next(query.next.as_deref());
     let Some(code) = query.code else { return page(StatusCode::OK, None, next) };
     if !state.admin.attempt_allowed(request.headers(), peer_of(&request)) {
-        return page(StatusCode::TOO_MANY_REQUESTS, Some("Too many sign-in attempts from this address. Wait a minute."), next);
+        return too_many_attempts_page(next);
     }
     if !state.admin.redeem_code(&code) {
         return page(
@@ -270,12 +270,18 @@ pub async fn sign_in(
     let Ok(Form(form)) = form else { return page(StatusCode::BAD_REQUEST, Some("Enter the admin token."), "/") };
     let next = safe_next(form.next.as_deref());
     if !state.admin.attempt_allowed(&headers, Some(peer)) {
-        return page(StatusCode::TOO_MANY_REQUESTS, Some("Too many sign-in attempts from this address. Wait a minute."), next);
+        return too_many_attempts_page(next);
     }
     if !state.admin.token.matches(form.token.trim()) {
         return page(StatusCode::UNAUTHORIZED, Some("That is not this server's admin token."), next);
     }
     signed_in(&state.admin, &headers, next)
+}
+
+fn too_many_attempts_page(next: &str) -> Response {
+    let mut response = page(StatusCode::TOO_MANY_REQUESTS, Some("Too many sign-in attempts from this address. Wait a minute."), next);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(SIGN_IN_EVERY_SECONDS));
+    response
 }
 
 fn signed_in(admin: &Admin, headers: &HeaderMap, next: &str) -> Response {
