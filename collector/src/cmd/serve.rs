@@ -158,8 +158,9 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         println!("  shop         {base}/shop/");
     }
     println!("  health       {base}/healthz  metrics {base}/metrics");
-    println!("  admin token  {}", options.access.admin_token.display());
-    // The only place a credential is printed: a code that signs one browser in, once.
+    println!("  admin token  {} (the dashboard, results API and metrics need it)", options.access.admin_token.display());
+    // The only place a credential is printed: a code that signs one browser in, once; the
+    // token itself stays in its file.
     if let Some(code) = state.admin.sign_in_code() {
         println!("  sign in      {base}/signin?code={code}");
     }
