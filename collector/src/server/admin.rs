@@ -134,12 +134,13 @@ fn is_read(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
 }
 
-/// A request a browser sent from another site: a foreign `Origin` (its host:port differs from
-/// `Host`) or `Sec-Fetch-Site` saying so. Clients that send neither (curl) are not browsers.
+/// A request a browser sent from another site. `Sec-Fetch-Site` decides when the browser sends it
+/// (pages can't forge it, and under `Referrer-Policy: no-referrer` Chromium posts forms with
+/// `Origin: null`, so Origin alone would refuse our own sign-in form); else a foreign `Origin` (its
+/// host:port differs from `Host`, or `null`). Clients that send neither (curl) are not browsers.
 fn cross_site(headers: &HeaderMap) -> bool {
-    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if fetch_site.is_some_and(|site| site != "same-origin" && site != "none") {
-        return true;
+    if let Some(fetch_site) = headers.get("sec-fetch-site") {
+        return !matches!(fetch_site.to_str(), Ok("same-origin" | "none"));
     }
     let Some(origin) = headers.get(header::ORIGIN) else { return false };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
@@ -366,6 +367,8 @@ mod tests {
         assert!(cross_site(&headers));
         headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
         assert!(cross_site(&headers));
+        headers.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        assert!(!cross_site(&headers), "our own form under no-referrer: Origin null, Sec-Fetch-Site same-origin");
         headers.insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:8080"));
         headers.insert("sec-fetch-site", HeaderValue::from_static("same-site"));
         assert!(cross_site(&headers));
