@@ -31,12 +31,16 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// below it; with a 256-bit token it only keeps logs and CPU quiet).
 const SIGN_IN_BURST: u32 = 10;
 const SIGN_IN_EVERY_SECONDS: u64 = 6;
+/// How long the printed sign-in link works: long enough to open it, short enough that a copy of
+/// the start-up output (a log collector, scrollback) is not a key for long.
+const SIGN_IN_CODE_SECONDS: u64 = 3600;
 
 /// Who may read what (`serve --admin-token-file`, `--public-metrics`, `--private-healthz`).
 pub struct Admin {
     pub token: AdminToken,
-    /// The code in the sign-in link `serve` prints; it works once, then only the token does.
-    sign_in_code: Mutex<Option<String>>,
+    /// The code in the sign-in link `serve` prints and when it expires (unix seconds); it works
+    /// once, then only the token does.
+    sign_in_code: Mutex<Option<(String, u64)>>,
     attempts: DefaultKeyedRateLimiter<IpAddr>,
     /// Client address from X-Forwarded-For, and https from X-Forwarded-Proto (behind your own proxy).
     trust_forwarded: bool,
@@ -53,7 +57,7 @@ impl Admin {
             .allow_burst(burst);
         Ok(Admin {
             token,
-            sign_in_code: Mutex::new(Some(code)),
+            sign_in_code: Mutex::new(Some((code, now_secs() + SIGN_IN_CODE_SECONDS))),
             attempts: DefaultKeyedRateLimiter::keyed(quota),
             trust_forwarded,
         })
@@ -61,19 +65,21 @@ impl Admin {
 
     /// The one-time code of the sign-in link, for the line `serve` prints (None once used).
     pub fn sign_in_code(&self) -> Option<String> {
-        self.sign_in_code.lock().ok()?.clone()
+        self.sign_in_code.lock().ok()?.as_ref().map(|(code, _)| code.clone())
     }
 
-    /// Takes the one-time code if `candidate` is it (constant time), so it works only once.
-    fn redeem_code(&self, candidate: &str) -> bool {
+    /// Takes the one-time code if `candidate` is it (constant time) and it has not expired at
+    /// `now`, so it works only once.
+    fn redeem_code(&self, candidate: &str, now: u64) -> bool {
         let Ok(mut code) = self.sign_in_code.lock() else { return false };
-        let Some(expected) = code.as_deref() else { return false };
+        let Some((expected, expires)) = code.as_ref() else { return false };
         let equal = candidate.len() == expected.len()
             && candidate.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if equal {
+        let valid = equal && now < *expires;
+        if valid || now >= *expires {
             *code = None;
         }
-        equal
+        valid
     }
 
     /// Consumes one sign-in attempt of this client; false once it has too many.
@@ -246,10 +252,10 @@ pub async fn sign_in_page(State(state): State<Arc<AppState>>, query: Result<Quer
     if !state.admin.attempt_allowed(request.headers(), peer_of(&request)) {
         return too_many_attempts_page(next);
     }
-    if !state.admin.redeem_code(&code) {
+    if !state.admin.redeem_code(&code, now_secs()) {
         return page(
             StatusCode::UNAUTHORIZED,
-            Some("This sign-in link was already used or is not from this server. Sign in with the admin token."),
+            Some("This sign-in link was already used, has expired or is not from this server. Sign in with the admin token."),
             next,
         );
     }
@@ -378,10 +384,19 @@ mod tests {
     fn the_one_time_code_works_once() {
         let admin = Admin::new(AdminToken::new(&"c3".repeat(32)).expect("token"), false).expect("admin");
         let code = admin.sign_in_code().expect("a code");
-        assert!(!admin.redeem_code("wrong"));
-        assert!(admin.redeem_code(&code));
-        assert!(!admin.redeem_code(&code));
+        let now = now_secs();
+        assert!(!admin.redeem_code("wrong", now));
+        assert!(admin.redeem_code(&code, now));
+        assert!(!admin.redeem_code(&code, now));
         assert_eq!(admin.sign_in_code(), None);
+    }
+
+    #[test]
+    fn the_one_time_code_expires() {
+        let admin = Admin::new(AdminToken::new(&"c3".repeat(32)).expect("token"), false).expect("admin");
+        let code = admin.sign_in_code().expect("a code");
+        assert!(!admin.redeem_code(&code, now_secs() + SIGN_IN_CODE_SECONDS + 1));
+        assert_eq!(admin.sign_in_code(), None, "an expired code is dropped");
     }
 
     #[test]
