@@ -82,7 +82,7 @@ fn what_a_shop_page_loads_stays_public() {
     let site_path = site.path().to_path_buf();
     let server = TestServer::start_with(common::CONFIG, |o| o.site = Some(site_path));
     fake_dist(&server.path("dist"));
-    for path in ["/splitbeam.js", "/experiments.json", "/tag.html", "/splitbeam_first.0123456789abcdef.wasm", "/healthz", "/shop/"] {
+    for path in ["/splitbeam.js", "/experiments.json", "/tag.html", "/splitbeam_first.0123456789abcdef.wasm", "/healthz", "/shop/", "/signin", "/signin.css"] {
         let response = server.get_anonymous(path);
         assert_eq!(response.status, 200, "{path}: {}", response.text());
     }

@@ -26,6 +26,8 @@ use crate::admin::{AdminToken, Session, SESSION_SECONDS};
 use crate::preview::now_secs;
 
 pub const COOKIE: &str = "splitbeam_admin";
+/// The sign-in page's style, served at `/signin.css` to anyone (the page is shown before a session).
+const SIGN_IN_CSS: &str = include_str!("../../../www/dashboard/signin.css");
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Sign-in attempts per client address: 10 at once, then one per 6 s (a person mistyping is far
 /// below it; with a 256-bit token it only keeps logs and CPU quiet).
@@ -328,13 +330,18 @@ fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
+/// `GET /signin.css`.
+pub async fn sign_in_css() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], SIGN_IN_CSS).into_response()
+}
+
 /// The sign-in page: one field, posted to `/signin`. No script or inline style (the private CSP).
 fn page(status: StatusCode, message: Option<&str>, next: &str) -> Response {
     let message = message.map(|m| format!("<p class=\"signin-error\" role=\"alert\">{}</p>\n", escape_html(m))).unwrap_or_default();
     let body = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>splitbeam · sign in</title>\n<link rel=\"icon\" href=\"data:,\">\n</head>\n<body>\n\
+         <title>splitbeam · sign in</title>\n<link rel=\"icon\" href=\"data:,\">\n<link rel=\"stylesheet\" href=\"/signin.css\">\n</head>\n<body>\n\
          <main>\n<h1>Sign in to splitbeam</h1>\n{message}\
          <form method=\"post\" action=\"/signin\">\n\
          <label for=\"token\">Admin token</label>\n\

@@ -180,6 +180,7 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::require_admin));
     let private = Router::new()
         .route("/signin", get(admin::sign_in_page).post(admin::sign_in).layer(DefaultBodyLimit::max(4096)))
+        .route("/signin.css", get(admin::sign_in_css))
         .with_state(state.clone())
         .merge(admins_only)
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PRIVATE_CSP)))
