@@ -194,7 +194,7 @@ try {
     `${BATCHES} accounting batches, 20 in flight; results read every 0.5 s`);
   const accountingPrefix = `acct${Date.now().toString(36)}`;
   const batches = accountingBatches({ prefix: accountingPrefix, count: BATCHES, experiment: experiment.key, variants });
-  const reader = startResultsReader(`${collector.url}/api/experiments/${experiment.key}/results`);
+  const reader = startResultsReader(`${collector.url}/api/experiments/${experiment.key}/results`, 500, collector.admin);
   const saleStart = Date.now();
   // Paced over the sale, so that every stage gets its share.
   const accounting = runAccounting({ url: collector.url, batches, inFlight: 20, seconds: saleSeconds, deadline: saleStart + (saleSeconds + 30) * 1000 });
@@ -227,7 +227,7 @@ try {
   }
   const settled = { seconds: (Date.now() - quiet) / 1000, events: last - afterSale };
   log(`   writes settled ${settled.seconds.toFixed(1)} s after the sale; ${settled.events} events were committed after wrk's last stage exited`);
-  const results = await (await fetch(`${collector.url}/api/experiments/${experiment.key}/results`)).json();
+  const results = await (await fetch(`${collector.url}/api/experiments/${experiment.key}/results`, { headers: collector.admin })).json();
   await collector.stop();
   const dbRows = sqlite(collector.db, 'SELECT COUNT(*), COUNT(DISTINCT id) FROM events');
   const [totalRows, distinctIds] = dbRows[0].map(Number);

@@ -20,7 +20,8 @@ cat <<MSG
 
   splitbeam is starting on port ${PORT}
     shop:       http://localhost:${PORT}/shop/
-    dashboard:  http://localhost:${PORT}/
+    dashboard:  open the "sign in" link splitbeam prints below (it works once; after that, sign in at
+                http://localhost:${PORT}/signin with the token in splitbeam.db.admin-token)
 
   Fill the dashboard with synthetic visitors (true uplift +20 % on hero-headline):
     target/release/splitbeam simulate --visitors 2000 --uplift 0.2 --collector http://127.0.0.1:${PORT}/collect

@@ -9,9 +9,10 @@ import http from 'node:http';
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** One HTTP request on the keep-alive agent: { status, headers, body } (rejects on network errors). */
-function request(url, { method = 'GET', body, timeoutMs = 30000 } = {}) {
+function request(url, { method = 'GET', body, timeoutMs = 30000, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, agent, headers: body ? { 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+    const sent = body ? { ...headers, 'content-type': 'text/plain;charset=UTF-8', 'content-length': Buffer.byteLength(body) } : headers;
+    const req = http.request(url, { method, agent, headers: sent }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
@@ -105,8 +106,11 @@ export async function runAccounting({ url, batches, inFlight = 20, seconds, dead
   };
 }
 
-/** Reads `url` every `everyMs` (start to start; back to back when a read takes longer) until stop(). */
-export function startResultsReader(url, everyMs = 500) {
+/**
+ * Reads `url` every `everyMs` (start to start; back to back when a read takes longer) until
+ * stop(), sending `headers` (the admin's bearer token: the results API needs one).
+ */
+export function startResultsReader(url, everyMs = 500, headers = {}) {
   const times = [];
   const failures = [];
   let running = true;
@@ -114,7 +118,7 @@ export function startResultsReader(url, everyMs = 500) {
     while (running) {
       const t0 = performance.now();
       try {
-        const res = await request(url, { timeoutMs: 30000 });
+        const res = await request(url, { timeoutMs: 30000, headers });
         if (res.status === 200) times.push(performance.now() - t0);
         else failures.push(res.status);
       } catch (e) {

@@ -57,7 +57,8 @@ const freePort = () =>
 
 /**
  * `splitbeam serve` with a fresh database in `dir`, the per-client rate limit off (the load comes
- * from one address), on a free port. Returns { url, db, nofile, stop, log }.
+ * from one address), on a free port. Returns { url, db, admin (headers that sign a request in),
+ * nofile, stop, log }.
  */
 export async function startCollector({ binary, config, dist, dir, nofile = 8192, extraArgs = [] }) {
   const db = path.join(dir, 'flash.db');
@@ -72,7 +73,9 @@ export async function startCollector({ binary, config, dist, dir, nofile = 8192,
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('splitbeam serve /healthz', async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok);
-  return { url, db, nofile: limit, log: logFile, stop: () => c.stop() };
+  // The results API and /metrics are for admins: the token `serve` created next to the database.
+  const admin = { authorization: `Bearer ${fs.readFileSync(`${db}.admin-token`, 'utf8').trim()}` };
+  return { url, db, admin, nofile: limit, log: logFile, stop: () => c.stop() };
 }
 
 /**

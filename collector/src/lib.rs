@@ -3,6 +3,7 @@
 //! store: the storage trait and its backends; results: per-variant results from stored events;
 //! stats: the statistics (frequentist, Bayesian, sequential, SRM); simulate: synthetic visitors.
 
+pub mod admin;
 pub mod cmd;
 pub mod config_file;
 pub mod counting;

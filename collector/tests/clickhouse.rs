@@ -619,10 +619,15 @@ impl Drop for Collector {
 fn start_collector(ch: &ClickHouse, dir: &Path, database: &str) -> Collector {
     let config = dir.join("experiments.json");
     std::fs::write(&config, common::CONFIG).expect("write config");
+    let token = dir.join("admin-token");
+    if !token.exists() {
+        common::write_admin_token(&token, common::ADMIN_TOKEN);
+    }
     let mut child = Command::new(env!("CARGO_BIN_EXE_splitbeam"))
         .args(["serve", "--store", "clickhouse", "--clickhouse-url", &ch.url, "--clickhouse-database", database])
         .args(["--port", "0", "--host", "127.0.0.1", "--config", &config.to_string_lossy()])
         .args(["--dist", &dir.join("dist").to_string_lossy()])
+        .args(["--admin-token-file", &token.to_string_lossy()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -663,7 +668,7 @@ fn serve_with_the_clickhouse_store_ingests_a_batch_and_serves_its_results() {
     // Acknowledged means ClickHouse already holds the batch.
     assert_eq!(clickhouse_count(ch, "SELECT count() FROM serve_end_to_end.events"), 4);
 
-    let results = request(collector.addr, "GET", "/api/experiments/hero/results", &[], b"").expect("GET results");
+    let results = request(collector.addr, "GET", "/api/experiments/hero/results", &[common::ADMIN], b"").expect("GET results");
     assert_eq!(results.status, 200, "{}", results.text());
     let json = results.json();
     let variant = |key: &str| {

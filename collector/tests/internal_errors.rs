@@ -41,7 +41,9 @@ fn a_store_failure_is_logged_with_a_request_id_and_answered_without_internal_tex
     let body = batch(&[exposure("e2", "v2", "hero", "b", 100)]);
     let failed = request(collector.addr, "POST", "/collect", &[], body.as_bytes()).expect("POST");
     let collect_id = assert_opaque(&failed, "POST /collect");
-    let results = request(collector.addr, "GET", "/api/experiments/hero/results", &[], b"").expect("GET results");
+    let bearer = format!("Bearer {}", collector.admin_token());
+    let results =
+        request(collector.addr, "GET", "/api/experiments/hero/results", &[("Authorization", &bearer)], b"").expect("GET results");
     let results_id = assert_opaque(&results, "GET results");
     assert_ne!(collect_id, results_id);
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,13 +47,15 @@ test('a Googlebot and an automated browser see the variant but are kept out of r
       try { return (await fetch(origin + '/healthz')).ok; } catch { return false; }
     }, 15000);
     assert.ok(healthy, `splitbeam serve did not answer /healthz: ${log}`);
+    // The results API is for admins: the token `serve` created next to its database, as a bearer.
+    const admin = { authorization: `Bearer ${(await readFile(path.join(dir, 'test.db.admin-token'), 'utf8')).trim()}` };
 
     const shopper = await visit(shopperBrowser, origin);
     await visit(shopperBrowser, origin, await shopperBrowser.newContext({ userAgent: GOOGLEBOT }));
     // navigator.webdriver is true here; the User-Agent is a shopper's, so only the snippet's mark tells.
     await visit(automatedBrowser, origin, await automatedBrowser.newContext({ userAgent: shopperAgent(automatedBrowser) }));
 
-    const results = async () => (await fetch(origin + '/api/experiments/delivery/results')).json();
+    const results = async () => (await fetch(origin + '/api/experiments/delivery/results', { headers: admin })).json();
     const clicksOf = (r) => r.variants.reduce((sum, v) => sum + (v.goals.add_to_cart?.conversions || 0), 0);
     const settled = await eventually(async () => {
       const r = await results();
@@ -67,7 +69,7 @@ test('a Googlebot and an automated browser see the variant but are kept out of r
     assert.equal(r.bot_visitors_excluded, 2);
     assert.deepEqual(r.variants.map((v) => [v.key, v.visitors]).filter(([, n]) => n > 0), [[shopper, 1]]);
     assert.equal(clicksOf(r), 1, "only the shopper's click counts");
-    const metrics = await (await fetch(origin + '/metrics')).text();
+    const metrics = await (await fetch(origin + '/metrics', { headers: admin })).text();
     assert.match(metrics, /splitbeam_events_from_bots_total [1-9]/);
   } finally {
     await shopperBrowser.close();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDashboardServer } from './lib/dashboard-server.mjs';
 import { resultsFixture, listFixture } from './lib/dashboard-fixtures.mjs';
-import { startCollector, simulate } from './lib/dashboard-collector.mjs';
+import { startCollector, simulate, ADMIN_TOKEN } from './lib/dashboard-collector.mjs';
 import { startShopServer } from './lib/dashboard-shop-server.mjs';
 import { launch, shopperAgent } from './lib/snippet-browser.mjs';
 
@@ -184,7 +184,8 @@ test('the collector\'s own dashboard fills with simulated visitors and follows n
     const errors = [];
     page.on('pageerror', (error) => errors.push(error.message));
     page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
-    await page.goto(`${collector.origin}/`);
+    // Without a session the dashboard sends the browser to sign in, then back.
+    await collector.signIn(page, '/');
     await page.locator('tr[data-experiment="hero-headline"]').waitFor();
     assert.equal(await page.locator('tr[data-experiment="hero-headline"] .visitors').textContent(), '300');
     await page.locator('tr[data-experiment="hero-headline"] .experiment-name').click();
@@ -199,6 +200,18 @@ test('the collector\'s own dashboard fills with simulated visitors and follows n
       .reduce((sum, cell) => sum + Number(cell.textContent.replace(/,/g, '')), 0) === 500, null, { timeout: 15000 });
     assert.equal(await page.locator('.funnel-card').count(), 2);
     assert.deepEqual(errors, []);
+    // The session ends under the open page (here: its cookie is gone): the next poll's 401 sends
+    // the browser to sign in, and signing in brings it back to the same experiment.
+    await page.context().clearCookies();
+    await page.waitForURL((url) => url.pathname === '/signin' && url.searchParams.get('next') === '/experiments/hero-headline');
+    await page.locator('#token').fill(ADMIN_TOKEN);
+    await Promise.all([page.waitForURL(`${collector.origin}/experiments/hero-headline`), page.locator('button[type=submit]').click()]);
+    await page.locator('table.results-table[data-goal="purchase"]').waitFor();
+    // Sign out: back to the sign-in page, and the dashboard is closed again.
+    await Promise.all([page.waitForURL((url) => url.pathname === '/signin'), page.locator('#sign-out').click()]);
+    await page.goto(`${collector.origin}/`);
+    await page.waitForURL((url) => url.pathname === '/signin');
+    assert.equal((await page.request.get(`${collector.origin}/api/experiments`)).status(), 401);
     await page.close();
   } finally {
     await collector.close();
@@ -228,7 +241,7 @@ test('a shopper clicking through the demo shop shows up on the dashboard within 
     // wasm has started is held in the loader's queue and is lost if the tab closes that early.)
 
     const dashboard = await browser.newPage();
-    await dashboard.goto(`${collector.origin}/experiments/add-to-cart-button`);
+    await collector.signIn(dashboard, '/experiments/add-to-cart-button');
     // One visitor, who bought: the purchase row shows one conversion in their variant.
     await dashboard.waitForFunction(() => {
       const cells = [...document.querySelectorAll('table.results-table[data-goal="purchase"] .conversions')];

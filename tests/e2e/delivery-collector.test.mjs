@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,8 @@ test('against splitbeam serve: the results API counts the visitor and the goal c
       try { return (await fetch(origin + '/healthz')).ok; } catch { return false; }
     }, 15000);
     assert.ok(healthy, `splitbeam serve did not answer /healthz: ${log}`);
+    // The results API is for admins: the token `serve` created next to its database, as a bearer.
+    const admin = { authorization: `Bearer ${(await readFile(path.join(dir, 'test.db.admin-token'), 'utf8')).trim()}` };
     const { page } = await openPage(browser);
     await page.goto(origin + '/shop/collector.html');
     await page.waitForFunction(() => window.splitbeam.variant('delivery'), null, { timeout: 10000 });
@@ -36,7 +38,7 @@ test('against splitbeam serve: the results API counts the visitor and the goal c
     await new Promise((resolve) => setTimeout(resolve, 20)); // the click comes after the exposure's millisecond
     await page.click('#stay');
     await page.evaluate(() => splitbeam.flush());
-    const results = async () => (await fetch(origin + '/api/experiments/delivery/results')).json();
+    const results = async () => (await fetch(origin + '/api/experiments/delivery/results', { headers: admin })).json();
     const counted = await eventually(async () => {
       const r = await results();
       const row = r.variants.find((v) => v.key === variant);

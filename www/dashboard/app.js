@@ -35,7 +35,34 @@ function showMessage(title, detail) {
     h('section', { class: 'empty' }, h('h1', { text: title }), h('p', { text: detail })));
 }
 
+/** The dashboard needs an admin session: without one (or once it expired), sign in and come back here. */
+function signIn() {
+  location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+}
+
+/** Writes carry the session's CSRF token; the server hands it to this origin's script only. */
+async function csrfToken() {
+  const response = await fetch('/api/session', { cache: 'no-store', headers: { accept: 'application/json' } });
+  if (response.status === 401) return null;
+  if (!response.ok) throw new Error(`/api/session answered ${response.status}`);
+  return (await response.json()).csrf;
+}
+
+async function signOut() {
+  try {
+    const csrf = await csrfToken();
+    if (csrf) {
+      const response = await fetch('/signout', { method: 'POST', headers: { 'X-CSRF-Token': csrf } });
+      if (!response.ok && response.status !== 401) throw new Error(`/signout answered ${response.status}`);
+    }
+    location.assign('/signin');
+  } catch (error) {
+    setStatus('error', `could not sign out (${error.message})`);
+  }
+}
+
 function start() {
+  document.getElementById('sign-out')?.addEventListener('click', signOut);
   const route = routeFor(location.pathname);
   if (!route) {
     showMessage('Page not found', 'This dashboard has the experiment list at / and one page per experiment.');
@@ -47,6 +74,10 @@ function start() {
   async function poll() {
     try {
       const response = await fetch(route.url, { cache: 'no-store', headers: { accept: 'application/json' } });
+      if (response.status === 401) {
+        signIn();
+        return;
+      }
       if (response.status === 404 && route.name === 'experiment') {
         showMessage('Experiment not found', `No experiment with key "${route.key}" in the collector's configuration.`);
         setStatus('ok', 'live');

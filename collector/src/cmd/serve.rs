@@ -59,6 +59,18 @@ pub struct Args {
     /// ClickHouse must share this file.
     #[arg(long)]
     pub preview_key: Option<PathBuf>,
+    /// The admin token that signs people in to the dashboard and results API (and lets Prometheus
+    /// scrape /metrics as `Authorization: Bearer <token>`); created (mode 0600) when missing.
+    /// Default: next to `--db` (`splitbeam.db.admin-token`), also with `--store clickhouse`.
+    /// Collectors behind one load balancer must share this file.
+    #[arg(long)]
+    pub admin_token_file: Option<PathBuf>,
+    /// Serve /metrics to anyone (default: admins and bearer-token scrapers only).
+    #[arg(long)]
+    pub public_metrics: bool,
+    /// Serve /healthz to admins only (default: to anyone, for load balancers).
+    #[arg(long)]
+    pub private_healthz: bool,
     /// Seconds a connection has to send a request's headers, from when it opens or from its previous
     /// answer: slow-header, silent and idle keep-alive connections are closed after it.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
@@ -121,6 +133,11 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         },
         preview_key: args.preview_key.clone().unwrap_or_else(|| crate::preview::default_key_path(&args.storage.db)),
         limits: limits.clone(),
+        access: server::AccessOptions {
+            admin_token: args.admin_token_file.clone().unwrap_or_else(|| crate::admin::default_token_path(&args.storage.db)),
+            public_metrics: args.public_metrics,
+            private_healthz: args.private_healthz,
+        },
     };
     anyhow::ensure!(
         args.max_goal_value.is_finite() && args.max_goal_value > 0.0,
@@ -141,6 +158,12 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         println!("  shop         {base}/shop/");
     }
     println!("  health       {base}/healthz  metrics {base}/metrics");
+    println!("  admin token  {} (the dashboard, results API and metrics need it)", options.access.admin_token.display());
+    // The only place a credential is printed: a code that signs one browser in, once; the
+    // token itself stays in its file.
+    if let Some(code) = state.admin.sign_in_code() {
+        println!("  sign in      {base}/signin?code={code}");
+    }
 
     tracing::info!(
         "limits: {} connections (open-files soft limit {}), headers {}s, body {}s, request {}s, write {}s, ingest memory {} MiB",

@@ -2,7 +2,8 @@
 //! `/` (experiment list) and `/experiments/{key}` (one experiment) serve one page; its assets live under `/dashboard/`.
 //!
 //! The page is static; it reads `/api/experiments` and `/api/experiments/{key}/results` and polls them
-//! every 2 s. Sources: `www/dashboard/` (plain HTML, CSS and ES modules, no build step).
+//! every 2 s. Sources: `www/dashboard/` (plain HTML, CSS and ES modules, no build step). Every route here
+//! is behind `admin::require_admin` (merged into the server's admin-only router).
 
 use axum::extract::Path;
 use axum::http::{header, StatusCode};

@@ -4,8 +4,9 @@
 //!
 //! Two kinds of routes: public ones that a shop's pages on another origin use (`/collect`, the
 //! snippet, its config and modules; CORS), and the dashboard, results API and metrics, for people
-//! on this origin only (no CORS, a CSP that forbids framing).
+//! on this origin only (no CORS, a CSP that forbids framing), signed in as admin (see `admin`).
 
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod collect;
@@ -46,7 +47,7 @@ use rate_limit::{RateLimitOptions, RateLimiter};
 /// The dashboard's own policy (it loads only its files from here and reads the API) plus
 /// `frame-ancestors 'none'`: no other site may frame it (a `<meta>` CSP cannot say that).
 const PRIVATE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+    connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// How often the experiments file is checked for changes.
 const CONFIG_POLL: Duration = Duration::from_secs(1);
@@ -64,6 +65,25 @@ pub struct Options {
     pub ingest: IngestOptions,
     /// Timeouts, the connection cap and the ingest memory budget.
     pub limits: Limits,
+    pub access: AccessOptions,
+}
+
+/// Who may read what: the admin token and which operational routes are open.
+#[derive(Debug, Clone)]
+pub struct AccessOptions {
+    /// The admin token (created, mode 0600, when missing).
+    pub admin_token: PathBuf,
+    /// `/metrics` without signing in (else a session or `Authorization: Bearer <admin token>`).
+    pub public_metrics: bool,
+    /// `/healthz` only for admins (else public).
+    pub private_healthz: bool,
+}
+
+impl AccessOptions {
+    /// The defaults `serve` uses with the token at `admin_token`.
+    pub fn with_token(admin_token: PathBuf) -> AccessOptions {
+        AccessOptions { admin_token, public_metrics: false, private_healthz: false }
+    }
 }
 
 /// What `/collect` accepts and counts, and how fast one client may post.
@@ -86,6 +106,7 @@ pub struct AppState {
     pub ingest: IngestOptions,
     pub rate_limiter: Option<RateLimiter>,
     pub preview_key: PreviewKey,
+    pub admin: admin::Admin,
     /// Bytes of `/collect` bodies that may be held at once, one permit per byte.
     pub ingest_memory: Arc<tokio::sync::Semaphore>,
     pub body_timeout: Duration,
@@ -98,6 +119,8 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
     let config = LiveConfig::load(&options.config)?;
     store.register_funnels(funnels_of(&config)).context("building funnel aggregates")?;
     let preview_key = PreviewKey::load_or_create(&options.preview_key)?;
+    let (admin_token, _) = crate::admin::AdminToken::load_or_create(&options.access.admin_token)?;
+    let admin = admin::Admin::new(admin_token, options.ingest.rate_limit.trust_forwarded_for)?;
     let state = Arc::new(AppState {
         store,
         config,
@@ -108,6 +131,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         ingest: options.ingest.clone(),
         rate_limiter: RateLimiter::new(&options.ingest.rate_limit),
         preview_key,
+        admin,
         ingest_memory: Arc::new(tokio::sync::Semaphore::new(
             options.limits.ingest_memory.min(tokio::sync::Semaphore::MAX_PERMITS),
         )),
@@ -134,16 +158,36 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .with_state(state.clone())
         .layer(cors(&options.allow_origins)?);
     // For people on this origin: no CORS, so another site's script cannot read them; no framing.
-    let private = Router::new()
-        .route("/metrics", get(metrics_text))
+    // Admins only: every route added here is behind `require_admin` (session + CSRF on writes).
+    let mut admins_only = Router::new()
         .route("/api/experiments", get(api::experiments))
         .route("/api/experiments/{key}/results", get(api::experiment_results))
+        .route("/api/session", get(admin::session_info))
+        .route("/signout", post(admin::sign_out));
+    let mut open = Router::new().route("/healthz", get(|| async { "ok\n" }));
+    if options.access.private_healthz {
+        admins_only = admins_only.route("/healthz", get(|| async { "ok\n" }));
+        open = Router::new();
+    }
+    if options.access.public_metrics {
+        open = open.route("/metrics", get(metrics_text));
+    } else {
+        admins_only = admins_only.route("/metrics", get(metrics_text));
+    }
+    let admins_only = admins_only
         .with_state(state.clone())
         .merge(dashboard::routes())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), admin::require_admin));
+    let private = Router::new()
+        .route("/signin", get(admin::sign_in_page).post(admin::sign_in).layer(DefaultBodyLimit::max(4096)))
+        .route("/signin.css", get(admin::sign_in_css))
+        .with_state(state.clone())
+        .merge(admins_only)
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PRIVATE_CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
-    let mut router = Router::new().route("/healthz", get(|| async { "ok\n" })).merge(public).merge(private);
+    let open = open.with_state(state.clone());
+    let mut router = Router::new().merge(open).merge(public).merge(private);
     if let Some(site) = &options.site {
         // `/shop` must become `/shop/`, or the shop's relative links resolve against `/`.
         let pages = Router::new()

@@ -63,12 +63,17 @@ impl RateLimiter {
     }
 
     fn client(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> Option<IpAddr> {
-        let forwarded = self
-            .trust_forwarded_for
-            .then(|| headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok())
-            .flatten();
-        forwarded.or(peer.map(|p| p.ip())).map(bucket_key)
+        client_address(headers, peer, self.trust_forwarded_for)
     }
+}
+
+/// The client a request counts against: the last `X-Forwarded-For` entry when trusted, else the
+/// peer; IPv6 by /64. Shared by `/collect`'s limit and the sign-in attempts' one.
+pub fn client_address(headers: &HeaderMap, peer: Option<SocketAddr>, trust_forwarded_for: bool) -> Option<IpAddr> {
+    let forwarded = trust_forwarded_for
+        .then(|| headers.get_all("x-forwarded-for").iter().next_back()?.to_str().ok()?.rsplit(',').next()?.trim().parse().ok())
+        .flatten();
+    forwarded.or(peer.map(|p| p.ip())).map(bucket_key)
 }
 
 /// One bucket per IPv4 address and per IPv6 /64: one host usually holds a whole /64, so keying
@@ -113,6 +118,7 @@ pub fn spawn_forgetting(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
             if let Some(limiter) = &state.rate_limiter {
                 limiter.forget_idle();
             }
+            state.admin.forget_idle();
         }
     })
 }

@@ -37,6 +37,20 @@ pub const CONFIG: &str = r##"{
   ]
 }"##;
 
+/// The admin token `TestServer` starts with (in its `test.db.admin-token`): `get` and `json` send
+/// it as a bearer token, `get_anonymous` does not.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef-0123456789abcdef";
+
+/// `Authorization: Bearer <ADMIN_TOKEN>`, for `request`.
+pub const ADMIN: (&str, &str) = ("Authorization", "Bearer test-admin-token-0123456789abcdef-0123456789abcdef");
+
+/// Writes `token` to `path` as `serve` would (mode 0600).
+pub fn write_admin_token(path: &Path, token: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).expect("create admin token file");
+    file.write_all(format!("{token}\n").as_bytes()).expect("write admin token");
+}
+
 /// The same experiment as `CONFIG`, built directly (independent of the config loader).
 pub fn hero_experiment() -> Experiment {
     Experiment {
@@ -127,6 +141,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let config_path = dir.path().join("experiments.json");
         std::fs::write(&config_path, config).expect("write config");
+        write_admin_token(&dir.path().join("test.db.admin-token"), ADMIN_TOKEN);
         let mut options = Options {
             config: config_path,
             dist: dir.path().join("dist"),
@@ -135,6 +150,7 @@ impl TestServer {
             ingest: Default::default(),
             preview_key: dir.path().join("test.db.preview-key"),
             limits: server::Limits::default(),
+            access: server::AccessOptions::with_token(dir.path().join("test.db.admin-token")),
         };
         adjust(&mut options);
         let store = Arc::new(SqliteStore::open(&dir.path().join("test.db"), Durability::Normal).expect("open store"));
@@ -164,7 +180,13 @@ impl TestServer {
         request(self.addr, "POST", path, &[("Content-Type", content_type)], body).expect("POST")
     }
 
+    /// GET as an admin (bearer token): the dashboard, API and metrics answer.
     pub fn get(&self, path: &str) -> Response {
+        request(self.addr, "GET", path, &[ADMIN], b"").expect("GET")
+    }
+
+    /// GET as anyone on the internet.
+    pub fn get_anonymous(&self, path: &str) -> Response {
         request(self.addr, "GET", path, &[], b"").expect("GET")
     }
 

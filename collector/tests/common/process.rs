@@ -82,6 +82,13 @@ impl Collector {
         Collector { child, addr: ([127, 0, 0, 1], port).into(), dir, db, log, _stdout: stdout }
     }
 
+    /// The admin token this collector created next to its database.
+    pub fn admin_token(&self) -> String {
+        let mut path = self.db.clone().into_os_string();
+        path.push(".admin-token");
+        std::fs::read_to_string(&path).expect("the collector's admin token file").trim().to_string()
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -2,7 +2,7 @@
 // 127.0.0.1 port with a throwaway database, and `simulate` against it. Bounded in time; always stopped.
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,14 +28,23 @@ async function freePort() {
   return port;
 }
 
-/** Starts `splitbeam serve` with the demo config and shop; resolves once /healthz answers. */
+/** The admin token the tests' collector is started with (`--admin-token-file`). */
+export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef-0123456789abcdef';
+
+/**
+ * Starts `splitbeam serve` with the demo config and shop; resolves once /healthz answers.
+ * `signIn(page)` signs a Chromium page in through the sign-in form, as a person would.
+ */
 export async function startCollector() {
   const dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-dashboard-'));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
+  const tokenFile = path.join(dir, 'admin-token');
+  await writeFile(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   const child = spawn(splitbeamBinary(), [
     'serve', '--config', 'www/experiments.json', '--db', path.join(dir, 'test.db'),
     '--port', String(port), '--host', '127.0.0.1', '--site', 'www/shop', '--dist', 'dist',
+    '--admin-token-file', tokenFile,
   ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   child.stderr.on('data', (chunk) => { log = (log + chunk).slice(-4000); });
@@ -53,6 +62,13 @@ export async function startCollector() {
   }
   return {
     origin,
+    /** Opens `path`, is sent to the sign-in page, types the token and lands back on `path`. */
+    async signIn(page, wanted = '/') {
+      await page.goto(`${origin}${wanted}`);
+      await page.waitForURL((url) => url.pathname === '/signin');
+      await page.locator('#token').fill(ADMIN_TOKEN);
+      await Promise.all([page.waitForURL(`${origin}${wanted}`), page.locator('button[type=submit]').click()]);
+    },
     async close() {
       child.kill('SIGTERM');
       await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
