@@ -5,7 +5,6 @@
 //! new token signs everyone out. Each session has a CSRF token derived from it by the same key.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -13,6 +12,8 @@ use anyhow::Context;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+use crate::secret_file;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -56,41 +57,11 @@ impl AdminToken {
     /// Reads the token at `path`, or creates it there (32 random bytes as hex, mode 0600).
     /// `created` tells the caller whether this start made it.
     pub fn load_or_create(path: &Path) -> anyhow::Result<(AdminToken, bool)> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => {
-                warn_if_readable_by_others(path);
-                Ok((AdminToken::new(text.trim()).with_context(|| format!("admin token file {}", path.display()))?, false))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => AdminToken::create(path),
-            Err(e) => Err(e).with_context(|| format!("reading the admin token file {}", path.display())),
+        let (text, created) = secret_file::read_or_create(path, "admin token file", TOKEN_BYTES)?;
+        if !created {
+            warn_if_readable_by_others(path);
         }
-    }
-
-    fn create(path: &Path) -> anyhow::Result<(AdminToken, bool)> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no random source for the admin token: {e}"))?;
-        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let mut options = std::fs::OpenOptions::new();
-        // create_new: two collectors starting at once must not overwrite each other's token.
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
-            Ok(mut file) => {
-                file.write_all(format!("{hex}\n").as_bytes())
-                    .and_then(|_| file.sync_all())
-                    .with_context(|| format!("writing the admin token file {}", path.display()))?;
-                Ok((AdminToken::new(&hex)?, true))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading the admin token file {}", path.display()))?;
-                Ok((AdminToken::new(text.trim()).with_context(|| format!("admin token file {}", path.display()))?, false))
-            }
-            Err(e) => Err(e).with_context(|| format!("creating the admin token file {}", path.display())),
-        }
+        Ok((AdminToken::new(&text).with_context(|| format!("admin token file {}", path.display()))?, created))
     }
 
     /// A token of your own: at least 32 visible ASCII characters (it travels in a header and a form).

@@ -10,6 +10,7 @@ pub mod counting;
 pub mod ingest;
 pub mod preview;
 pub mod results;
+pub mod secret_file;
 pub mod server;
 pub mod simulate;
 pub mod snippet;

@@ -4,13 +4,14 @@
 //! with a random key kept next to the database (mode 0600): anyone without the key cannot make one,
 //! and changing the experiment or the expiry breaks the signature.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
+
+use crate::secret_file;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -52,38 +53,8 @@ pub fn default_key_path(db: &Path) -> PathBuf {
 impl PreviewKey {
     /// Reads the key at `path`, or creates it there (32 random bytes as hex, mode 0600) when missing.
     pub fn load_or_create(path: &Path) -> anyhow::Result<PreviewKey> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => PreviewKey::parse(text.trim()).with_context(|| format!("preview key {}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => PreviewKey::create(path),
-            Err(e) => Err(e).with_context(|| format!("reading the preview key {}", path.display())),
-        }
-    }
-
-    fn create(path: &Path) -> anyhow::Result<PreviewKey> {
-        let mut key = [0u8; KEY_BYTES];
-        getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no random source for the preview key: {e}"))?;
-        let mut options = std::fs::OpenOptions::new();
-        // create_new: two collectors starting at once must not overwrite each other's key.
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        match options.open(path) {
-            Ok(mut file) => {
-                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-                file.write_all(format!("{hex}\n").as_bytes()).and_then(|_| file.sync_all())
-                    .with_context(|| format!("writing the preview key {}", path.display()))?;
-                Ok(PreviewKey(key))
-            }
-            // Another process created it first: use theirs.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading the preview key {}", path.display()))?;
-                PreviewKey::parse(text.trim()).with_context(|| format!("preview key {}", path.display()))
-            }
-            Err(e) => Err(e).with_context(|| format!("creating the preview key {}", path.display())),
-        }
+        let (text, _) = secret_file::read_or_create(path, "preview key", KEY_BYTES)?;
+        PreviewKey::parse(&text).with_context(|| format!("preview key {}", path.display()))
     }
 
     fn parse(hex: &str) -> anyhow::Result<PreviewKey> {
