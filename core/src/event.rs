@@ -248,6 +248,20 @@ impl SessionClock {
     }
 }
 
+/// An event of `kind` with fixed id, time, visitor, session and url, for tests here and in
+/// `event_reader`.
+#[cfg(test)]
+pub(crate) fn base(kind: EventKind) -> Event {
+    Event {
+        id: "01JDAAAAAAAAAAAAAAAAAAAAAA".into(),
+        ts: 1_764_215_999_000,
+        visitor: "v_1".into(),
+        session: "s_1".into(),
+        url: "/".into(),
+        kind,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,16 +270,6 @@ mod tests {
         n.to_string()
     }
 
-    fn base(kind: EventKind) -> Event {
-        Event {
-            id: "01JDAAAAAAAAAAAAAAAAAAAAAA".into(),
-            ts: 1_764_215_999_000,
-            visitor: "v_1".into(),
-            session: "s_1".into(),
-            url: "/".into(),
-            kind,
-        }
-    }
 
     #[test]
     fn exposure_json_matches_the_design_example() {

@@ -147,6 +147,7 @@ pub fn type_name_of(value: &Json) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::base;
 
     fn read(text: &str) -> Result<Event, FieldError> {
         match serde_json::from_str::<Json>(text) {
@@ -155,16 +156,6 @@ mod tests {
         }
     }
 
-    fn base(kind: EventKind) -> Event {
-        Event {
-            id: "01JDAAAAAAAAAAAAAAAAAAAAAA".into(),
-            ts: 1_764_215_999_000,
-            visitor: "v_1".into(),
-            session: "s_1".into(),
-            url: "/".into(),
-            kind,
-        }
-    }
 
     #[test]
     fn every_kind_round_trips_through_the_snippets_json() {

@@ -5,16 +5,13 @@
 // pages carry the strict CSP (no inline script) that would block a handler if one got through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ROOT, splitbeamBinary } from './lib/dashboard-collector.mjs';
+import { ADMIN_TOKEN, ROOT, startCollector } from './lib/dashboard-collector.mjs';
 import { launch } from './lib/snippet-browser.mjs';
 
-const TOKEN = 'xss-admin-token-0123456789abcdef-0123456789abcdef';
 const NAME = '<img src=x onerror="alert(1)"><script>alert(2)</script>"\'&amp;';
 const EVENT = '<svg onload=alert(3)>';
 
@@ -29,14 +26,6 @@ const CONFIG = {
     funnel: ['purchase'],
   }],
 };
-
-async function freePort() {
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 function batch(visitor, variant, ts) {
   const common = { visitor, session: `s-${visitor}`, url: '/<script>alert(4)</script>' };
@@ -64,22 +53,10 @@ test('HTML and script in names, goals and event props never execute in the dashb
   const dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-xss-'));
   const config = path.join(dir, 'experiments.json');
   await writeFile(config, JSON.stringify(CONFIG));
-  const tokenFile = path.join(dir, 'admin-token');
-  await writeFile(tokenFile, `${TOKEN}\n`, { mode: 0o600 });
-  const port = await freePort();
-  const origin = `http://127.0.0.1:${port}`;
-  const child = spawn(splitbeamBinary(), ['serve', '--config', config, '--db', path.join(dir, 'test.db'), '--port', String(port),
-    '--host', '127.0.0.1', '--dist', path.join(dir, 'no-dist'), '--admin-token-file', tokenFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr.on('data', (chunk) => { log = (log + chunk).slice(-4000); });
+  const collector = await startCollector({ config, site: null, dist: path.join(dir, 'no-dist') });
+  const { origin } = collector;
   const browser = await launch();
   try {
-    for (let tries = 0; ; tries++) {
-      if (child.exitCode !== null) throw new Error(`splitbeam serve exited with ${child.exitCode}: ${log}`);
-      if (await fetch(`${origin}/healthz`).then((r) => r.ok, () => false)) break;
-      if (tries > 150) throw new Error(`splitbeam serve did not answer /healthz: ${log}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
     const now = Date.now();
     for (const [i, variant] of ['control', 'b', 'b'].entries()) {
       const response = await fetch(`${origin}/collect`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: batch(`v${i}`, variant, now + i) });
@@ -96,7 +73,7 @@ test('HTML and script in names, goals and event props never execute in the dashb
 
     await page.goto(`${origin}/`);
     await page.waitForURL((url) => url.pathname === '/signin');
-    await page.locator('#token').fill(TOKEN);
+    await page.locator('#token').fill(ADMIN_TOKEN);
     const [listResponse] = await Promise.all([page.waitForResponse(`${origin}/`), page.locator('button[type=submit]').click()]);
     const csp = listResponse.headers()['content-security-policy'] ?? '';
     assert.match(csp, /script-src 'self'/);
@@ -121,8 +98,7 @@ test('HTML and script in names, goals and event props never execute in the dashb
     await page.close();
   } finally {
     await browser.close();
-    child.kill('SIGTERM');
-    await new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', resolve)));
+    await collector.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

@@ -3,11 +3,11 @@
 import { spawn, execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from './delivery-collector.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -20,30 +20,23 @@ export function splitbeamBinary() {
   return found;
 }
 
-async function freePort() {
-  const probe = createServer();
-  await new Promise((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address();
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** The admin token the tests' collector is started with (`--admin-token-file`). */
 export const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef-0123456789abcdef';
 
 /**
- * Starts `splitbeam serve` with the demo config and shop; resolves once /healthz answers.
+ * Starts `splitbeam serve` with the demo config and shop (or the given `config` file, `site` folder
+ * or none, and `dist` folder); resolves once /healthz answers.
  * `signIn(page)` signs a Chromium page in through the sign-in form, as a person would.
  */
-export async function startCollector() {
+export async function startCollector({ config = 'www/experiments.json', site = 'www/shop', dist = 'dist' } = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-dashboard-'));
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
   const tokenFile = path.join(dir, 'admin-token');
   await writeFile(tokenFile, `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   const child = spawn(splitbeamBinary(), [
-    'serve', '--config', 'www/experiments.json', '--db', path.join(dir, 'test.db'),
-    '--port', String(port), '--host', '127.0.0.1', '--site', 'www/shop', '--dist', 'dist',
+    'serve', '--config', config, '--db', path.join(dir, 'test.db'),
+    '--port', String(port), '--host', '127.0.0.1', ...(site ? ['--site', site] : []), '--dist', dist,
     '--admin-token-file', tokenFile,
   ], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
