@@ -144,6 +144,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         "--max-goal-value must be a positive finite number"
     );
     let (router, state) = tokio::task::block_in_place(|| server::app(&options, store.clone()))?;
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
         .await
         .with_context(|| format!("listening on {}:{}", args.host, args.port))?;
@@ -178,7 +179,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     server::assets::warm(&state).await;
     let watcher = server::spawn_config_watcher(state.clone());
     let forgetting = server::rate_limit::spawn_forgetting(state.clone());
-    conn::serve(listener, router, &limits, shutdown_signal()).await.context("serving HTTP")?;
+    conn::serve(listener, router, &limits, shutdown).await.context("serving HTTP")?;
     watcher.abort();
     forgetting.abort();
     drop(state);
@@ -218,23 +219,24 @@ fn display_host(addr: &SocketAddr) -> String {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed here, when it is called (before the
+/// port is bound), not on the future's first poll: `conn::serve` may be busy accepting before it
+/// polls it, and a SIGTERM arriving meanwhile took the default action (CI saw the process killed).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        let mut interrupt = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+        Ok(async move {
+            tokio::select! {
+                _ = terminate.recv() => {},
+                _ = interrupt.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        })
     }
+    #[cfg(not(unix))]
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
