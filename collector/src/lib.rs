@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config_file;
 pub mod counting;
 pub mod ingest;
+pub mod over_time;
 pub mod preview;
 pub mod results;
 pub mod secret_file;

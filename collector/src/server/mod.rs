@@ -14,6 +14,7 @@ pub mod compressed;
 pub mod conn;
 pub mod dashboard;
 pub mod error;
+pub mod live;
 pub mod live_config;
 pub mod metrics;
 pub mod rate_limit;
@@ -112,6 +113,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// Large batches parsed at once: one per core.
     pub parse_slots: tokio::sync::Semaphore,
+    /// The dashboard's live feed (`live`): stream cap, config notices, shutdown.
+    pub live: live::Live,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
@@ -137,6 +140,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         )),
         body_timeout: options.limits.body_timeout,
         parse_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        live: live::Live::new(options.limits.max_live_streams),
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
@@ -163,7 +167,8 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .route("/api/experiments", get(api::experiments))
         .route("/api/experiments/{key}/results", get(api::experiment_results))
         .route("/api/session", get(admin::session_info))
-        .route("/signout", post(admin::sign_out));
+        .route("/signout", post(admin::sign_out))
+        .merge(live::routes());
     let mut open = Router::new().route("/healthz", get(|| async { "ok\n" }));
     if options.access.private_healthz {
         admins_only = admins_only.route("/healthz", get(|| async { "ok\n" }));
@@ -261,6 +266,7 @@ pub fn spawn_config_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<()>
                 Ok(Reload::Reloaded) => {
                     tracing::info!("{path}: reloaded");
                     assets::warm(&state).await;
+                    state.live.config_changed();
                 }
                 Ok(Reload::Rejected(reasons)) => {
                     tracing::warn!("{path}: edit refused, the last good config stays live");
