@@ -257,7 +257,8 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn experiment() -> Experiment {
-        use splitbeam_core::config::{Goal, GoalTrigger, PageRules, Status, Variant};
+        use splitbeam_core::config::{Goal, GoalTrigger, Status, Variant};
+        use splitbeam_core::pages::PageRules;
         Experiment {
             key: "hero".to_string(),
             name: String::new(),

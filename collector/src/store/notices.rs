@@ -126,12 +126,15 @@ mod tests {
     use super::*;
 
     fn received(json: &str, counted: bool) -> Received {
-        let event: splitbeam_core::event::Event = serde_json::from_str(json).expect("test event");
-        Received { event, body: json.to_string(), counted, bot: false }
+        let batch = format!(r#"{{"v":1,"sent_at":1,"events":[{json}]}}"#);
+        let mut events = crate::ingest::parse_batch(batch.as_bytes()).expect("test event");
+        let mut event = events.remove(0);
+        event.counted = counted;
+        event
     }
 
     fn exposure(experiment: &str) -> String {
-        format!(r#"{{"id":"e-{experiment}","type":"exposure","ts":1,"visitor":"v","session":"s","url":"/","experiment":"{experiment}","variant":"control"}}"#)
+        format!(r#"{{"id":"e-{experiment}-0123456789","type":"exposure","ts":1,"visitor":"v","session":"s","url":"/","experiment":"{experiment}","variant":"control"}}"#)
     }
 
     #[test]
@@ -149,7 +152,7 @@ mod tests {
     #[test]
     fn a_commit_with_nothing_counted_wakes_nobody() {
         let notices = StoredNotices::default();
-        let mut listener = notices.subscribe();
+        let listener = notices.subscribe();
         notices.committed([vec![received(&exposure("invented"), false)].as_slice()]);
         assert!(!listener.has_changed().expect("sender alive"));
         assert_eq!(notices.current(), 0);
