@@ -48,16 +48,18 @@ export function overTimeSection(key) {
       show('No visitors exposed yet.');
       return;
     }
-    body.replaceChildren(
+    const figures = [
       h('figure', { class: 'chart-figure' },
         visitorsOverTimeChart(series, `Visitors first exposed per ${unit} and variant`),
         h('figcaption', { text: `Visitors first exposed per ${unit} (UTC), per variant.` })),
-      goals.map((goal, i) => h('figure', { class: 'chart-figure', attrs: { 'data-goal': goal } },
+      ...goals.map((goal, i) => h('figure', { class: 'chart-figure', attrs: { 'data-goal': goal } },
         liftOverTimeChart(series, i, `Lift of ${goal} over time, with 95 % intervals`),
         h('figcaption', null, 'Lift of ', h('code', { text: goal }),
           ` against control, cumulative to the end of each ${unit}; the band is the 95 % interval. `,
           'A test has settled when the line has flattened and the band no longer moves much.'))),
-      series.truncated ? h('p', { class: 'muted', text: 'Older data is folded into the first point.' }) : null);
+    ];
+    if (series.truncated) figures.push(h('p', { class: 'muted', text: 'Older data is folded into the first point.' }));
+    body.replaceChildren(...figures);
   }
 
   async function load() {

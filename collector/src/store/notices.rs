@@ -33,6 +33,39 @@ struct Generations {
     unnamed: u64,
 }
 
+/// The experiments some batches name, to be announced once they are committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    names: BTreeSet<String>,
+    /// A counted goal named no experiment.
+    unnamed: bool,
+}
+
+impl Announcement {
+    /// `None` when nothing in `batches` counts toward results.
+    pub fn of<'a>(batches: impl IntoIterator<Item = &'a [Received]>) -> Option<Announcement> {
+        let mut names: BTreeSet<String> = BTreeSet::new();
+        let mut unnamed = false;
+        for received in batches.into_iter().flatten().filter(|r| r.counted) {
+            match &received.event.kind {
+                EventKind::Exposure { experiment, .. } => {
+                    if !names.contains(experiment) {
+                        names.insert(experiment.clone());
+                    }
+                }
+                // A goal counts for the experiments its visitor was exposed to; the page's map is
+                // a good guess (the snippet fills it) and "any" covers a goal sent without it.
+                EventKind::Goal { experiments, .. } if !experiments.is_empty() => {
+                    names.extend(experiments.iter().map(|(key, _)| key.clone()));
+                }
+                EventKind::Goal { .. } => unnamed = true,
+                EventKind::Pageview { .. } => {}
+            }
+        }
+        (!names.is_empty() || unnamed).then_some(Announcement { names, unnamed })
+    }
+}
+
 /// What changed after a generation a listener saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Changes {
@@ -59,33 +92,23 @@ impl StoredNotices {
     /// Called by a store after its commit of `batches` returned (so a reader woken by it sees the
     /// rows). Only counted events are announced: the rest never reach results.
     pub fn committed<'a>(&self, batches: impl IntoIterator<Item = &'a [Received]>) {
-        let mut names: BTreeSet<&str> = BTreeSet::new();
-        let mut unnamed = false;
-        for received in batches.into_iter().flatten().filter(|r| r.counted) {
-            match &received.event.kind {
-                EventKind::Exposure { experiment, .. } => {
-                    names.insert(experiment);
-                }
-                // A goal counts for the experiments its visitor was exposed to; the page's map is
-                // a good guess (the snippet fills it) and "any" covers a goal sent without it.
-                EventKind::Goal { experiments, .. } if !experiments.is_empty() => {
-                    names.extend(experiments.iter().map(|(key, _)| key.as_str()));
-                }
-                EventKind::Goal { .. } => unnamed = true,
-                EventKind::Pageview { .. } => {}
-            }
+        if let Some(announcement) = Announcement::of(batches) {
+            self.announce(announcement);
         }
-        if names.is_empty() && !unnamed {
-            return;
-        }
+    }
+
+    /// For a store that hands its batch over before it knows the outcome (ClickHouse): what to
+    /// announce is taken from the batch first (`Announcement::of`), announced after the commit.
+    pub fn announce(&self, announcement: Announcement) {
+        let Announcement { names, mut unnamed } = announcement;
         let Ok(mut seen) = self.seen.lock() else { return };
         seen.current += 1;
         let generation = seen.current;
         for name in names {
-            if let Some(at) = seen.by_experiment.get_mut(name) {
+            if let Some(at) = seen.by_experiment.get_mut(&name) {
                 *at = generation;
             } else if seen.by_experiment.len() < MAX_KEYS {
-                seen.by_experiment.insert(name.to_string(), generation);
+                seen.by_experiment.insert(name, generation);
             } else {
                 unnamed = true;
             }
