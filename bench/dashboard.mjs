@@ -10,10 +10,10 @@
 //   cargo build --release -p splitbeam-collector && npm run build && node bench/dashboard.mjs
 import os from 'node:os';
 import http from 'node:http';
-import { launch } from './lib/browser.mjs';
 import { median, percentile, table, ms, bytes } from './lib/stats.mjs';
 import { startCollector, ADMIN_TOKEN } from '../tests/e2e/lib/dashboard-collector.mjs';
-import { shopperAgent } from '../tests/e2e/lib/snippet-browser.mjs';
+// A shopper's Chromium (navigator.webdriver false): the collector keeps automated browsers out of results.
+import { launch, shopperAgent } from '../tests/e2e/lib/snippet-browser.mjs';
 
 const POSTS = Number(process.env.DASHBOARD_POSTS || 15);
 const TRACKS = Number(process.env.DASHBOARD_TRACKS || 5);
@@ -29,17 +29,20 @@ guard.unref();
 
 /** In the dashboard page: records (Date.now(), total) each time the total of `column` in the purchase table changes. */
 function watchTotals(column) {
-  window.__totals = [];
+  window.__watch?.disconnect();
+  const totals = [];
+  window.__totals = totals;
   const read = () => [...document.querySelectorAll(`table.results-table[data-goal="purchase"] .${column}`)]
     .reduce((sum, cell) => sum + (Number(cell.textContent.replace(/,/g, '')) || 0), 0);
   let last = read();
-  new MutationObserver(() => {
+  window.__watch = new MutationObserver(() => {
     const now = read();
     if (now !== last) {
       last = now;
-      window.__totals.push({ at: Date.now(), total: now });
+      totals.push({ at: Date.now(), total: now });
     }
-  }).observe(document.getElementById('app'), { childList: true, subtree: true, characterData: true });
+  });
+  window.__watch.observe(document.getElementById('app'), { childList: true, subtree: true, characterData: true });
   return last;
 }
 
