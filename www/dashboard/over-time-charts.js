@@ -107,7 +107,7 @@ export function liftOverTimeChart(series, goalIndex, caption) {
   for (let t = Math.ceil(low / stepSize) * stepSize; t <= high; t += stepSize) {
     const value = Math.abs(t) < 1e-12 ? 0 : t;
     svg.appendChild(s('line', { class: 'grid', attrs: { x1: LEFT, x2: WIDTH - RIGHT, y1: y(value), y2: y(value) } }));
-    svg.appendChild(s('text', { class: 'tick', text: signedPercent(value, 0), attrs: { x: LEFT - 6, y: y(value) + 4, 'text-anchor': 'end' } }));
+    svg.appendChild(s('text', { class: 'tick', text: value === 0 ? '0 %' : signedPercent(value, 0), attrs: { x: LEFT - 6, y: y(value) + 4, 'text-anchor': 'end' } }));
   }
   svg.appendChild(s('line', { class: 'zero', attrs: { x1: LEFT, x2: WIDTH - RIGHT, y1: y(0), y2: y(0) } }));
 
