@@ -19,7 +19,7 @@ use crate::store::{ExperimentTotals, GoalTotals, VariantCount, VisitorTimeline};
 /// cumulative figures stay right; only the early shape is lost.
 pub const MAX_POINTS: usize = 750;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Granularity {
     Hourly,
     Daily,

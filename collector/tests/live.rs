@@ -193,6 +193,16 @@ fn the_series_over_time_ends_at_the_current_results() {
     }
     assert!(results["variants"][1]["goals"]["purchase"]["lift"].is_number(), "the fixture must give a lift to compare");
 
+    // Asked again with nothing stored: the same series (from the cache). After a new visitor: not.
+    let path = "/api/experiments/hero/results/over-time?granularity=daily";
+    let before = server.json(path);
+    assert_eq!(server.json(path), before);
+    let visitors_at_end = |series: &serde_json::Value| series["points"].as_array().and_then(|p| p.last()).map(|p| p["variants"][0]["visitors"].clone());
+    let response = server.post("/collect", "text/plain", batch(&[exposure("x-late", "late", "hero", "control", start + 47 * hour)]).as_bytes());
+    assert_eq!(response.status, 200, "{}", response.text());
+    let after = server.json(path);
+    assert_eq!(visitors_at_end(&after).and_then(|v| v.as_u64()), visitors_at_end(&before).and_then(|v| v.as_u64()).map(|n| n + 1));
+
     assert_eq!(server.get("/api/experiments/hero/results/over-time?granularity=weekly").status, 400);
     assert_eq!(server.get("/api/experiments/nope/results/over-time").status, 404);
 }

@@ -7,8 +7,9 @@
 //!   Streams are capped (`Limits::max_live_streams`); past it 503, and the dashboard polls.
 //! - `GET /api/experiments/{key}/results/over-time?granularity=hourly|daily` (`crate::over_time`).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -24,8 +25,9 @@ use tokio::time::Instant;
 
 use super::api::now_ms;
 use super::error::ApiError;
+use super::live_config::CurrentConfig;
 use super::AppState;
-use crate::over_time::{self, Granularity};
+use crate::over_time::{self, Granularity, ResultsOverTime};
 use crate::store::{NotSupported, StoredNotices};
 
 /// Least time between two notices on one stream: bounds the fan-out, adds at most this much latency.
@@ -36,6 +38,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const RETRY: Duration = Duration::from_secs(2);
 /// Results-over-time computations at once: each is a pass over an experiment's events.
 const OVER_TIME_AT_ONCE: usize = 1;
+/// Series kept for reuse; past it the cache starts over (it holds the live config's experiments).
+const OVER_TIME_CACHED: usize = 256;
 
 /// The live feed's shared state: its stream cap, the config's generation and the shutdown flag.
 pub struct Live {
@@ -43,6 +47,18 @@ pub struct Live {
     config: watch::Sender<u64>,
     closing: watch::Sender<bool>,
     over_time: Semaphore,
+    /// The last series per (experiment, granularity): every open dashboard asks for it after each
+    /// notice, and it only changes when events were stored, the config changed or a bucket began.
+    series: Mutex<HashMap<(String, Granularity), CachedSeries>>,
+}
+
+struct CachedSeries {
+    /// The store's generation (`StoredNotices`) it was computed at.
+    generation: u64,
+    config: Arc<CurrentConfig>,
+    /// The bucket "now" fell in.
+    bucket: i64,
+    series: Arc<ResultsOverTime>,
 }
 
 impl Live {
@@ -52,12 +68,30 @@ impl Live {
             config: watch::Sender::new(0),
             closing: watch::Sender::new(false),
             over_time: Semaphore::new(OVER_TIME_AT_ONCE),
+            series: Mutex::new(HashMap::new()),
         }
     }
 
     /// A new config went live: open dashboards refetch.
     pub fn config_changed(&self) {
         self.config.send_modify(|generation| *generation += 1);
+    }
+
+    fn cached_series(&self, key: &(String, Granularity), generation: u64, config: &Arc<CurrentConfig>, bucket: i64) -> Option<Arc<ResultsOverTime>> {
+        let cache = self.series.lock().ok()?;
+        cache
+            .get(key)
+            .filter(|c| c.generation == generation && c.bucket == bucket && Arc::ptr_eq(&c.config, config))
+            .map(|c| c.series.clone())
+    }
+
+    fn keep_series(&self, key: (String, Granularity), entry: CachedSeries) {
+        if let Ok(mut cache) = self.series.lock() {
+            if cache.len() >= OVER_TIME_CACHED && !cache.contains_key(&key) {
+                cache.clear();
+            }
+            cache.insert(key, entry);
+        }
     }
 
     /// The server is shutting down: every stream ends, so no open dashboard holds the shutdown.
@@ -193,8 +227,23 @@ async fn results_over_time(
     let Some(experiment) = current.config.experiments.iter().find(|e| e.key == key).cloned() else {
         return Err(ApiError::NotFound(format!("no experiment {key:?} in the config")));
     };
-    // One pass over an experiment's events at a time; others wait their turn (the request timeout bounds it).
+    // Unchanged since the last computation (no event stored, same config, same bucket): reuse it.
+    // Stores that announce nothing (none today) are never cached.
+    let generation = state.store.stored_notices().map(|n| n.current());
+    let bucket = now_ms().div_euclid(granularity.millis());
+    let cache_key = (key.clone(), granularity);
+    let cached = || generation.and_then(|g| state.live.cached_series(&cache_key, g, &current, bucket));
+    if let Some(series) = cached() {
+        return Ok(series_response(&series));
+    }
+    // One pass over an experiment's events at a time; others wait their turn (the request timeout
+    // bounds it), then likely find the series their predecessor computed.
     let _slot = state.live.over_time.acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
+    if let Some(series) = cached() {
+        return Ok(series_response(&series));
+    }
+    // The generation is read before the pass: events committed during it make the next request recompute.
+    let generation = state.store.stored_notices().map(|n| n.current());
     let store = state.store.clone();
     let computed = tokio::task::spawn_blocking(move || {
         let now = now_ms();
@@ -205,10 +254,21 @@ async fn results_over_time(
     .await
     .map_err(|e| ApiError::Internal(e.into()))?;
     match computed {
-        Ok(series) => Ok(([(header::CACHE_CONTROL, "no-store")], Json(series)).into_response()),
+        Ok(series) => {
+            let series = Arc::new(series);
+            if let Some(generation) = generation {
+                let entry = CachedSeries { generation, config: current.clone(), bucket, series: series.clone() };
+                state.live.keep_series(cache_key, entry);
+            }
+            Ok(series_response(&series))
+        }
         Err(e) if e.downcast_ref::<NotSupported>().is_some() => {
             Ok((StatusCode::NOT_IMPLEMENTED, Json(json!({ "error": e.to_string() }))).into_response())
         }
         Err(e) => Err(ApiError::Internal(e)),
     }
+}
+
+fn series_response(series: &ResultsOverTime) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], Json(series)).into_response()
 }
