@@ -22,7 +22,8 @@ mkdir -p "$work" "$out"
 # formatting a message first (nothing prints it: the snippet installs no panic hook), which
 # takes 2.5 KB gzip off the first-paint module and 3 KB off the whole snippet. Stable if it is missing.
 nightly=$(cat scripts/wasm-nightly)
-if rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
+nightly_components=$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)
+if grep -q '^rust-src' <<<"$nightly_components"; then
   wasm_cargo=(cargo "+$nightly" build -Zbuild-std=std,panic_abort)
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
 else

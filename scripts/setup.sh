@@ -38,7 +38,8 @@ fi
 # of the whole snippet (README "Dependencies"). The collector, the CLI and every test use stable.
 # Best effort: without it the build falls back to stable and says so.
 nightly=$(cat scripts/wasm-nightly)
-if ! rustup component list --toolchain "$nightly" --installed 2>/dev/null | grep -q '^rust-src'; then
+nightly_components=$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)
+if ! grep -q '^rust-src' <<<"$nightly_components"; then
   say "rustup toolchain install $nightly (wasm32 target, rust-src; takes ~2 min)"
   rustup toolchain install "$nightly" --profile minimal --target wasm32-unknown-unknown --component rust-src \
     || say "could not install $nightly: the wasm is built with stable, 5.5 KB gzip larger"
