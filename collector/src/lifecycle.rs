@@ -26,8 +26,10 @@ pub enum Action {
     Winner(String),
     /// Hidden from the dashboard's lists; only a stopped or draft experiment.
     Archive,
-    /// Back to an earlier version: `None` removes it (it did not exist then).
-    Restore(Option<Value>),
+    /// Undoes one recorded change (`before` → `after`): the top-level fields that change touched
+    /// get their `before` values back, later edits of other fields stay. A creation (`before` is
+    /// null) is undone by removing the experiment, a removal by adding `before` back.
+    Revert { before: Option<Value>, after: Option<Value> },
 }
 
 impl Action {
@@ -39,7 +41,7 @@ impl Action {
             Action::Stop => "stop",
             Action::Winner(_) => "winner",
             Action::Archive => "archive",
-            Action::Restore(_) => "revert",
+            Action::Revert { .. } => "revert",
         }
     }
 }
@@ -90,9 +92,9 @@ pub fn apply(doc: &ConfigDoc, key: &str, action: Action) -> Result<Applied, Refu
             let (text, index) = doc.append(&experiment);
             (text, Some(index), None, Some(experiment))
         }
-        (Action::Restore(None), Some((index, current))) => (doc.remove(index), None, Some(current), None),
-        (Action::Restore(None), None) => return Err(Refusal::NotFound(format!("no experiment {key:?} to remove"))),
-        (Action::Restore(Some(earlier)), None) => {
+        (Action::Revert { before: None, .. }, Some((index, current))) => (doc.remove(index), None, Some(current), None),
+        (Action::Revert { before: None, .. }, None) => return Err(Refusal::NotFound(format!("no experiment {key:?} to remove"))),
+        (Action::Revert { before: Some(earlier), .. }, None) => {
             let (text, index) = doc.append(&earlier);
             (text, Some(index), None, Some(earlier))
         }
@@ -113,7 +115,8 @@ pub fn apply(doc: &ConfigDoc, key: &str, action: Action) -> Result<Applied, Refu
 fn changed(current: &Value, key: &str, action: Action) -> Result<Value, Refusal> {
     let mut next = current.clone();
     match action {
-        Action::Edit(edited) | Action::Restore(Some(edited)) => {
+        Action::Revert { before: Some(before), after } => next = reverted(current, &before, after.as_ref()),
+        Action::Edit(edited) => {
             if edited.as_object().is_none() {
                 return Err(Refusal::BadRequest("an experiment is a JSON object".into()));
             }
@@ -139,9 +142,34 @@ fn changed(current: &Value, key: &str, action: Action) -> Result<Value, Refusal>
             next.set("winner", Value::String(variant));
         }
         Action::Archive => next.set("archived", Value::Bool(true)),
-        Action::Create(_) | Action::Restore(None) => {}
+        Action::Create(_) | Action::Revert { before: None, .. } => {}
     }
     Ok(next)
+}
+
+/// `current` with the top-level fields that went from `before` to `after` set back to `before`
+/// (removed where `before` had none); the whole of `before` when there is no `after`.
+fn reverted(current: &Value, before: &Value, after: Option<&Value>) -> Value {
+    let (Some(after), Some(before_fields)) = (after, before.as_object()) else { return before.clone() };
+    let after_fields = after.as_object().unwrap_or(&[]);
+    let mut next = current.clone();
+    let touched = before_fields.iter().map(|(k, _)| k).chain(after_fields.iter().map(|(k, _)| k));
+    let mut seen: Vec<&String> = Vec::new();
+    for key in touched {
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let was = before.get(key);
+        if was == after.get(key) {
+            continue;
+        }
+        match was {
+            Some(value) => next.set(key, value.clone()),
+            None => remove_key(&mut next, key),
+        }
+    }
+    next
 }
 
 fn remove_key(object: &mut Value, key: &str) {
@@ -258,8 +286,17 @@ mod tests {
     fn restoring_nothing_removes_a_created_experiment() {
         let created = apply(&doc(), "new", Action::Create(value(r#"{"key": "new", "variants": [{"key": "c"}, {"key": "b"}]}"#))).expect("create");
         let doc = ConfigDoc::parse(&created.text).expect("parses");
-        let removed = apply(&doc, "new", Action::Restore(None)).expect("revert the creation");
+        let removed = apply(&doc, "new", Action::Revert { before: None, after: created.after }).expect("revert the creation");
         assert_eq!(removed.text, FILE);
+    }
+
+    #[test]
+    fn reverting_an_older_change_keeps_later_edits_of_other_fields() {
+        let before = value(r#"{"key": "hero", "status": "draft", "name": "Old", "variants": [{"key": "c"}, {"key": "b"}]}"#);
+        let after = value(r#"{"key": "hero", "status": "draft", "name": "New", "traffic": 0.5, "variants": [{"key": "c"}, {"key": "b"}]}"#);
+        let later = value(r#"{"key": "hero", "status": "running", "name": "New", "traffic": 0.5, "variants": [{"key": "c"}, {"key": "b"}]}"#);
+        let back = reverted(&later, &before, Some(&after));
+        assert_eq!(back, value(r#"{"key": "hero", "status": "running", "name": "Old", "variants": [{"key": "c"}, {"key": "b"}]}"#));
     }
 
     #[test]

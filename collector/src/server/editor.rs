@@ -110,8 +110,8 @@ async fn winner(State(state): State<Arc<AppState>>, who: Who, Path(key): Path<St
     save(state, who, &headers, key, Action::Winner(variant), None, StatusCode::OK).await
 }
 
-/// `POST /api/history/{id}/revert`: the experiment of change `id` goes back to how it was before
-/// that change (removed, for a creation). Itself a recorded change, validated, under If-Match.
+/// `POST /api/history/{id}/revert`: undoes change `id` (the fields it changed get their earlier
+/// values; a creation is removed). Itself a recorded change, validated, under If-Match.
 async fn revert(State(state): State<Arc<AppState>>, who: Who, Path(id): Path<i64>, headers: HeaderMap) -> Response {
     let editor = state.clone();
     let change = match tokio::task::spawn_blocking(move || editor.editor.history.get(id)).await {
@@ -120,12 +120,16 @@ async fn revert(State(state): State<Arc<AppState>>, who: Who, Path(id): Path<i64
         Ok(Err(e)) => return ApiError::Internal(e).into_response(),
         Err(e) => return ApiError::Internal(e.into()).into_response(),
     };
-    let before = match change.before.as_deref().map(json::parse) {
-        None => None,
-        Some(Ok((value, _))) => Some(value),
-        Some(Err(e)) => return ApiError::Internal(anyhow::anyhow!("change {id}: stored JSON does not parse: {e}")).into_response(),
+    let stored = |text: Option<&str>| match text.map(json::parse) {
+        None => Ok(None),
+        Some(Ok((value, _))) => Ok(Some(value)),
+        Some(Err(e)) => Err(ApiError::Internal(anyhow::anyhow!("change {id}: stored JSON does not parse: {e}")).into_response()),
     };
-    save(state, who, &headers, change.experiment, Action::Restore(before), Some(id), StatusCode::OK).await
+    let (before, after) = match (stored(change.before.as_deref()), stored(change.after.as_deref())) {
+        (Ok(before), Ok(after)) => (before, after),
+        (Err(response), _) | (_, Err(response)) => return response,
+    };
+    save(state, who, &headers, change.experiment, Action::Revert { before, after }, Some(id), StatusCode::OK).await
 }
 
 /// Who made a change, for the history: the session (or the bearer token) and the client.
