@@ -90,6 +90,13 @@ fn a_sessions_write_needs_the_csrf_token() {
     let (cookie, csrf) = signed_in_session(&server);
     let anonymous = send(&server, "POST", "/api/experiments/hero/start", &[("If-Match", &tag)], "");
     assert_eq!(anonymous.status, 401, "{}", anonymous.text());
+    for path in ["/api/definitions", "/api/experiments/hero/definition", "/api/history"] {
+        assert_eq!(server.get_anonymous(path).status, 401, "{path}");
+    }
+    for path in ["/new-experiment", "/experiments/hero/edit"] {
+        assert_eq!(server.get_anonymous(path).status, 303, "{path}");
+        assert_eq!(server.get(path).status, 200, "{path}");
+    }
     let no_csrf = send(&server, "POST", "/api/experiments/hero/start", &[("Cookie", &cookie), ("If-Match", &tag)], "");
     assert_eq!(no_csrf.status, 403, "{}", no_csrf.text());
     let forged = send(
