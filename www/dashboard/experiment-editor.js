@@ -38,7 +38,8 @@ function signIn() {
 
 export function startEditor(route) {
   const app = document.getElementById('app');
-  const state = { etag: null, experiment: null, model: null, dirty: false, staleShown: false };
+  // `writes` counts writes begun: a watch answer read before a write finished is older than it.
+  const state = { etag: null, experiment: null, model: null, dirty: false, staleShown: false, writes: 0, busy: false };
   const banner = h('div', { attrs: { id: 'editor-banner', role: 'status', 'aria-live': 'polite' } });
   const general = h('div', { attrs: { id: 'problems' } });
   const historyBox = h('div', { attrs: { id: 'history-box' } });
@@ -73,7 +74,7 @@ export function startEditor(route) {
       let target = null;
       let path = typeof problem.field === 'string' ? problem.field : null;
       while (path && !target) {
-        target = app.querySelector(`form [data-field="${CSS.escape(path)}"]`);
+        target = app.querySelector(`[data-field="${CSS.escape(path)}"]`);
         const cut = Math.max(path.lastIndexOf('.'), path.lastIndexOf('['));
         path = cut > 0 ? path.slice(0, cut) : '';
       }
@@ -133,11 +134,14 @@ export function startEditor(route) {
   async function act(what, run) {
     const buttons = [...app.querySelectorAll('button')];
     for (const b of buttons) b.disabled = true;
+    state.writes += 1;
+    state.busy = true;
     try {
       await handle(await run(), what);
     } catch (error) {
       failed(error);
     } finally {
+      state.busy = false;
       for (const b of buttons) if (b.isConnected) b.disabled = false;
     }
   }
@@ -240,8 +244,10 @@ export function startEditor(route) {
   /** Follows edits of the file made elsewhere: an untouched form takes them, an edited one is warned. */
   async function watch() {
     try {
+      const writes = state.writes;
       const answer = route.isNew ? await api.definitions() : await api.definition(route.key);
-      if (answer.status === 200 && answer.body.etag !== state.etag) {
+      const current = !state.busy && writes === state.writes;
+      if (current && answer.status === 200 && answer.body.etag !== state.etag) {
         if (route.isNew) state.etag = answer.body.etag;
         else if (!state.dirty && !state.staleShown) {
           state.etag = answer.body.etag;
