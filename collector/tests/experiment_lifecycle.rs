@@ -175,6 +175,9 @@ fn problems_come_back_with_their_paths() {
     assert_eq!(created.status, 422, "a duplicate key: {}", created.text());
     assert_eq!(created.json()["problems"][0]["path"], "experiments[2].key");
 
+    let huge = format!(r#"{{"key": "big", "name": "{}", "variants": [{{"key": "a"}}, {{"key": "b"}}]}}"#, "x".repeat(300 * 1024));
+    assert_eq!(admin_write(&server, "POST", "/api/experiments", &tag, &huge).status, 413, "bodies are bounded");
+    assert_eq!(admin_write(&server, "PUT", "/api/experiments/hero/definition", &tag, &huge).status, 413);
     let not_json = admin_write(&server, "PUT", "/api/experiments/hero/definition", &tag, "{\"key\": ");
     assert_eq!(not_json.status, 400);
     assert_eq!(admin_write(&server, "POST", "/api/experiments/nope/start", &tag, "").status, 404);

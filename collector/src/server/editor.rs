@@ -32,7 +32,7 @@ use crate::history::{History, NewChange};
 use crate::lifecycle::{self, Action, Problem, Refusal};
 
 /// An experiment's JSON is a few KB; this leaves room for long copy in `changes`.
-const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The experiments file's writer: one edit at a time in this process, each recorded.
 pub struct Editor {

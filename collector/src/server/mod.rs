@@ -166,7 +166,10 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
     // For people on this origin: no CORS, so another site's script cannot read them; no framing.
     // Admins only: every route added here is behind `require_admin` (session + CSRF on writes).
     let mut admins_only = Router::new()
-        .route("/api/experiments", get(api::experiments).post(editor::create))
+        .route(
+            "/api/experiments",
+            get(api::experiments).post(editor::create).layer(DefaultBodyLimit::max(editor::MAX_BODY_BYTES)),
+        )
         .route("/api/experiments/{key}/results", get(api::experiment_results))
         .route("/api/session", get(admin::session_info))
         .route("/signout", post(admin::sign_out))
