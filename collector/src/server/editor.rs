@@ -65,7 +65,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 pub async fn create(State(state): State<Arc<AppState>>, who: Who, headers: HeaderMap, body: Bytes) -> Response {
     let experiment = match parse_experiment(&body) {
         Ok(v) => v,
-        Err(response) => return response,
+        Err(message) => return ApiError::BadRequest(message).into_response(),
     };
     let Some(key) = experiment.get("key").and_then(Value::as_str).map(String::from) else {
         return problems_response(vec![Problem {
@@ -82,7 +82,7 @@ pub async fn create(State(state): State<Arc<AppState>>, who: Who, headers: Heade
 async fn edit(State(state): State<Arc<AppState>>, who: Who, Path(key): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     match parse_experiment(&body) {
         Ok(experiment) => save(state, who, &headers, key, Action::Edit(experiment), None, StatusCode::OK).await,
-        Err(response) => response,
+        Err(message) => ApiError::BadRequest(message).into_response(),
     }
 }
 
@@ -123,11 +123,11 @@ async fn revert(State(state): State<Arc<AppState>>, who: Who, Path(id): Path<i64
     let stored = |text: Option<&str>| match text.map(json::parse) {
         None => Ok(None),
         Some(Ok((value, _))) => Ok(Some(value)),
-        Some(Err(e)) => Err(ApiError::Internal(anyhow::anyhow!("change {id}: stored JSON does not parse: {e}")).into_response()),
+        Some(Err(e)) => Err(anyhow::anyhow!("change {id}: stored JSON does not parse: {e}")),
     };
     let (before, after) = match (stored(change.before.as_deref()), stored(change.after.as_deref())) {
         (Ok(before), Ok(after)) => (before, after),
-        (Err(response), _) | (_, Err(response)) => return response,
+        (Err(e), _) | (_, Err(e)) => return ApiError::Internal(e).into_response(),
     };
     save(state, who, &headers, change.experiment, Action::Revert { before, after }, Some(id), StatusCode::OK).await
 }
@@ -163,15 +163,14 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Who {
 }
 
 /// A request body as an experiment: strict JSON (our parser: key order kept, duplicates found).
-fn parse_experiment(body: &[u8]) -> Result<Value, Response> {
-    let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("the body is not UTF-8".into()).into_response())?;
-    let (value, positions) =
-        json::parse(text).map_err(|e| ApiError::BadRequest(format!("the body is not JSON: {e}")).into_response())?;
+fn parse_experiment(body: &[u8]) -> Result<Value, String> {
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8".to_string())?;
+    let (value, positions) = json::parse(text).map_err(|e| format!("the body is not JSON: {e}"))?;
     if let Some((path, _)) = positions.duplicate_keys.first() {
-        return Err(ApiError::BadRequest(format!("duplicate key {path} in the body")).into_response());
+        return Err(format!("duplicate key {path} in the body"));
     }
     if value.as_object().is_none() {
-        return Err(ApiError::BadRequest("an experiment is a JSON object".into()).into_response());
+        return Err("an experiment is a JSON object".into());
     }
     Ok(value)
 }
