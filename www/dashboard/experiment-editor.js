@@ -91,8 +91,6 @@ export function startEditor(route) {
       general.replaceChildren(h('div', { class: 'banner banner--alarm', attrs: { role: 'alert' } },
         h('strong', { text: 'Not saved: ' }),
         h('ul', null, unplaced.map((p) => h('li', null, p.path ? h('code', { text: p.path }) : null, p.path ? ': ' : '', p.message)))));
-    } else if (Array.isArray(problems) && problems.length) {
-      general.replaceChildren(h('div', { class: 'banner banner--alarm', attrs: { role: 'alert' }, text: 'Not saved: see the messages next to the fields.' }));
     }
   }
 
@@ -221,6 +219,7 @@ export function startEditor(route) {
         if (answer.status !== 200) throw new Error(answer.body.error || `answered ${answer.status}`);
         state.etag = answer.body.etag;
         if (!state.model) adopt(blankExperiment());
+        setLive('live');
         return;
       }
       const answer = await api.definition(route.key);
@@ -234,8 +233,12 @@ export function startEditor(route) {
       state.staleShown = false;
       adopt(answer.body.experiment);
       banner.replaceChildren();
-      if (answer.body.problems.length) showProblems(answer.body.problems);
+      if (answer.body.problems.length) {
+        showProblems(answer.body.problems);
+        say('alarm', 'experiments.json has problems in this experiment (shown at the fields); this version does not go live until they are fixed.');
+      }
       await loadHistory();
+      setLive('live');
     } catch (error) {
       failed(error);
     }
