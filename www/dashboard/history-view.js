@@ -79,7 +79,7 @@ export function renderHistory(data, onRevert) {
   });
   return h('section', { class: 'history', attrs: { id: 'history' } },
     h('h2', { text: 'History' }),
-    h('p', { class: 'muted', text: 'Revert puts the experiment back as it was before that change (itself recorded as a change).' }),
+    h('p', { class: 'muted', text: 'Revert undoes one change: the fields it changed get their earlier values back; later edits of other fields stay. A revert is itself recorded as a change.' }),
     h('div', { class: 'table-scroll' },
       h('table', { class: 'data-table' },
         h('thead', null, h('tr', null,
