@@ -33,6 +33,18 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# A pinned nightly for the browser's wasm only (scripts/build.sh): std rebuilt with
+# `-Cpanic=immediate-abort` drops the panic machinery, 2.5 KB gzip of the first-paint module and 3 KB
+# of the whole snippet (README "Dependencies"). The collector, the CLI and every test use stable.
+# Best effort: without it the build falls back to stable and says so.
+nightly=$(cat scripts/wasm-nightly)
+nightly_components=$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)
+if ! grep -q '^rust-src' <<<"$nightly_components"; then
+  say "rustup toolchain install $nightly (wasm32 target, rust-src; takes ~2 min)"
+  rustup toolchain install "$nightly" --profile minimal --target wasm32-unknown-unknown --component rust-src \
+    || say "could not install $nightly: the wasm is built with stable, 5.5 KB gzip larger"
+fi
+
 # wasm-bindgen-cli at exactly the version Cargo.toml pins (the CLI must match the crate).
 want=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)

@@ -72,6 +72,7 @@ fn main() -> anyhow::Result<()> {
         site: None,
         allow_origins: Vec::new(),
         preview_key: dir.path().join("bench.db.preview-key"),
+        history: dir.path().join("bench.db.history"),
         access: splitbeam_collector::server::AccessOptions::with_token(dir.path().join("bench.db.admin-token")),
         // One load generator is one client address: the per-client rate limit is for the internet.
         ingest: IngestOptions { rate_limit: RateLimitOptions { per_second: 0, ..Default::default() }, ..Default::default() },

@@ -5,9 +5,13 @@
 
 pub mod admin;
 pub mod cmd;
+pub mod config_doc;
 pub mod config_file;
+pub mod config_write;
 pub mod counting;
+pub mod history;
 pub mod ingest;
+pub mod lifecycle;
 pub mod over_time;
 pub mod preview;
 pub mod results;

@@ -15,7 +15,7 @@ use crate::time;
 const TOP_KEYS: &[&str] = &["$schema", "version", "experiments", "groups"];
 const EXPERIMENT_KEYS: &[&str] = &[
     "key", "name", "description", "status", "pages", "audience", "traffic", "variants", "goals", "funnel", "seed",
-    "hashAttribute", "hashVersion", "namespace", "start", "end", "winner",
+    "hashAttribute", "hashVersion", "namespace", "start", "end", "winner", "archived",
 ];
 const VARIANT_KEYS: &[&str] = &["key", "name", "weight", "changes"];
 const CHANGE_KEYS: &[&str] =
@@ -268,6 +268,17 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: 
             }
         },
     };
+
+    // Dashboard bookkeeping only (hidden from its lists); delivery goes by `status`. A running
+    // experiment cannot be put away.
+    match value.get("archived") {
+        None | Some(Value::Bool(false)) => {}
+        Some(Value::Bool(true)) if status != Some(Status::Running) => {}
+        Some(Value::Bool(true)) => {
+            issues.push(issue!(&join_key(path, "archived"), "a running experiment cannot be archived (stop it first)"))
+        }
+        Some(other) => issues.push(issue!(&join_key(path, "archived"), "expected true or false, found {}", other.type_name())),
+    }
 
     let key = key?;
     Some(Experiment {

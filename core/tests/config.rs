@@ -222,6 +222,16 @@ fn winner_must_name_a_variant() {
 }
 
 #[test]
+fn only_a_stopped_or_draft_experiment_can_be_archived() {
+    assert_issue(&format!(r#"{{"key": "e", "status": "running", "archived": true, {VARIANTS}}}"#), "experiments[0].archived", "stop it first");
+    assert_issue(&format!(r#"{{"key": "e", "status": "stopped", "archived": "yes", {VARIANTS}}}"#), "experiments[0].archived", "true or false");
+    for status in ["stopped", "draft"] {
+        let issues = issues_of_experiment(&format!(r#"{{"key": "e", "status": "{status}", "archived": true, {VARIANTS}}}"#));
+        assert!(issues.is_empty(), "{status}: {issues:?}");
+    }
+}
+
+#[test]
 fn status_dates_namespace_and_hash_settings_are_checked() {
     assert_issue(&format!(r#"{{"key": "e", "status": "paused", {VARIANTS}}}"#), "experiments[0].status", "draft, running or stopped");
     assert_issue(r#"{"key": "e", "variants": [{"key": "a"}, {"key": "b"}]}"#, "experiments[0]", "missing \"status\"");

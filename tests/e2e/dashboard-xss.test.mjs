@@ -1,7 +1,7 @@
 // Markup in what the dashboard shows never runs (issue 11): an experiments.json whose experiment
 // name and goal event name are HTML and script (keys cannot be: `validate` allows letters, digits,
 // '-', '_', '.'), and events with such props and URLs, posted to the real collector (`splitbeam serve`); a signed-in admin opens the list and the experiment page in
-// Chromium. No dialog opens, no injected element exists, the text is shown as written, and the
+// Chromium, then its editor and history. No dialog opens, no injected element exists, the text is shown as written, and the
 // pages carry the strict CSP (no inline script) that would block a handler if one got through.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,6 +96,19 @@ test('HTML and script in names, goals and event props never execute in the dashb
     await page.locator('#over-time .lift-over-time').first().waitFor();
     await page.locator('#over-time .visitors-over-time .bar').first().waitFor();
     assert.deepEqual(await injected(page), { elements: 0, handlers: 0 }, 'experiment page');
+
+    // The editor shows them in its fields, and its history shows a diff of them, as text.
+    await page.locator('#edit-experiment').click();
+    await page.waitForURL(`${origin}/experiments/hostile/edit`);
+    await page.locator('form.experiment-form').waitFor();
+    assert.equal(await page.locator('h1').textContent(), NAME);
+    assert.equal(await page.locator('input[name="name"]').inputValue(), NAME);
+    assert.equal(await page.locator('input[name="goals[0].target"]').inputValue(), EVENT);
+    await page.locator('input[name="name"]').fill(`${NAME}${EVENT}`);
+    await page.locator('#save').click();
+    await page.locator('#history tr[data-change] .diff-after').first().waitFor();
+    assert.equal(await page.locator('h1').textContent(), `${NAME}${EVENT}`);
+    assert.deepEqual(await injected(page), { elements: 0, handlers: 0 }, 'editor page');
     assert.deepEqual(dialogs, []);
     assert.deepEqual(errors, []);
     await page.close();

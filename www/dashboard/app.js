@@ -6,6 +6,7 @@ import { h } from './dom.js';
 import { time } from './format.js';
 import { renderList } from './list-view.js';
 import { renderExperiment } from './experiment-view.js';
+import { editorRoute, startEditor } from './experiment-editor.js';
 import { follow, POLL_MS } from './live.js';
 import { overTimeSection } from './over-time-view.js';
 
@@ -64,6 +65,8 @@ async function signOut() {
 
 function start() {
   document.getElementById('sign-out')?.addEventListener('click', signOut);
+  const editor = editorRoute(location.pathname);
+  if (editor) return startEditor(editor);
   const route = routeFor(location.pathname);
   if (!route) {
     showMessage('Page not found', 'This dashboard has the experiment list at / and one page per experiment.');

@@ -1,7 +1,7 @@
 // One experiment's results: SRM warning, per-goal table and conversion-rate chart, funnel per variant.
 // Input: the JSON of GET /api/experiments/:key/results; output: a DOM node (text only, see dom.js).
 
-import { h } from './dom.js';
+import { h, experimentHref } from './dom.js';
 import * as fmt from './format.js';
 import { rateChart, funnelChart, PALETTE_SIZE } from './charts.js';
 import { statusBadge } from './list-view.js';
@@ -139,7 +139,8 @@ export function renderExperiment(results) {
   const srm = results.srm || {};
   document.title = `${results.name || results.experiment} · splitbeam`;
   return h('article', { class: 'experiment' },
-    h('p', { class: 'breadcrumb' }, h('a', { href: '/', text: '← All experiments' })),
+    h('p', { class: 'breadcrumb' }, h('a', { href: '/', text: '← All experiments' }),
+      ' · ', h('a', { href: `${experimentHref(results.experiment)}/edit`, text: 'Edit experiment', attrs: { id: 'edit-experiment' } })),
     h('header', { class: 'experiment-header' },
       h('h1', { class: 'experiment-title', text: results.name || results.experiment }),
       h('p', { class: 'meta' },

@@ -16,18 +16,30 @@ function split(variants) {
   ));
 }
 
+/** Archived experiments are listed only at `/?archived`; a link says how many are put away. */
+function archivedToggle(count, showing) {
+  if (count === 0) return null;
+  return h('p', { class: 'muted' }, showing
+    ? h('a', { href: '/', text: 'Hide archived experiments' })
+    : h('a', { href: '/?archived', attrs: { id: 'show-archived' }, text: `Show ${count} archived` }));
+}
+
 export function renderList(data) {
-  const experiments = Array.isArray(data && data.experiments) ? data.experiments : [];
+  const all = Array.isArray(data && data.experiments) ? data.experiments : [];
+  const showArchived = new URLSearchParams(location.search).has('archived');
+  const experiments = showArchived ? all : all.filter((e) => e.archived !== true);
+  const toggle = archivedToggle(all.filter((e) => e.archived === true).length, showArchived);
   if (experiments.length === 0) {
     return h('section', { class: 'empty' },
       h('h1', { text: 'No experiments yet' }),
-      h('p', { text: 'Add an experiment to experiments.json; it appears here as soon as the collector loads it.' }));
+      h('p', { text: 'Create one with "New experiment" above, or add it to experiments.json; it appears here as soon as the collector loads it.' }),
+      toggle);
   }
   const rows = experiments.map((e) => h('tr', { attrs: { 'data-experiment': e.key } },
     h('td', null,
       h('a', { class: 'experiment-name', href: experimentHref(e.key), text: e.name || e.key }),
       h('div', { class: 'experiment-key', text: e.key })),
-    h('td', null, statusBadge(e.status)),
+    h('td', null, statusBadge(e.status), e.archived === true ? h('span', { class: 'badge badge--draft', text: 'archived' }) : null),
     h('td', { class: 'num visitors', text: count(e.visitors) }),
     h('td', null, split(e.variants)),
     h('td', { class: 'leading' }, e.leading === null || e.leading === undefined
@@ -43,5 +55,6 @@ export function renderList(data) {
       h('thead', null, h('tr', null,
         h('th', { text: 'Experiment' }), h('th', { text: 'Status' }), h('th', { class: 'num', text: 'Visitors' }),
         h('th', { text: 'Visitors per variant' }), h('th', { text: 'Leading' }), h('th', { text: 'Sample ratio' }))),
-      h('tbody', null, rows)));
+      h('tbody', null, rows)),
+    toggle);
 }

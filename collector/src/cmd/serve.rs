@@ -136,6 +136,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             },
         },
         preview_key: args.preview_key.clone().unwrap_or_else(|| crate::preview::default_key_path(&args.storage.db)),
+        history: crate::history::default_path(&args.storage.db),
         limits: limits.clone(),
         access: server::AccessOptions {
             admin_token: args.admin_token_file.clone().unwrap_or_else(|| crate::admin::default_token_path(&args.storage.db)),

@@ -26,6 +26,8 @@ pub struct ExperimentSummary {
     pub variants: Vec<VariantSummary>,
     pub leading: Option<String>,
     pub srm_alarm: bool,
+    /// Put away in the dashboard (`"archived": true`); the list shows it only on request.
+    pub archived: bool,
 }
 
 #[derive(Serialize)]
@@ -67,6 +69,7 @@ pub async fn experiments(State(state): State<Arc<AppState>>) -> Result<Json<Expe
                     .collect(),
                 leading: results::leading_variant(&res),
                 srm_alarm: res.srm.alarm,
+                archived: current.archived.contains(&exp.key),
             }
         })
         .collect();

@@ -1,5 +1,6 @@
 //! The dashboard a marketer looks at, compiled into the binary so `splitbeam serve` needs no files:
-//! `/` (experiment list) and `/experiments/{key}` (one experiment) serve one page; its assets live under `/dashboard/`.
+//! `/` (experiment list), `/experiments/{key}` (one experiment), `/experiments/{key}/edit` and
+//! `/new-experiment` (the editor) serve one page; its assets live under `/dashboard/`.
 //!
 //! The page is static; it reads `/api/experiments` and `/api/experiments/{key}/results` (and the
 //! results over time), refetching when `/api/live` says events were stored, or every 2 s when the
@@ -26,6 +27,11 @@ const ASSETS: &[(&str, &str)] = &[
     ("over-time-view.js", include_str!("../../../www/dashboard/over-time-view.js")),
     ("over-time-charts.js", include_str!("../../../www/dashboard/over-time-charts.js")),
     ("dashboard.css", include_str!("../../../www/dashboard/dashboard.css")),
+    ("config-api.js", include_str!("../../../www/dashboard/config-api.js")),
+    ("experiment-editor.js", include_str!("../../../www/dashboard/experiment-editor.js")),
+    ("experiment-form.js", include_str!("../../../www/dashboard/experiment-form.js")),
+    ("history-view.js", include_str!("../../../www/dashboard/history-view.js")),
+    ("editor.css", include_str!("../../../www/dashboard/editor.css")),
 ];
 
 /// The dashboard's routes, to be merged into the server's router.
@@ -33,6 +39,8 @@ pub fn routes() -> Router {
     Router::new()
         .route("/", get(page))
         .route("/experiments/{key}", get(page))
+        .route("/experiments/{key}/edit", get(page))
+        .route("/new-experiment", get(page))
         .route("/dashboard/{file}", get(asset))
 }
 

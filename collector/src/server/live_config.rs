@@ -23,6 +23,8 @@ pub struct CurrentConfig {
     pub public: PublicConfig,
     /// `/experiments.json`: the text without drafts, groups hashed.
     pub public_text: String,
+    /// Keys of the experiments marked `"archived": true` (the dashboard's list leaves them out).
+    pub archived: Vec<String>,
 }
 
 impl CurrentConfig {
@@ -31,8 +33,23 @@ impl CurrentConfig {
         let public = snippet::public(&config, None);
         // The text parsed as JSON before it loaded, so this only falls back on a serde_json limit.
         let public_text = snippet::public_json(&text).unwrap_or_else(|| "{}".to_string());
-        CurrentConfig { text, config, counting, public, public_text }
+        let archived = archived_keys(&text);
+        CurrentConfig { text, config, counting, public, public_text, archived }
     }
+}
+
+/// `"archived"` is dashboard bookkeeping, not part of the typed config that decides for browsers.
+fn archived_keys(text: &str) -> Vec<String> {
+    let Ok(root) = serde_json::from_str::<serde_json::Value>(text) else { return Vec::new() };
+    root.get("experiments")
+        .and_then(|e| e.as_array())
+        .map(|list| {
+            list.iter()
+                .filter(|e| e.get("archived").and_then(|a| a.as_bool()) == Some(true))
+                .filter_map(|e| e.get("key").and_then(|k| k.as_str()).map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What a reload check did.

@@ -13,6 +13,7 @@ pub mod collect;
 pub mod compressed;
 pub mod conn;
 pub mod dashboard;
+pub mod editor;
 pub mod error;
 pub mod live;
 pub mod live_config;
@@ -67,6 +68,8 @@ pub struct Options {
     /// Timeouts, the connection cap and the ingest memory budget.
     pub limits: Limits,
     pub access: AccessOptions,
+    /// The history of the dashboard's edits of the config (a SQLite file, created when missing).
+    pub history: PathBuf,
 }
 
 /// Who may read what: the admin token and which operational routes are open.
@@ -108,6 +111,8 @@ pub struct AppState {
     pub rate_limiter: Option<RateLimiter>,
     pub preview_key: PreviewKey,
     pub admin: admin::Admin,
+    /// Writes the experiments file for the dashboard's editor, and keeps their history.
+    pub editor: editor::Editor,
     /// Bytes of `/collect` bodies that may be held at once, one permit per byte.
     pub ingest_memory: Arc<tokio::sync::Semaphore>,
     pub body_timeout: Duration,
@@ -135,6 +140,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         rate_limiter: RateLimiter::new(&options.ingest.rate_limit),
         preview_key,
         admin,
+        editor: editor::Editor::open(options.config.clone(), &options.history)?,
         ingest_memory: Arc::new(tokio::sync::Semaphore::new(
             options.limits.ingest_memory.min(tokio::sync::Semaphore::MAX_PERMITS),
         )),
@@ -164,10 +170,14 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
     // For people on this origin: no CORS, so another site's script cannot read them; no framing.
     // Admins only: every route added here is behind `require_admin` (session + CSRF on writes).
     let mut admins_only = Router::new()
-        .route("/api/experiments", get(api::experiments))
+        .route(
+            "/api/experiments",
+            get(api::experiments).post(editor::create).layer(DefaultBodyLimit::max(editor::MAX_BODY_BYTES)),
+        )
         .route("/api/experiments/{key}/results", get(api::experiment_results))
         .route("/api/session", get(admin::session_info))
         .route("/signout", post(admin::sign_out))
+        .merge(editor::routes())
         .merge(live::routes());
     let mut open = Router::new().route("/healthz", get(|| async { "ok\n" }));
     if options.access.private_healthz {
@@ -249,33 +259,39 @@ pub fn spawn_config_watcher(state: Arc<AppState>) -> tokio::task::JoinHandle<()>
         let mut tick = tokio::time::interval(CONFIG_POLL);
         loop {
             tick.tick().await;
-            let watched = state.clone();
-            let reload = tokio::task::spawn_blocking(move || {
-                let outcome = watched.config.reload_if_changed();
-                if outcome == Reload::Reloaded {
-                    if let Err(e) = watched.store.register_funnels(funnels_of(&watched.config)) {
-                        tracing::error!("registering the funnels of the new config: {e:#}");
-                    }
-                }
-                outcome
-            })
-            .await;
-            let path = state.config.path().display();
-            match reload {
-                Ok(Reload::Unchanged) => {}
-                Ok(Reload::Reloaded) => {
-                    tracing::info!("{path}: reloaded");
-                    assets::warm(&state).await;
-                    state.live.config_changed();
-                }
-                Ok(Reload::Rejected(reasons)) => {
-                    tracing::warn!("{path}: edit refused, the last good config stays live");
-                    for reason in reasons {
-                        tracing::warn!("{path}: {reason}");
-                    }
-                }
-                Err(e) => tracing::error!("{path}: reload task failed: {e}"),
-            }
+            reload_config(&state).await;
         }
     })
+}
+
+/// Re-reads the experiments file if it changed (the watcher's tick, and right after the
+/// dashboard's editor wrote it, so an edit is live for the next page view).
+pub async fn reload_config(state: &Arc<AppState>) {
+    let watched = state.clone();
+    let reload = tokio::task::spawn_blocking(move || {
+        let outcome = watched.config.reload_if_changed();
+        if outcome == Reload::Reloaded {
+            if let Err(e) = watched.store.register_funnels(funnels_of(&watched.config)) {
+                tracing::error!("registering the funnels of the new config: {e:#}");
+            }
+        }
+        outcome
+    })
+    .await;
+    let path = state.config.path().display();
+    match reload {
+        Ok(Reload::Unchanged) => {}
+        Ok(Reload::Reloaded) => {
+            tracing::info!("{path}: reloaded");
+            assets::warm(state).await;
+            state.live.config_changed();
+        }
+        Ok(Reload::Rejected(reasons)) => {
+            tracing::warn!("{path}: edit refused, the last good config stays live");
+            for reason in reasons {
+                tracing::warn!("{path}: {reason}");
+            }
+        }
+        Err(e) => tracing::error!("{path}: reload task failed: {e}"),
+    }
 }

@@ -149,6 +149,7 @@ impl TestServer {
             allow_origins: Vec::new(),
             ingest: Default::default(),
             preview_key: dir.path().join("test.db.preview-key"),
+            history: dir.path().join("test.db.history"),
             limits: server::Limits::default(),
             access: server::AccessOptions::with_token(dir.path().join("test.db.admin-token")),
         };
