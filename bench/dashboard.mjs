@@ -125,10 +125,11 @@ function transferred(origin, path, encoding) {
   });
 }
 
-async function transferSizes(origin) {
-  const files = ['/experiments/hero-headline', '/dashboard/dashboard.css', '/dashboard/app.js', '/dashboard/dom.js',
-    '/dashboard/format.js', '/dashboard/charts.js', '/dashboard/list-view.js', '/dashboard/experiment-view.js',
-    '/dashboard/live.js', '/dashboard/over-time-view.js', '/dashboard/over-time-charts.js'];
+async function transferSizes(origin, dashboard) {
+  // Every file the experiment page loaded (the browser's list, so a new module is counted too).
+  const loaded = await dashboard.evaluate(() => performance.getEntriesByType('resource')
+    .map((entry) => new URL(entry.name).pathname).filter((path) => path.startsWith('/dashboard/')));
+  const files = [`/experiments/${EXPERIMENT}`, ...[...new Set(loaded)].sort()];
   const api = [`/api/experiments/${EXPERIMENT}/results`, `/api/experiments/${EXPERIMENT}/results/over-time?granularity=daily`,
     `/api/experiments/${EXPERIMENT}/results/over-time?granularity=hourly`];
   const rows = [];
@@ -169,7 +170,7 @@ async function main() {
     const posted = await postLatency(collector.origin, dashboard, agent);
     const timed = await trackLatency(browser, collector.origin, dashboard, false);
     const flushed = await trackLatency(browser, collector.origin, dashboard, true);
-    const sizes = await transferSizes(collector.origin);
+    const sizes = await transferSizes(collector.origin, dashboard);
     const loadAfter = os.loadavg().map((l) => l.toFixed(2)).join(', ');
 
     console.log(`### Dashboard: event → dashboard latency and transfer size (\`node bench/dashboard.mjs\`)\n`);
