@@ -12,6 +12,7 @@ pub mod counting;
 pub mod history;
 pub mod ingest;
 pub mod lifecycle;
+pub mod over_time;
 pub mod preview;
 pub mod results;
 pub mod secret_file;

@@ -92,6 +92,9 @@ test('HTML and script in names, goals and event props never execute in the dashb
 
     const conversions = await page.locator('table.results-table[data-goal="purchase"] .conversions').allTextContents();
     assert.deepEqual(conversions, ['1', '2'], 'the hostile events were counted and shown');
+    // The charts over time name the same variants and goals: drawn before the page is inspected.
+    await page.locator('#over-time .lift-over-time').first().waitFor();
+    await page.locator('#over-time .visitors-over-time .bar').first().waitFor();
     assert.deepEqual(await injected(page), { elements: 0, handlers: 0 }, 'experiment page');
 
     // The editor shows them in its fields, and its history shows a diff of them, as text.

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDashboardServer } from './lib/dashboard-server.mjs';
-import { resultsFixture, listFixture } from './lib/dashboard-fixtures.mjs';
+import { resultsFixture, listFixture, overTimeFixture } from './lib/dashboard-fixtures.mjs';
 import { startCollector, simulate, ADMIN_TOKEN } from './lib/dashboard-collector.mjs';
 import { startShopServer } from './lib/dashboard-shop-server.mjs';
 import { launch, shopperAgent } from './lib/snippet-browser.mjs';
@@ -44,6 +44,16 @@ async function openDashboard(path, api) {
     const results = api.results?.[key];
     return results ? route.fulfill({ json: results }) : route.fulfill({ status: 404, body: 'unknown experiment' });
   });
+  await page.route('**/api/experiments/*/results/over-time?*', (route) => {
+    const key = decodeURIComponent(new URL(route.request().url()).pathname.split('/')[3]);
+    const results = api.results?.[key];
+    return results ? route.fulfill({ json: overTimeFixture(results) }) : route.fulfill({ status: 404, body: 'unknown experiment' });
+  });
+  // No collector behind these pages: the live feed opens and ends at once (a proxy that drops
+  // it), so the page falls back to polling, which is what these tests change `api` under.
+  await page.route('**/api/live', (route) => route.fulfill({
+    status: 200, headers: { 'content-type': 'text/event-stream' }, body: 'retry: 600000\nevent: ready\ndata: {}\n\n',
+  }));
   await page.goto(server.origin + path);
   return { page, errors };
 }
@@ -118,6 +128,27 @@ test('the experiment page follows the data as it changes, without a reload', asy
   await page.close();
 });
 
+test('the experiment page charts each goal\'s lift with its interval over time, and visitors per day per variant', async () => {
+  const { page, errors } = await openDashboard('/experiments/hero-headline', { results: { 'hero-headline': resultsFixture() } });
+  await page.locator('#over-time .lift-over-time').first().waitFor();
+  assert.equal(await page.locator('#over-time .lift-over-time').count(), 2, 'one lift chart per goal');
+  // One band and one line for the one variant against control, per goal.
+  assert.equal(await page.locator('#over-time figure[data-goal="purchase"] .band').count(), 1);
+  assert.equal(await page.locator('#over-time figure[data-goal="purchase"] .lift-line').count(), 1);
+  // Five days, two variants: ten bars of new visitors.
+  assert.equal(await page.locator('#over-time .visitors-over-time .bar').count(), 10);
+  assert.match(await page.locator('#over-time .visitors-over-time').textContent(), /free-shipping: 200/);
+  // Hourly asks the API for hourly points.
+  const asked = page.waitForRequest((request) => request.url().includes('granularity=hourly'));
+  await page.locator('#over-time button[data-granularity="hourly"]').click();
+  await asked;
+  assert.equal(await page.locator('#over-time button[data-granularity="hourly"]').getAttribute('aria-pressed'), 'true');
+  assert.deepEqual(errors, []);
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.locator('#over-time').screenshot({ path: new URL('dashboard-over-time.png', ARTIFACTS).pathname });
+  await page.close();
+});
+
 test('a sample-ratio mismatch shows a warning banner with the observed and expected split', async () => {
   const api = { results: { 'hero-headline': resultsFixture({ controlVisitors: 1200, treatmentVisitors: 800, srmAlarm: true }) } };
   const { page } = await openDashboard('/experiments/hero-headline', api);
@@ -148,6 +179,10 @@ test('script in experiment names, variant keys and goal keys renders as text and
   assert.equal(await detail.page.locator('h1').textContent(), hostileName);
   assert.match(await detail.page.locator('table.results-table').first().textContent(), /<script>window\.__xss=2<\/script>/);
   assert.match(await detail.page.locator('.funnel').textContent(), /<img src=y onerror=window\.__xss=4>/);
+  // The charts over time name the same variants and goals.
+  await detail.page.locator('.lift-over-time').first().waitFor();
+  assert.match(await detail.page.locator('#over-time').textContent(), /<script>window\.__xss=2<\/script>/);
+  assert.match(await detail.page.locator('#over-time').textContent(), /<svg onload=window\.__xss=3>/);
   assert.equal(await detail.page.locator('main img, main script, main svg svg').count(), 0);
   assert.equal(await detail.page.evaluate(() => window.__xss), undefined);
   await detail.page.close();

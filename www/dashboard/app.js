@@ -1,13 +1,14 @@
-// The dashboard's entry point: picks the view from the URL and keeps it live by polling the API.
-// `/` is the experiment list, `/experiments/<key>` one experiment; both re-render only when the data changes.
+// The dashboard's entry point: picks the view from the URL and keeps it live (pushed notices from
+// the collector, polling when they cannot be had: live.js). `/` is the experiment list,
+// `/experiments/<key>` one experiment with its results over time; both re-render only when the data changes.
 
 import { h } from './dom.js';
 import { time } from './format.js';
 import { renderList } from './list-view.js';
 import { renderExperiment } from './experiment-view.js';
 import { editorRoute, startEditor } from './experiment-editor.js';
-
-const POLL_MS = 2000;
+import { follow, POLL_MS } from './live.js';
+import { overTimeSection } from './over-time-view.js';
 
 /** The view for a path, or null for an unknown one. */
 export function routeFor(pathname) {
@@ -73,8 +74,19 @@ function start() {
   }
   let lastBody = null;
   let lastData = null;
+  let mode = 'connecting';
+  // One experiment's charts over time: a node of its own, kept across re-renders of the results.
+  const overTime = route.name === 'experiment' ? overTimeSection(route.key) : null;
+  // At most one fetch at a time; notices arriving meanwhile ask for one more after it.
+  let running = null;
+  let again = false;
 
-  async function poll() {
+  function statusText() {
+    const when = time((lastData && lastData.updated_at) ?? Date.now());
+    return mode === 'polling' ? `updated ${when} · polling every ${POLL_MS / 1000} s` : `live · updated ${when}`;
+  }
+
+  async function load() {
     try {
       const response = await fetch(route.url, { cache: 'no-store', headers: { accept: 'application/json' } });
       if (response.status === 401) {
@@ -90,23 +102,47 @@ function start() {
       }
       if (!response.ok) throw new Error(`${route.url} answered ${response.status}`);
       const body = await response.text();
-      // Re-rendering only on change keeps scroll position and text selection stable between polls.
+      // Re-rendering only on change keeps scroll position and text selection stable between updates.
       if (body !== lastBody) {
         const data = JSON.parse(body);
-        document.getElementById('app').replaceChildren(route.render(data));
+        document.getElementById('app').replaceChildren(route.render(data), ...(overTime ? [overTime.node] : []));
         lastBody = body;
         lastData = data;
       }
-      setStatus('ok', `live · updated ${time((lastData && lastData.updated_at) ?? Date.now())}`);
+      overTime?.refresh();
+      setStatus('ok', statusText());
     } catch (error) {
       // Keep showing the last good data; say that it is stale.
       setStatus('error', `cannot reach the collector, retrying (${error.message})`);
       if (lastBody === null) showMessage('Waiting for the collector…', String(error.message));
-    } finally {
-      setTimeout(poll, POLL_MS);
     }
   }
-  poll();
+
+  function refresh() {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = load().finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        refresh();
+      }
+    });
+  }
+
+  follow({
+    refresh,
+    // The list shows every experiment; one experiment's page only its own.
+    wants: (notice) => route.name === 'list' || notice.any === true
+      || (Array.isArray(notice.experiments) && notice.experiments.includes(route.key)),
+    onMode: (next) => {
+      mode = next;
+      if (lastData) setStatus('ok', statusText());
+    },
+  });
+  refresh();
 }
 
 start();

@@ -8,18 +8,18 @@ import { percent, count } from './format.js';
 const PALETTE = ['#64748b', '#2563eb', '#d97706', '#059669', '#9333ea', '#dc2626'];
 export const PALETTE_SIZE = PALETTE.length;
 
-function variantColor(index) {
+export function variantColor(index) {
   return PALETTE[index % PALETTE.length];
 }
 
 /** Shortens a label for a fixed-width column; the full text stays in a <title> tooltip. */
-function label(text, max) {
+export function label(text, max) {
   const full = String(text);
   return full.length > max ? full.slice(0, max - 1) + '…' : full;
 }
 
 /** Round tick values covering [0, max]. */
-function ticks(max) {
+export function ticks(max) {
   const rough = max / 5;
   const magnitude = Math.pow(10, Math.floor(Math.log10(rough)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((m) => m >= rough) || rough;

@@ -94,6 +94,10 @@ pub struct Args {
     /// Retry-After. At least 4: the largest batch (1 MB) reserves 3 MiB.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(4..=65_536))]
     pub ingest_memory_mib: u64,
+    /// Dashboards that may follow the live feed (`/api/live`) at once, each holding a connection;
+    /// past it a dashboard polls every 2 s instead.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_live_streams: u64,
     /// Where events are stored: `--store`, `--db`, `--clickhouse-url`, `--clickhouse-database`.
     #[command(flatten)]
     pub storage: StoreArgs,
@@ -180,6 +184,13 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     server::assets::warm(&state).await;
     let watcher = server::spawn_config_watcher(state.clone());
     let forgetting = server::rate_limit::spawn_forgetting(state.clone());
+    // Live dashboard streams never end on their own: end them as shutdown begins, or each would
+    // hold its connection (and the exit) for the whole grace period.
+    let live = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        live.live.close();
+    };
     conn::serve(listener, router, &limits, shutdown).await.context("serving HTTP")?;
     watcher.abort();
     forgetting.abort();
@@ -209,6 +220,7 @@ fn limits(args: &Args) -> Limits {
         request_timeout: Duration::from_secs(args.request_timeout),
         max_connections,
         ingest_memory: usize::try_from(args.ingest_memory_mib * 1024 * 1024).unwrap_or(usize::MAX),
+        max_live_streams: usize::try_from(args.max_live_streams).unwrap_or(usize::MAX),
     }
 }
 

@@ -53,6 +53,8 @@ pub struct Limits {
     /// parsed, then its events' estimated size until the store answers. Past it `/collect`
     /// answers 503 + Retry-After.
     pub ingest_memory: usize,
+    /// Dashboards following `/api/live` at once (each holds a connection); past it they poll.
+    pub max_live_streams: usize,
 }
 
 impl Default for Limits {
@@ -64,6 +66,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             max_connections: connection_cap(fd_soft_limit()),
             ingest_memory: 64 * 1024 * 1024,
+            max_live_streams: 64,
         }
     }
 }

@@ -2,8 +2,9 @@
 //! `/` (experiment list), `/experiments/{key}` (one experiment), `/experiments/{key}/edit` and
 //! `/new-experiment` (the editor) serve one page; its assets live under `/dashboard/`.
 //!
-//! The page is static; it reads `/api/experiments` and `/api/experiments/{key}/results` and polls them
-//! every 2 s. Sources: `www/dashboard/` (plain HTML, CSS and ES modules, no build step). Every route here
+//! The page is static; it reads `/api/experiments` and `/api/experiments/{key}/results` (and the
+//! results over time), refetching when `/api/live` says events were stored, or every 2 s when the
+//! live feed cannot be had. Sources: `www/dashboard/` (plain HTML, CSS and ES modules, no build step). Every route here
 //! is behind `admin::require_admin` (merged into the server's admin-only router).
 
 use axum::extract::Path;
@@ -22,6 +23,9 @@ const ASSETS: &[(&str, &str)] = &[
     ("charts.js", include_str!("../../../www/dashboard/charts.js")),
     ("list-view.js", include_str!("../../../www/dashboard/list-view.js")),
     ("experiment-view.js", include_str!("../../../www/dashboard/experiment-view.js")),
+    ("live.js", include_str!("../../../www/dashboard/live.js")),
+    ("over-time-view.js", include_str!("../../../www/dashboard/over-time-view.js")),
+    ("over-time-charts.js", include_str!("../../../www/dashboard/over-time-charts.js")),
     ("dashboard.css", include_str!("../../../www/dashboard/dashboard.css")),
     ("config-api.js", include_str!("../../../www/dashboard/config-api.js")),
     ("experiment-editor.js", include_str!("../../../www/dashboard/experiment-editor.js")),

@@ -15,6 +15,7 @@ pub mod conn;
 pub mod dashboard;
 pub mod editor;
 pub mod error;
+pub mod live;
 pub mod live_config;
 pub mod metrics;
 pub mod rate_limit;
@@ -117,6 +118,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// Large batches parsed at once: one per core.
     pub parse_slots: tokio::sync::Semaphore,
+    /// The dashboard's live feed (`live`): stream cap, config notices, shutdown.
+    pub live: live::Live,
 }
 
 /// Loads the config, tells the store its funnels and builds the router.
@@ -143,6 +146,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         )),
         body_timeout: options.limits.body_timeout,
         parse_slots: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        live: live::Live::new(options.limits.max_live_streams),
     });
     let router = router(options, state.clone())?;
     Ok((router, state))
@@ -173,7 +177,8 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .route("/api/experiments/{key}/results", get(api::experiment_results))
         .route("/api/session", get(admin::session_info))
         .route("/signout", post(admin::sign_out))
-        .merge(editor::routes());
+        .merge(editor::routes())
+        .merge(live::routes());
     let mut open = Router::new().route("/healthz", get(|| async { "ok\n" }));
     if options.access.private_healthz {
         admins_only = admins_only.route("/healthz", get(|| async { "ok\n" }));
@@ -279,6 +284,7 @@ pub async fn reload_config(state: &Arc<AppState>) {
         Ok(Reload::Reloaded) => {
             tracing::info!("{path}: reloaded");
             assets::warm(state).await;
+            state.live.config_changed();
         }
         Ok(Reload::Rejected(reasons)) => {
             tracing::warn!("{path}: edit refused, the last good config stays live");

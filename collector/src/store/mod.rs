@@ -4,15 +4,20 @@
 pub mod clickhouse;
 pub mod contribution;
 pub mod event_row;
+pub mod notices;
 pub mod sqlite;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use crate::ingest::Received;
 
 pub use event_row::EventRow;
+pub use notices::StoredNotices;
+
+use contribution::GoalHit;
 
 pub use clickhouse::ClickHouseStore;
 pub use sqlite::SqliteStore;
@@ -105,6 +110,28 @@ impl std::fmt::Display for Unavailable {
 
 impl std::error::Error for Unavailable {}
 
+/// One exposed visitor of an experiment as the results over time need them: the variant and time
+/// of their first exposure, and their counted goal events from then on in time order (at most
+/// `counting::MAX_COUNTED_GOALS`, as in the running aggregates).
+#[derive(Debug, Clone, Copy)]
+pub struct VisitorTimeline<'a> {
+    pub variant: &'a str,
+    pub first_ts: i64,
+    pub hits: &'a [GoalHit],
+}
+
+/// This backend cannot answer that (yet): the API says 501 rather than 500.
+#[derive(Debug)]
+pub struct NotSupported(pub &'static str);
+
+impl std::fmt::Display for NotSupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for NotSupported {}
+
 /// A batch write that completes once the batch is durably committed (or refused).
 pub type PendingInsert = Pin<Box<dyn Future<Output = anyhow::Result<InsertOutcome>> + Send>>;
 
@@ -132,4 +159,16 @@ pub trait Store: Send + Sync {
     /// Streams the raw events of an experiment (its exposures and the goal and page-view events of
     /// its exposed visitors), visitor by visitor in time order. Returns how many were written.
     fn export(&self, experiment: &str, each: &mut dyn FnMut(&EventRow) -> anyhow::Result<()>) -> anyhow::Result<u64>;
+
+    /// Where this store announces committed events (the dashboard's live stream); `None` when it
+    /// cannot tell.
+    fn stored_notices(&self) -> Option<Arc<StoredNotices>> {
+        None
+    }
+
+    /// Calls `each` once per visitor exposed to `experiment` (counted exposures only), for the
+    /// results over time (`crate::over_time`).
+    fn visitor_timelines(&self, _experiment: &str, _each: &mut dyn FnMut(VisitorTimeline<'_>)) -> anyhow::Result<()> {
+        Err(anyhow::Error::new(NotSupported("results over time are computed by the SQLite store only")))
+    }
 }

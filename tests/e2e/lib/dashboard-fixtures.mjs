@@ -72,3 +72,39 @@ export function listFixture({ name = 'Hero headline: free shipping vs season', s
     ],
   };
 }
+
+/**
+ * GET /api/experiments/:key/results/over-time for `results` (resultsFixture's shape): `days` daily
+ * points with visitors growing linearly to the results' totals and the lift narrowing around its final value.
+ */
+export function overTimeFixture(results, { days = 5 } = {}) {
+  const variants = results.variants.map((v) => v.key);
+  const goals = results.goals.slice();
+  const day = 86_400_000;
+  const first = Date.UTC(2025, 10, 20);
+  const points = [];
+  for (let d = 0; d < days; d++) {
+    const share = (d + 1) / days;
+    points.push({
+      start: first + d * day,
+      variants: results.variants.map((variant, i) => ({
+        visitors: Math.round(variant.visitors * share),
+        new_visitors: Math.round(variant.visitors / days),
+        goals: goals.map((goal) => {
+          const now = variant.goals[goal] || {};
+          const widen = 1 / Math.sqrt(share);
+          const lift = i === 0 || typeof now.lift !== 'number' ? null : now.lift;
+          return {
+            conversions: Math.round((now.conversions || 0) * share), rate: now.rate ?? null, lift,
+            ci: lift === null || !Array.isArray(now.ci) ? null
+              : [lift - (lift - now.ci[0]) * widen, lift + (now.ci[1] - lift) * widen],
+          };
+        }),
+      })),
+    });
+  }
+  return {
+    experiment: results.experiment, granularity: 'daily', bucket_ms: day, variants, goals,
+    truncated: false, points, updated_at: results.updated_at,
+  };
+}

@@ -20,6 +20,7 @@ use super::{
     VariantCount,
 };
 use crate::ingest::Received;
+use crate::store::notices::{Announcement, StoredNotices};
 
 /// Inserts in flight at once; beyond this `/collect` answers 503 and the snippet retries, so a
 /// slow ClickHouse does not pile up blocking threads.
@@ -101,6 +102,9 @@ pub struct ClickHouseStore {
     funnels: Arc<Mutex<Funnels>>,
     /// Dropped with the store: the refresher thread then stops.
     _stop_refresher: Option<mpsc::Sender<()>>,
+    /// Batches this collector inserted, announced to its own live dashboards (others behind the
+    /// same load balancer do not hear them; the dashboard's periodic check covers that).
+    notices: Arc<StoredNotices>,
 }
 
 /// Each configured experiment with its funnel steps.
@@ -172,6 +176,7 @@ impl ClickHouseStore {
             keeps_snapshots: false,
             funnels: Arc::new(Mutex::new(Vec::new())),
             _stop_refresher: None,
+            notices: Arc::new(StoredNotices::default()),
         }
     }
 
@@ -197,12 +202,19 @@ impl Store for ClickHouseStore {
     fn insert_batch(&self, events: Vec<Received>) -> PendingInsert {
         let permit = self.inserts.clone().try_acquire_owned().map_err(|_| anyhow::Error::new(Overloaded));
         let client = self.client.clone();
+        let notices = self.notices.clone();
         Box::pin(async move {
             let permit = permit?;
+            let announcement = Announcement::of([events.as_slice()]);
             let outcome = tokio::task::spawn_blocking(move || client.insert(events))
                 .await
                 .context("the ClickHouse insert task failed")?;
             drop(permit);
+            // Live push: once ClickHouse acknowledged the insert. With results read from
+            // snapshots, the refetch shows it once the refresher has caught up.
+            if let (Ok(_), Some(announcement)) = (&outcome, announcement) {
+                notices.announce(announcement);
+            }
             // Whatever ClickHouse did (unreachable, timeout, refusal), the batch was not
             // acknowledged and a resend is absorbed: the client retries rather than drop it.
             outcome.map_err(|e| anyhow::Error::new(Unavailable(format!("{e:#}"))))
@@ -214,6 +226,10 @@ impl Store for ClickHouseStore {
     fn register_funnels(&self, funnels: Vec<(String, Vec<String>)>) -> anyhow::Result<()> {
         *self.funnels.lock().map_err(|_| anyhow::anyhow!("the ClickHouse refresher panicked"))? = funnels;
         Ok(())
+    }
+
+    fn stored_notices(&self) -> Option<Arc<StoredNotices>> {
+        Some(self.notices.clone())
     }
 
     fn experiment_totals(&self, experiment: &str, funnel: &[String]) -> anyhow::Result<ExperimentTotals> {

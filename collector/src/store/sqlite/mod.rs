@@ -4,19 +4,21 @@
 
 mod aggregates;
 mod reads;
+mod timelines;
 mod writer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, SyncSender, TrySendError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::{EventRow, ExperimentTotals, InsertOutcome, Overloaded, PendingInsert, Store, VariantCount};
+use super::notices::StoredNotices;
+use super::{VisitorTimeline, EventRow, ExperimentTotals, InsertOutcome, Overloaded, PendingInsert, Store, VariantCount};
 use crate::ingest::Received;
 
 /// Batches waiting for the writer; beyond this `/collect` answers 503 and the snippet retries.
@@ -47,6 +49,7 @@ pub struct SqliteStore {
     jobs: Option<SyncSender<Job>>,
     writer: Option<JoinHandle<()>>,
     readers: Mutex<Vec<Connection>>,
+    notices: Arc<StoredNotices>,
 }
 
 impl SqliteStore {
@@ -68,11 +71,19 @@ impl SqliteStore {
         let funnels = stored_funnels(&conn)?;
 
         let (jobs, queue) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let notices = Arc::new(StoredNotices::default());
+        let announce = notices.clone();
         let writer = std::thread::Builder::new()
             .name("splitbeam-sqlite-writer".to_string())
-            .spawn(move || writer::writer_loop(conn, funnels, queue))
+            .spawn(move || writer::writer_loop(conn, funnels, queue, announce))
             .context("starting the SQLite writer thread")?;
-        Ok(SqliteStore { path: path.to_path_buf(), jobs: Some(jobs), writer: Some(writer), readers: Mutex::new(Vec::new()) })
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            jobs: Some(jobs),
+            writer: Some(writer),
+            readers: Mutex::new(Vec::new()),
+            notices,
+        })
     }
 
     /// Opens an existing database (the CLI's `results` and `export` must not create one).
@@ -161,6 +172,15 @@ impl Store for SqliteStore {
     fn export(&self, experiment: &str, each: &mut dyn FnMut(&EventRow) -> anyhow::Result<()>) -> anyhow::Result<u64> {
         self.with_reader(|conn| reads::export(conn, experiment, each))
             .with_context(|| format!("exporting experiment {experiment:?}"))
+    }
+
+    fn stored_notices(&self) -> Option<Arc<StoredNotices>> {
+        Some(self.notices.clone())
+    }
+
+    fn visitor_timelines(&self, experiment: &str, each: &mut dyn FnMut(VisitorTimeline<'_>)) -> anyhow::Result<()> {
+        self.with_reader(|conn| timelines::visitor_timelines(conn, experiment, each))
+            .with_context(|| format!("reading experiment {experiment:?} over time"))
     }
 }
 

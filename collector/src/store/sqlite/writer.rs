@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc::Receiver;
+use std::sync::Arc;
 
 use anyhow::Context;
 use rusqlite::Connection;
@@ -12,11 +13,17 @@ use tokio::sync::oneshot;
 use super::aggregates::{self, NewExposure};
 use super::{Job, MAX_GROUP_EVENTS};
 use crate::ingest::Received;
+use crate::store::notices::StoredNotices;
 use crate::store::{EventRow, InsertOutcome, Unavailable};
 
 /// Runs until the store is dropped: takes what is queued (up to `MAX_GROUP_EVENTS` events) and
 /// commits it as one group; a funnel registration waits for the inserts queued before it.
-pub(super) fn writer_loop(mut conn: Connection, mut funnels: HashMap<String, Vec<String>>, queue: Receiver<Job>) {
+pub(super) fn writer_loop(
+    mut conn: Connection,
+    mut funnels: HashMap<String, Vec<String>>,
+    queue: Receiver<Job>,
+    notices: Arc<StoredNotices>,
+) {
     while let Ok(first) = queue.recv() {
         let mut inserts = Vec::new();
         let mut group_events = 0usize;
@@ -29,7 +36,7 @@ pub(super) fn writer_loop(mut conn: Connection, mut funnels: HashMap<String, Vec
                 }
                 Job::RegisterFunnels { funnels: wanted, reply } => {
                     // Keep the order: batches queued before the registration commit first.
-                    commit_inserts(&mut conn, &funnels, std::mem::take(&mut inserts));
+                    commit_inserts(&mut conn, &funnels, std::mem::take(&mut inserts), &notices);
                     let outcome = aggregates::rebuild_funnels(&mut conn, &mut funnels, wanted);
                     if let Err(e) = &outcome {
                         tracing::error!("registering funnels failed: {e:#}");
@@ -41,7 +48,7 @@ pub(super) fn writer_loop(mut conn: Connection, mut funnels: HashMap<String, Vec
                 next = queue.try_recv().ok();
             }
         }
-        commit_inserts(&mut conn, &funnels, inserts);
+        commit_inserts(&mut conn, &funnels, inserts, &notices);
     }
 }
 
@@ -49,7 +56,7 @@ type InsertJob = (Vec<Received>, oneshot::Sender<anyhow::Result<InsertOutcome>>)
 
 /// One transaction for the whole group, one savepoint per batch: a failing batch is rolled back
 /// alone; every reply is sent only after the commit returned.
-fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>, jobs: Vec<InsertJob>) {
+fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>, jobs: Vec<InsertJob>, notices: &StoredNotices) {
     if jobs.is_empty() {
         return;
     }
@@ -71,6 +78,11 @@ fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>,
         tx.commit()?;
         Ok(())
     })();
+    // Live push (the dashboard's stream): after the commit, so a woken reader sees the rows; only
+    // the batches whose savepoint held.
+    if committed.is_ok() {
+        notices.committed(batches.iter().zip(&outcomes).filter(|(_, o)| o.is_ok()).map(|(b, _)| b.as_slice()));
+    }
     drop(batches);
     match committed {
         Ok(()) => {
