@@ -148,9 +148,8 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
     let public = Router::new()
         .route(
             "/collect",
-            post(collect::collect)
-                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit)),
+            // The per-client rate limit is checked first thing by the handler.
+            post(collect::collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         // The snippet and the built files are compressed once per version (`compressed`), and
         // `/collect` answers a few bytes: no compression layer on them (it costs every request).
