@@ -12,12 +12,13 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 
 use super::error::ApiError;
-use super::AppState;
+use super::{rate_limit, AppState};
 use crate::ingest::{self, BatchError, MAX_BODY_BYTES};
 use crate::counting;
 
@@ -38,7 +39,14 @@ pub struct Stored {
 
 /// Accepts `application/json` and `text/plain` alike (the snippet sends text/plain so that no
 /// preflight is needed).
-pub async fn collect(State(state): State<Arc<AppState>>, request: Request) -> Result<Json<Stored>, ApiError> {
+pub async fn collect(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    if let Some(too_many) = rate_limit::refuse(&state, &request) {
+        return too_many;
+    }
+    stored(state, request).await.into_response()
+}
+
+async fn stored(state: Arc<AppState>, request: Request) -> Result<Json<Stored>, ApiError> {
     let (outcome, refused) = accept(state.clone(), request).await.inspect_err(|e| match e {
         ApiError::BadBatch(_) | ApiError::BadRequest(_) => {
             state.metrics.batches_rejected.fetch_add(1, Ordering::Relaxed);

@@ -4,14 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-
-use super::AppState;
+use std::sync::Mutex;
 
 const BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 
@@ -30,7 +23,9 @@ pub struct Metrics {
     pub events_from_bots: AtomicU64,
     /// Times `/splitbeam.js` was built from the loader file and the config (not served from cache).
     pub snippet_renders: AtomicU64,
-    durations: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// By method, then route: looked up with the request's own strings, allocating only for a
+    /// route's first request.
+    durations: Mutex<BTreeMap<String, BTreeMap<String, Histogram>>>,
 }
 
 #[derive(Default, Clone)]
@@ -41,9 +36,13 @@ struct Histogram {
 }
 
 impl Metrics {
-    fn observe(&self, method: &str, route: &str, seconds: f64) {
+    /// Counts one answered request of `route` (its pattern, or "unmatched") in its histogram.
+    pub fn observe(&self, method: &str, route: &str, seconds: f64) {
         let Ok(mut durations) = self.durations.lock() else { return };
-        let h = durations.entry((method.to_string(), route.to_string())).or_default();
+        if !durations.get(method).is_some_and(|routes| routes.contains_key(route)) {
+            durations.entry(method.to_string()).or_default().insert(route.to_string(), Histogram::default());
+        }
+        let Some(h) = durations.get_mut(method).and_then(|routes| routes.get_mut(route)) else { return };
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.counts[i] += 1;
@@ -75,9 +74,9 @@ impl Metrics {
             Ok(d) => d.clone(),
             Err(_) => BTreeMap::new(),
         };
-        for ((method, route), h) in durations {
-            let labels = format!("method=\"{}\",route=\"{}\"", escape(&method), escape(&route));
-            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+        for (method, route, h) in durations.iter().flat_map(|(method, routes)| routes.iter().map(move |(route, h)| (method, route, h))) {
+            let labels = format!("method=\"{}\",route=\"{}\"", escape(method), escape(route));
+            for (bound, count) in BUCKETS.iter().zip(h.counts.iter()) {
                 let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{bound}\"}} {count}");
             }
             let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", h.count);
@@ -90,18 +89,4 @@ impl Metrics {
 
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
-}
-
-/// Times every request under its route pattern (never the raw path: bounded label values).
-pub async fn track_duration(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = request.method().as_str().to_string();
-    let started = Instant::now();
-    let response = next.run(request).await;
-    state.metrics.observe(&method, &route, started.elapsed().as_secs_f64());
-    response
 }

@@ -15,6 +15,7 @@ pub mod conn;
 pub mod dashboard;
 pub mod editor;
 pub mod error;
+pub mod every_response;
 pub mod live;
 pub mod live_config;
 pub mod metrics;
@@ -157,13 +158,14 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
     let public = Router::new()
         .route(
             "/collect",
-            post(collect::collect)
-                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-                .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit)),
+            // The per-client rate limit is checked first thing by the handler.
+            post(collect::collect).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
-        .route("/experiments.json", get(assets::experiments_json))
+        // The snippet and the built files are compressed once per version (`compressed`), and
+        // `/collect` answers a few bytes: no compression layer on them (it costs every request).
+        .route("/experiments.json", get(assets::experiments_json).layer(CompressionLayer::new()))
         .route("/splitbeam.js", get(assets::loader))
-        .route("/tag.html", get(assets::tag))
+        .route("/tag.html", get(assets::tag).layer(CompressionLayer::new()))
         .route("/{file}", get(assets::dist_file))
         .with_state(state.clone())
         .layer(cors(&options.allow_origins)?);
@@ -200,14 +202,16 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .merge(admins_only)
         .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(PRIVATE_CSP)))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")));
-    let open = open.with_state(state.clone());
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(CompressionLayer::new());
+    let open = open.with_state(state.clone()).layer(CompressionLayer::new());
     let mut router = Router::new().merge(open).merge(public).merge(private);
     if let Some(site) = &options.site {
         // `/shop` must become `/shop/`, or the shop's relative links resolve against `/`.
         let pages = Router::new()
             .fallback_service(ServeDir::new(site))
             .layer(axum::middleware::from_fn_with_state(state.clone(), site::include_tag))
+            .layer(CompressionLayer::new())
             // In front: hidden, odd and out-of-folder paths never reach ServeDir.
             .layer(axum::middleware::from_fn_with_state(Arc::new(site.clone()), static_guard::guard_site));
         router = router
@@ -215,12 +219,8 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
             .nest_service("/shop/", pages);
     }
     Ok(router
-        // The snippet's wasm is 2.2x smaller gzipped: shops serving it from here should not pay the raw size.
-        .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn_with_state(state, metrics::track_duration))
-        // Every answer is what its Content-Type says: browsers must not guess another type.
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(axum::middleware::from_fn(request_id::assign))
+        // Request id, duration metric and nosniff, in one layer.
+        .layer(axum::middleware::from_fn_with_state(state, every_response::stamp))
         // A request that takes longer than this, from its headers to its answer, is answered 408.
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.limits.request_timeout)))
 }

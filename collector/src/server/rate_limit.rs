@@ -8,9 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use governor::clock::{Clock, DefaultClock};
@@ -91,13 +90,13 @@ fn bucket_key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Middleware on `/collect`.
-pub async fn limit(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let Some(limiter) = &state.rate_limiter else { return next.run(request).await };
+/// `/collect`'s check, called first thing by its handler (a middleware layer would cost every
+/// request a boxed future and a service clone): the 429 to answer when the client is past its
+/// bucket, `None` when the request may go on (or the limit is off).
+pub fn refuse(state: &AppState, request: &Request) -> Option<Response> {
+    let limiter = state.rate_limiter.as_ref()?;
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let Some(wait) = limiter.client(request.headers(), peer).and_then(|client| limiter.wait(client)) else {
-        return next.run(request).await;
-    };
+    let wait = limiter.client(request.headers(), peer).and_then(|client| limiter.wait(client))?;
     state.metrics.requests_rate_limited.fetch_add(1, Ordering::Relaxed);
     let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut response = (
@@ -106,7 +105,7 @@ pub async fn limit(State(state): State<Arc<AppState>>, request: Request, next: N
     )
         .into_response();
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    response
+    Some(response)
 }
 
 /// Every minute, drops the buckets of clients that have gone quiet.

@@ -6,11 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
-
 tokio::task_local! {
     static REQUEST_ID: String;
 }
@@ -32,12 +27,7 @@ pub fn current() -> String {
     REQUEST_ID.try_with(|id| id.clone()).unwrap_or_else(|_| new_id())
 }
 
-/// Middleware: gives the request an id (never the client's: it is not trusted in the log).
-pub async fn assign(request: Request, next: Next) -> Response {
-    let id = new_id();
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    response
+/// Runs `handling` with `id` as the current request id.
+pub async fn scope<F: std::future::Future>(id: String, handling: F) -> F::Output {
+    REQUEST_ID.scope(id, handling).await
 }

@@ -18,6 +18,13 @@ pub(super) struct NewExposure {
     pub tied: bool,
 }
 
+/// A visitor's stored conversions in one experiment.
+pub(super) const VISITOR_CONVERSIONS: &str =
+    "SELECT goal, value_sum FROM conversions WHERE experiment = ?1 AND visitor = ?2 ORDER BY goal";
+/// A visitor's counted goals from a time on (`goal_hits`).
+pub(super) const GOAL_HITS: &str = "SELECT goal, ts, value FROM events INDEXED BY counted_goals_by_visitor \
+     WHERE visitor = ?1 AND ts >= ?2 AND type = 'goal' AND counted = 1 AND goal IS NOT NULL ORDER BY ts LIMIT ?3";
+
 struct ExposureRow {
     variant: String,
     first_ts: i64,
@@ -54,9 +61,7 @@ pub(super) fn refresh_visitor(
     let old_contribution = match &old {
         None => Contribution::default(),
         Some(row) => {
-            let mut stmt = conn.prepare_cached(
-                "SELECT goal, value_sum FROM conversions WHERE experiment = ?1 AND visitor = ?2 ORDER BY goal",
-            )?;
+            let mut stmt = conn.prepare_cached(VISITOR_CONVERSIONS)?;
             let goals = stmt.query_map([experiment, visitor], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Contribution { goals: goals.collect::<Result<Vec<_>, _>>()?, funnel_depth: row.funnel_depth }
         }
@@ -207,10 +212,7 @@ pub(super) fn scan_funnel_depths(conn: &Connection, experiment: &str, steps: &[S
 
 /// The visitor's counted goal events from `first_ts` on, the first `MAX_COUNTED_GOALS` of them.
 fn goal_hits(conn: &Connection, visitor: &str, first_ts: i64) -> rusqlite::Result<Vec<GoalHit>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT goal, ts, value FROM events INDEXED BY counted_goals_by_visitor \
-         WHERE visitor = ?1 AND ts >= ?2 AND type = 'goal' AND counted = 1 AND goal IS NOT NULL ORDER BY ts LIMIT ?3",
-    )?;
+    let mut stmt = conn.prepare_cached(GOAL_HITS)?;
     let rows = stmt.query_map(params![visitor, first_ts, MAX_COUNTED_GOALS], |r| {
         Ok(GoalHit { goal: r.get(0)?, ts: r.get(1)?, value: r.get(2)? })
     })?;

@@ -1,5 +1,6 @@
 //! The SQLite writer thread: batches from the queue are committed in groups, one transaction per
-//! group and one savepoint per batch, and each batch's visitors' aggregates are brought up to date.
+//! group (a batch lands whole or not at all), and each batch's visitors' aggregates are brought up
+//! to date.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::mpsc::Receiver;
@@ -54,38 +55,45 @@ pub(super) fn writer_loop(
 
 type InsertJob = (Vec<Received>, oneshot::Sender<anyhow::Result<InsertOutcome>>);
 
-/// One transaction for the whole group, one savepoint per batch: a failing batch is rolled back
-/// alone; every reply is sent only after the commit returned.
+/// Why a group's transaction did not commit.
+enum GroupFailure {
+    /// A batch failed: the transaction was rolled back; the others can be tried again.
+    Batch(usize, anyhow::Error),
+    /// BEGIN or COMMIT failed: nothing was stored.
+    Transaction(anyhow::Error),
+}
+
+/// One transaction for the whole group; a batch is stored whole or not at all, and every reply is
+/// sent only after the commit returned. Batches rarely fail, so the group is first applied without
+/// a savepoint per batch (each costs two statements parsed and a copy of every page it touches);
+/// only if a batch fails is it rolled back and applied again batch by batch in savepoints, so that
+/// the failing batch is refused alone.
 fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>, jobs: Vec<InsertJob>, notices: &StoredNotices) {
     if jobs.is_empty() {
         return;
     }
     // The replies stay out here, so that a group failing anywhere (even at BEGIN) answers every batch.
     let (batches, replies): (Vec<Vec<Received>>, Vec<_>) = jobs.into_iter().unzip();
-    let mut outcomes = Vec::with_capacity(batches.len());
-    let committed = (|| -> anyhow::Result<()> {
-        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for events in &batches {
-            let savepoint = tx.savepoint()?;
-            let outcome = apply_batch(&savepoint, funnels, events);
-            let outcome = match outcome {
-                Ok(done) => savepoint.commit().map(|_| done).map_err(anyhow::Error::from),
-                // Dropping the savepoint rolls the batch back.
-                Err(e) => Err(e),
-            };
-            outcomes.push(outcome);
+    let committed = match commit_whole(conn, funnels, &batches) {
+        Ok(outcomes) => Ok(outcomes.into_iter().map(Ok).collect()),
+        Err(GroupFailure::Batch(index, e)) if batches.len() == 1 => {
+            tracing::debug!("batch {index} of a group of one failed: {e:#}");
+            Ok(vec![Err(e)])
         }
-        tx.commit()?;
-        Ok(())
-    })();
+        Err(GroupFailure::Batch(index, e)) => {
+            tracing::warn!("batch {index} of a group of {} failed, storing them one by one: {e:#}", batches.len());
+            commit_in_savepoints(conn, funnels, &batches)
+        }
+        Err(GroupFailure::Transaction(e)) => Err(e),
+    };
     // Live push (the dashboard's stream): after the commit, so a woken reader sees the rows; only
-    // the batches whose savepoint held.
-    if committed.is_ok() {
-        notices.committed(batches.iter().zip(&outcomes).filter(|(_, o)| o.is_ok()).map(|(b, _)| b.as_slice()));
+    // the batches that were stored.
+    if let Ok(outcomes) = &committed {
+        notices.committed(batches.iter().zip(outcomes).filter(|(_, o)| o.is_ok()).map(|(b, _)| b.as_slice()));
     }
     drop(batches);
     match committed {
-        Ok(()) => {
+        Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(outcome);
             }
@@ -107,6 +115,46 @@ fn commit_inserts(conn: &mut Connection, funnels: &HashMap<String, Vec<String>>,
             }
         }
     }
+}
+
+/// Every batch of the group in one transaction, or none of them (dropping the transaction on a
+/// failure rolls it back).
+fn commit_whole(
+    conn: &mut Connection,
+    funnels: &HashMap<String, Vec<String>>,
+    batches: &[Vec<Received>],
+) -> Result<Vec<InsertOutcome>, GroupFailure> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| GroupFailure::Transaction(e.into()))?;
+    let mut outcomes = Vec::with_capacity(batches.len());
+    for (index, events) in batches.iter().enumerate() {
+        outcomes.push(apply_batch(&tx, funnels, events).map_err(|e| GroupFailure::Batch(index, e))?);
+    }
+    tx.commit().map_err(|e| GroupFailure::Transaction(e.into()))?;
+    Ok(outcomes)
+}
+
+/// One transaction, one savepoint per batch: a failing batch is rolled back alone. Returns each
+/// batch's outcome, or the error that kept the transaction from committing.
+fn commit_in_savepoints(
+    conn: &mut Connection,
+    funnels: &HashMap<String, Vec<String>>,
+    batches: &[Vec<Received>],
+) -> anyhow::Result<Vec<anyhow::Result<InsertOutcome>>> {
+    let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batches.len());
+    for events in batches {
+        let savepoint = tx.savepoint()?;
+        let outcome = match apply_batch(&savepoint, funnels, events) {
+            Ok(done) => savepoint.commit().map(|_| done).map_err(anyhow::Error::from),
+            // Dropping the savepoint rolls the batch back.
+            Err(e) => Err(e),
+        };
+        outcomes.push(outcome);
+    }
+    tx.commit()?;
+    Ok(outcomes)
 }
 
 /// Stores one batch's new events and brings the aggregates of every visitor it touches up to date.
@@ -168,3 +216,86 @@ fn apply_batch(conn: &Connection, funnels: &HashMap<String, Vec<String>>, events
     Ok(outcome)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+    use crate::ingest::parse_batch;
+
+    fn writer_connection() -> Connection {
+        let conn = Connection::open_in_memory().expect("an in-memory database");
+        super::super::plan_once(&conn).expect("configuring the connection");
+        conn.execute_batch(include_str!("schema.sql")).expect("the schema");
+        conn
+    }
+
+    /// A visitor's exposure and goal, as the snippet posts them.
+    fn visit(visitor: usize) -> Vec<Received> {
+        let body = format!(
+            r#"{{"events":[{{"id":"e{visitor}","type":"exposure","ts":1,"visitor":"v{visitor}","session":"s","url":"/","experiment":"hero","variant":"b"}},
+                {{"id":"g{visitor}","type":"goal","ts":2,"visitor":"v{visitor}","session":"s","url":"/","goal":"buy","value":3}}]}}"#
+        );
+        parse_batch(body.as_bytes()).expect("a valid batch")
+    }
+
+    /// The visitor's next purchase, in a batch of its own.
+    fn purchase(visitor: usize) -> Vec<Received> {
+        let body = format!(
+            r#"{{"events":[{{"id":"p{visitor}","type":"goal","ts":3,"visitor":"v{visitor}","session":"s","url":"/","goal":"buy","value":4}}]}}"#
+        );
+        parse_batch(body.as_bytes()).expect("a valid batch")
+    }
+
+    fn commit(conn: &mut Connection, batches: Vec<Vec<Received>>) -> Vec<anyhow::Result<InsertOutcome>> {
+        let (jobs, answers): (Vec<InsertJob>, Vec<_>) = batches
+            .into_iter()
+            .map(|events| {
+                let (reply, answer) = oneshot::channel();
+                ((events, reply), answer)
+            })
+            .unzip();
+        commit_inserts(conn, &HashMap::new(), jobs);
+        answers.into_iter().map(|answer| answer.blocking_recv().expect("every batch is answered")).collect()
+    }
+
+    #[test]
+    fn the_writers_reads_are_planned_once_not_per_batch() {
+        let mut conn = writer_connection();
+        for visitor in 0..5 {
+            for batch in [visit(visitor), purchase(visitor)] {
+                let outcomes = commit(&mut conn, vec![batch]);
+                assert!(outcomes[0].as_ref().is_ok_and(|o| o.stored > 0), "stored");
+            }
+        }
+        for sql in [aggregates::GOAL_HITS, aggregates::VISITOR_CONVERSIONS] {
+            let stmt = conn.prepare_cached(sql).expect("the writer's statement");
+            assert!(stmt.get_status(StatementStatus::Run) >= 4, "{sql} ran once per batch");
+            assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql} was prepared again");
+        }
+    }
+
+    #[test]
+    fn a_failing_batch_is_refused_alone_and_the_rest_of_its_group_stored() {
+        let mut conn = writer_connection();
+        // A trigger makes one batch fail inside the group's transaction, as a disk error could.
+        conn.execute_batch(
+            "CREATE TRIGGER refuse AFTER INSERT ON events WHEN NEW.visitor = 'v1' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+        )
+        .expect("the trigger");
+        let outcomes = commit(&mut conn, vec![visit(0), visit(1), visit(2)]);
+        assert_eq!(outcomes[0].as_ref().expect("batch 0 stored").stored, 2);
+        assert!(outcomes[1].as_ref().is_err_and(|e| format!("{e:#}").contains("refused")), "batch 1 refused");
+        assert_eq!(outcomes[2].as_ref().expect("batch 2 stored").stored, 2);
+        let stored: Vec<String> = conn
+            .prepare("SELECT id FROM events ORDER BY id")
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+            .expect("reading the events");
+        assert_eq!(stored, ["e0", "e2", "g0", "g2"]);
+        let visitors: i64 = conn
+            .query_row("SELECT visitors FROM variant_totals WHERE experiment = 'hero' AND variant = 'b'", [], |r| r.get(0))
+            .expect("the totals");
+        assert_eq!(visitors, 2, "the refused batch's visitor is not counted");
+    }
+}
