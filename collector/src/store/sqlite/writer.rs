@@ -256,7 +256,7 @@ mod tests {
                 ((events, reply), answer)
             })
             .unzip();
-        commit_inserts(conn, &HashMap::new(), jobs);
+        commit_inserts(conn, &HashMap::new(), jobs, &StoredNotices::default());
         answers.into_iter().map(|answer| answer.blocking_recv().expect("every batch is answered")).collect()
     }
 
