@@ -96,9 +96,23 @@ const PARAM = 'splitbeam-editor';
     el.focus();
   }
 
+  /** The variant's change whose selector already names `el`, if any. */
+  function changeOf(el) {
+    return view.changes.find((c) => {
+      try {
+        return c && typeof c.selector === 'string' && el.matches(c.selector);
+      } catch {
+        return false; // an invalid selector names nothing
+      }
+    }) || null;
+  }
+
   function select(el) {
-    const proposal = proposeSelector(el);
-    view.selection = { ...proposal, el, editable: !el.children.length, change: changeFor(proposal.selector, false) };
+    // An element this variant already changes keeps that change's selector: a fresh proposal
+    // would be made from the changed page (and could name an attribute the variant itself adds).
+    const existing = changeOf(el);
+    const proposal = existing ? checkSelector(existing.selector, document) : proposeSelector(el);
+    view.selection = { ...proposal, el, editable: !el.children.length, change: existing || changeFor(proposal.selector, false) };
     startEditing(el);
     picker.redraw(el);
     render();
