@@ -4,6 +4,8 @@
 // headline on the shop's page, types the new copy, switches before/after, saves (a draft, with a
 // QA link that shows it), and starts it. Then a fresh visitor sees the new copy in every painted
 // frame (the original never), buys, and the dashboard counts their exposure and purchase.
+// A second test covers the advanced controls (attribute, class, style, hide, move), a selector
+// the server refuses (shown with its path) and a save over a hand edit (refused).
 // No JSON is typed; every wait is for a state of the page, never a duration.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -179,6 +181,105 @@ test('a copywriter makes a headline test on the page and starts it; a visitor se
     await shopperContext.close();
 
     assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    await collector.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('advanced changes on the page, a refused selector shown with its path, and a save over a hand edit refused', { skip: missing }, async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-visual-'));
+  const config = path.join(dir, 'experiments.json');
+  const fixture = {
+    version: 1,
+    experiments: [{ key: 'cta', name: 'CTA', status: 'draft', pages: ['/shop/'], variants: [{ key: 'control', weight: 50 }, { key: 'big', weight: 50 }], goals: [{ key: 'purchase', event: 'purchase' }] }],
+  };
+  await writeFile(config, JSON.stringify(fixture, null, 2));
+  const collector = await startCollector({ config, site: 'www/shop', dist: 'dist' });
+  const { origin } = collector;
+  const browser = await launch();
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, userAgent: shopperAgent(browser) });
+    const dashboard = await context.newPage();
+    await collector.signIn(dashboard, '/experiments/cta/edit');
+    const [shop] = await Promise.all([context.waitForEvent('page'), dashboard.locator('#edit-on-page').click()]);
+    const panel = (selector) => shop.locator(`splitbeam-editor ${selector}`);
+    await panel('#sb-status').waitFor();
+
+    // Picking a link selects it and does not follow it.
+    await shop.locator('#hero .cta').click();
+    await panel('#sb-selector').waitFor();
+    assert.equal(await panel('#sb-selector').inputValue(), '#hero a.cta');
+    assert.equal(new URL(shop.url()).pathname, '/shop/', 'the click was kept from the page');
+
+    // Attribute, class, style: shown on the page at once, listed as one change.
+    await panel('summary').click();
+    await panel('#sb-attr-name').fill('data-variant');
+    await panel('#sb-attr-value').fill('b');
+    await panel('#sb-attr-set').click();
+    await panel('#sb-add-class').fill('cta--big');
+    await panel('#sb-add-class-set').click();
+    await panel('#sb-style').fill('color: rgb(200, 0, 0)');
+    await panel('#sb-style-set').click();
+    await shop.waitForFunction(() => {
+      const cta = document.querySelector('#hero .cta');
+      return cta.dataset.variant === 'b' && cta.classList.contains('cta--big') && getComputedStyle(cta).color === 'rgb(200, 0, 0)';
+    });
+
+    // Hide the paragraph, then move the headline after the link.
+    await shop.locator('#hero p').click();
+    await panel('#sb-hide').check();
+    await shop.waitForFunction(() => getComputedStyle(document.querySelector('#hero p')).display === 'none');
+    await shop.locator('#hero h1').click();
+    await panel('#sb-move-where').selectOption('after');
+    await panel('#sb-move-to').fill('#hero a.cta');
+    await panel('#sb-move-set').click();
+    await shop.waitForFunction(() => document.querySelector('#hero .cta').nextElementSibling === document.querySelector('#hero h1'));
+
+    // Before puts the page back as it was; After shows the variant again.
+    await panel('#sb-before').click();
+    await shop.waitForFunction(() => {
+      const cta = document.querySelector('#hero .cta');
+      return !cta.classList.contains('cta--big') && !cta.hasAttribute('data-variant') && getComputedStyle(document.querySelector('#hero p')).display !== 'none'
+        && document.querySelector('#hero').firstElementChild === document.querySelector('#hero h1');
+    });
+    await panel('#sb-after').click();
+    await shop.waitForFunction(() => document.querySelector('#hero .cta').classList.contains('cta--big'));
+
+    await panel('#sb-save').click();
+    await panel('#sb-preview').waitFor();
+    const saved = JSON.parse(await readFile(config, 'utf8')).experiments[0].variants[1].changes;
+    assert.deepEqual(saved, [
+      { selector: '#hero a.cta', attr: { 'data-variant': 'b' }, addClass: 'cta--big', style: 'color: rgb(200, 0, 0)' },
+      { selector: '#hero p', remove: true },
+      { selector: '#hero h1', move: { after: '#hero a.cta' } },
+    ]);
+
+    // A selector edited into an invalid one: warned at once, refused on save with its path.
+    await shop.locator('#hero .cta').click();
+    await panel('#sb-selector').fill('#hero a.cta[');
+    await panel('#sb-selector').press('Enter');
+    await panel('#sb-warnings', { hasText: 'not a valid CSS selector' }).waitFor();
+    const before = await readFile(config, 'utf8');
+    await panel('#sb-save').click();
+    await panel('#sb-problems').waitFor();
+    assert.match(await panel('#sb-problems').textContent(), /variants\[1\]\.changes\[0\]\.selector/);
+    assert.equal(await readFile(config, 'utf8'), before, 'a refused save writes nothing');
+
+    // Fixed, but the file was edited by hand meanwhile: refused, and the panel offers the current version.
+    await panel('#sb-selector').fill('#hero a.cta');
+    await panel('#sb-selector').press('Enter');
+    await writeFile(config, before.replace('"name": "CTA"', '"name": "CTA, edited by hand"'));
+    await panel('#sb-save').click();
+    await panel('#sb-reload').waitFor();
+    assert.match(await readFile(config, 'utf8'), /CTA, edited by hand/);
+    await panel('#sb-reload').click();
+    await shop.waitForFunction(() => document.querySelector('splitbeam-editor').shadowRoot.querySelector('header strong').textContent === 'CTA, edited by hand');
+
+    // The editor follows the copywriter to another page of the shop in this tab.
+    await shop.goto(`${origin}/shop/products.html`);
+    await panel('#sb-status').waitFor();
   } finally {
     await browser.close();
     await collector.close();
