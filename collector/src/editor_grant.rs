@@ -24,6 +24,18 @@ const MAX_OPEN_CODES: usize = 256;
 /// Longer tokens are refused unread (a key is at most 64 characters, plus expiry and signature).
 const MAX_TOKEN_BYTES: usize = 160;
 
+/// More unused editor links are open than `MAX_OPEN_CODES` (someone clicks in a loop): retry later.
+#[derive(Debug)]
+pub struct TooManyOpenCodes;
+
+impl std::fmt::Display for TooManyOpenCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "too many unused editor links; wait {CODE_SECONDS} s")
+    }
+}
+
+impl std::error::Error for TooManyOpenCodes {}
+
 /// Editor codes waiting to be used, and the key that signs editor tokens.
 pub struct EditorGrants {
     key: [u8; 32],
@@ -42,7 +54,9 @@ impl EditorGrants {
         let code = B64.encode(bytes);
         let mut codes = self.codes.lock().map_err(|_| anyhow::anyhow!("the editor codes lock is poisoned"))?;
         codes.retain(|_, (_, expires)| *expires > now);
-        anyhow::ensure!(codes.len() < MAX_OPEN_CODES, "too many unused editor links; wait {CODE_SECONDS} s");
+        if codes.len() >= MAX_OPEN_CODES {
+            return Err(anyhow::Error::new(TooManyOpenCodes));
+        }
         codes.insert(code.clone(), (experiment.to_string(), now + CODE_SECONDS));
         Ok(code)
     }

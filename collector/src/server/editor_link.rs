@@ -24,7 +24,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::error::ApiError;
 use super::{admin, editor, AppState};
-use crate::editor_grant::{CODE_SECONDS, TOKEN_SECONDS};
+use crate::editor_grant::{TooManyOpenCodes, CODE_SECONDS, TOKEN_SECONDS};
 use crate::preview::now_secs;
 
 /// The query parameter the loader looks for.
@@ -61,7 +61,10 @@ pub async fn create_link(State(state): State<Arc<AppState>>, Path(key): Path<Str
     let now = now_secs();
     let code = match state.editor_grants.issue_code(&key, now) {
         Ok(code) => code,
-        Err(e) => return (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": e.to_string() }))).into_response(),
+        Err(e) if e.downcast_ref::<TooManyOpenCodes>().is_some() => {
+            return (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": e.to_string() }))).into_response()
+        }
+        Err(e) => return ApiError::Internal(e.context("making an editor link")).into_response(),
     };
     let url = page_with_code(&page, &code).unwrap_or_default();
     no_store(Json(json!({ "url": url, "expires": now + CODE_SECONDS })).into_response())
