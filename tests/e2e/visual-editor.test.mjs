@@ -188,12 +188,15 @@ test('a copywriter makes a headline test on the page and starts it; a visitor se
   }
 });
 
+/** Markup in an experiment name is text in the editor's panel, never markup. */
+const NAME_WITH_MARKUP = 'CTA <img src=x onerror="window.__xss = 1">';
+
 test('advanced changes on the page, a refused selector shown with its path, and a save over a hand edit refused', { skip: missing }, async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'splitbeam-visual-'));
   const config = path.join(dir, 'experiments.json');
   const fixture = {
     version: 1,
-    experiments: [{ key: 'cta', name: 'CTA', status: 'draft', pages: ['/shop/'], variants: [{ key: 'control', weight: 50 }, { key: 'big', weight: 50 }], goals: [{ key: 'purchase', event: 'purchase' }] }],
+    experiments: [{ key: 'cta', name: NAME_WITH_MARKUP, status: 'draft', pages: ['/shop/'], variants: [{ key: 'control', weight: 50 }, { key: 'big', weight: 50 }], goals: [{ key: 'purchase', event: 'purchase' }] }],
   };
   await writeFile(config, JSON.stringify(fixture, null, 2));
   const collector = await startCollector({ config, site: 'www/shop', dist: 'dist' });
@@ -205,7 +208,11 @@ test('advanced changes on the page, a refused selector shown with its path, and 
     await collector.signIn(dashboard, '/experiments/cta/edit');
     const [shop] = await Promise.all([context.waitForEvent('page'), dashboard.locator('#edit-on-page').click()]);
     const panel = (selector) => shop.locator(`splitbeam-editor ${selector}`);
+    const dialogs = [];
+    shop.on('dialog', (dialog) => dialogs.push(dialog.message()) && dialog.dismiss());
     await panel('#sb-status').waitFor();
+    assert.equal(await panel('header strong').textContent(), NAME_WITH_MARKUP);
+    assert.equal(await panel('img').count(), 0);
 
     // Picking a link selects it and does not follow it.
     await shop.locator('#hero .cta').click();
@@ -270,7 +277,9 @@ test('advanced changes on the page, a refused selector shown with its path, and 
     // Fixed, but the file was edited by hand meanwhile: refused, and the panel offers the current version.
     await panel('#sb-selector').fill('#hero a.cta');
     await panel('#sb-selector').press('Enter');
-    await writeFile(config, before.replace('"name": "CTA"', '"name": "CTA, edited by hand"'));
+    const byHand = before.replace(/"name": "[^\n]*",/, '"name": "CTA, edited by hand",');
+    assert.notEqual(byHand, before);
+    await writeFile(config, byHand);
     await panel('#sb-save').click();
     await panel('#sb-reload').waitFor();
     assert.match(await readFile(config, 'utf8'), /CTA, edited by hand/);
@@ -280,6 +289,8 @@ test('advanced changes on the page, a refused selector shown with its path, and 
     // The editor follows the copywriter to another page of the shop in this tab.
     await shop.goto(`${origin}/shop/products.html`);
     await panel('#sb-status').waitFor();
+    assert.equal(await shop.evaluate(() => window.__xss), undefined);
+    assert.deepEqual(dialogs, []);
   } finally {
     await browser.close();
     await collector.close();
