@@ -44,7 +44,8 @@ fn editor_code(server: &TestServer, key: &str) -> String {
     );
     assert_eq!(response.status, 200, "{}", response.text());
     let url = response.json()["url"].as_str().expect("a url").to_string();
-    let code = url.strip_prefix("https://shop.example/home?x=1&splitbeam-editor=").and_then(|rest| rest.strip_suffix("#top"));
+    // The tab is a QA session in control: a running experiment shows the original page to edit on.
+    let code = url.strip_prefix("https://shop.example/home?x=1&splitbeam-editor=").and_then(|rest| rest.strip_suffix(&format!("&splitbeam={key}:control#top")));
     code.unwrap_or_else(|| panic!("unexpected link {url}")).to_string()
 }
 

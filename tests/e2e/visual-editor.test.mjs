@@ -180,6 +180,16 @@ test('a copywriter makes a headline test on the page and starts it; a visitor se
     assert.equal(await row.locator('.visitors').textContent(), '1');
     await shopperContext.close();
 
+    // Back in the copywriter's tab, now that the test runs: the tab is a QA session in control
+    // (the editor link said so), so Before is the original page, not a variant it was assigned.
+    await shop.reload();
+    await shop.waitForFunction(() => document.querySelector('splitbeam-editor')?.shadowRoot?.querySelector('#sb-status')?.textContent === 'running');
+    assert.equal(await shop.evaluate(() => sessionStorage.getItem('splitbeam_forced')), 'headline:control', 'the QA override the link set (README: storage)');
+    await shop.locator('splitbeam-editor #sb-before').click();
+    await shop.waitForFunction((t) => document.querySelector('#hero h1').textContent === t, ORIGINAL);
+    await shop.locator('splitbeam-editor #sb-after').click();
+    await shop.waitForFunction((t) => document.querySelector('#hero h1').textContent === t, NEW_COPY);
+
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -312,8 +312,8 @@ fn read_file(path: &std::path::Path) -> Result<(String, String), Failed> {
     Ok((text, etag))
 }
 
-/// Whether experiments.json holds an experiment `key` (for handing out an editor link to it).
-pub(super) async fn experiment_exists(state: &Arc<AppState>, key: &str) -> Result<bool, Response> {
+/// Experiment `key` as experiments.json has it, if it is there (for handing out an editor link).
+pub(super) async fn experiment_in_file(state: &Arc<AppState>, key: &str) -> Result<Option<Value>, Response> {
     let path = state.editor.config.clone();
     let read = tokio::task::spawn_blocking(move || read_file(&path)).await;
     let (text, _) = match read {
@@ -322,7 +322,7 @@ pub(super) async fn experiment_exists(state: &Arc<AppState>, key: &str) -> Resul
         Err(e) => return Err(ApiError::Internal(e.into()).into_response()),
     };
     match ConfigDoc::parse(&text) {
-        Ok(doc) => Ok(doc.find(key).is_some()),
+        Ok(doc) => Ok(doc.find(key).map(|(_, experiment)| experiment.clone())),
         Err(message) => Err(read_failure(Failed::FileBroken(message))),
     }
 }

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use splitbeam_core::json::Value;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::error::ApiError;
@@ -50,14 +51,23 @@ pub async fn create_link(State(state): State<Arc<AppState>>, Path(key): Path<Str
     let Ok(LinkBody { page }) = serde_json::from_slice(&body) else {
         return ApiError::BadRequest("expected {\"page\": \"https://your-shop.example/page\"}".into()).into_response();
     };
-    if page_with_code(&page, "").is_none() {
+    if page_with_code(&page, "", None).is_none() {
         return ApiError::BadRequest(format!("the page to edit must be an http(s) URL of at most {MAX_PAGE_URL} characters, without spaces")).into_response();
     }
-    match editor::experiment_exists(&state, &key).await {
-        Ok(true) => {}
-        Ok(false) => return ApiError::NotFound(format!("no experiment {key:?} in experiments.json")).into_response(),
+    let experiment = match editor::experiment_in_file(&state, &key).await {
+        Ok(Some(experiment)) => experiment,
+        Ok(None) => return ApiError::NotFound(format!("no experiment {key:?} in experiments.json")).into_response(),
         Err(response) => return response,
-    }
+    };
+    // The copywriter's tab is forced into the first variant (control) as a QA session: a running
+    // experiment then shows the original page to edit on, and the tab is not counted in results.
+    let control = experiment
+        .get("variants")
+        .and_then(Value::as_array)
+        .and_then(|variants| variants.first())
+        .and_then(|v| v.get("key"))
+        .and_then(Value::as_str)
+        .map(|variant| format!("{key}:{variant}"));
     let now = now_secs();
     let code = match state.editor_grants.issue_code(&key, now) {
         Ok(code) => code,
@@ -66,12 +76,13 @@ pub async fn create_link(State(state): State<Arc<AppState>>, Path(key): Path<Str
         }
         Err(e) => return ApiError::Internal(e.context("making an editor link")).into_response(),
     };
-    let url = page_with_code(&page, &code).unwrap_or_default();
+    let url = page_with_code(&page, &code, control.as_deref()).unwrap_or_default();
     no_store(Json(json!({ "url": url, "expires": now + CODE_SECONDS })).into_response())
 }
 
-/// `page` with `?splitbeam-editor=<code>` added before any fragment, if it is an http(s) URL.
-fn page_with_code(page: &str, code: &str) -> Option<String> {
+/// `page` with `?splitbeam-editor=<code>` (and `&splitbeam=<experiment:variant>`, a QA force)
+/// added before any fragment, if it is an http(s) URL.
+fn page_with_code(page: &str, code: &str, forced: Option<&str>) -> Option<String> {
     let page = page.trim();
     let scheme_ok = ["http://", "https://"].iter().any(|s| page.len() > s.len() && page[..s.len()].eq_ignore_ascii_case(s));
     if !scheme_ok || page.len() > MAX_PAGE_URL || !page.bytes().all(|b| b.is_ascii_graphic() || b >= 0x80) {
@@ -82,7 +93,9 @@ fn page_with_code(page: &str, code: &str) -> Option<String> {
         None => (page, String::new()),
     };
     let separator = if base.contains('?') { '&' } else { '?' };
-    Some(format!("{base}{separator}{PARAM}={code}{fragment}"))
+    // Keys and variant keys are 1-64 of A-Z a-z 0-9 - _ . (validated): nothing to escape.
+    let forced = forced.map(|f| format!("&splitbeam={f}")).unwrap_or_default();
+    Some(format!("{base}{separator}{PARAM}={code}{forced}{fragment}"))
 }
 
 #[derive(Deserialize)]
@@ -191,10 +204,13 @@ mod tests {
 
     #[test]
     fn the_code_goes_into_the_query_before_the_fragment() {
-        assert_eq!(page_with_code("https://shop.example/", "C").as_deref(), Some("https://shop.example/?splitbeam-editor=C"));
-        assert_eq!(page_with_code("http://s.example/p?x=1#top", "C").as_deref(), Some("http://s.example/p?x=1&splitbeam-editor=C#top"));
+        assert_eq!(page_with_code("https://shop.example/", "C", None).as_deref(), Some("https://shop.example/?splitbeam-editor=C"));
+        assert_eq!(
+            page_with_code("http://s.example/p?x=1#top", "C", Some("hero:control")).as_deref(),
+            Some("http://s.example/p?x=1&splitbeam-editor=C&splitbeam=hero:control#top")
+        );
         for bad in ["javascript:alert(1)", "/shop/", "https://a b", "ftp://x", "https://"] {
-            assert_eq!(page_with_code(bad, "C"), None, "{bad}");
+            assert_eq!(page_with_code(bad, "C", None), None, "{bad}");
         }
     }
 }
