@@ -34,7 +34,7 @@ const PARAM = 'splitbeam-editor';
   const view = {
     experiment: null, etag: null, variantIndex: 0, changes: [], mode: 'after', picking: true,
     selection: null, problems: [], message: '', messageKind: 'ok', previewUrl: null, busy: false,
-    stale: false, advancedOpen: false,
+    stale: false, advancedOpen: false, dirty: false,
   };
   let api = null;
   let picker = null;
@@ -60,7 +60,8 @@ const PARAM = 'splitbeam-editor';
   }
 
   /** Drops changes that only name a selector (an emptied field), and writes the list into the variant. */
-  function commitChanges() {
+  function commitChanges(edited = true) {
+    if (edited) view.dirty = true;
     view.changes = view.changes.filter((c) => c && Object.keys(c).some((k) => k !== 'selector'));
     const v = variant();
     if (!v) return;
@@ -131,6 +132,7 @@ const PARAM = 'splitbeam-editor';
 
   const actions = {
     close() {
+      removeEventListener('beforeunload', leaving);
       stopEditing();
       show([]);
       if (picker) picker.stop();
@@ -190,7 +192,7 @@ const PARAM = 'splitbeam-editor';
       repaint();
     },
     async save() {
-      commitChanges();
+      commitChanges(false);
       await write('Saved', () => api.save(view.etag, view.experiment));
       if (view.messageKind === 'ok') await previewLink();
     },
@@ -212,6 +214,7 @@ const PARAM = 'splitbeam-editor';
     if (answer.status === 200 || answer.status === 201) {
       view.etag = answer.body.etag;
       view.stale = false;
+      view.dirty = false;
       adopt(answer.body.experiment);
       say(`${what}. ${view.experiment.status === 'running' ? 'Live for the next page view.' : 'Still a draft: nobody sees it until it is started.'}`);
     } else if (answer.status === 422) {
@@ -257,11 +260,20 @@ const PARAM = 'splitbeam-editor';
     }
     view.etag = answer.body.etag;
     view.stale = false;
+    view.dirty = false;
     view.message = '';
     adopt(answer.body.experiment);
   }
 
+  // Unsaved edits live in this page only: leaving it asks first.
+  const leaving = (event) => {
+    if (!view.dirty) return;
+    event.preventDefault();
+    event.returnValue = '';
+  };
+
   async function boot() {
+    addEventListener('beforeunload', leaving);
     (document.body || document.documentElement).after(host);
     picker = startPicker(document, host, layer, (el) => view.mode === 'after' && select(el));
     render();
