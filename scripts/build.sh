@@ -6,7 +6,8 @@
 # Files: splitbeam.js / splitbeam-audience.js (the loader with a first-paint glue; `splitbeam
 # snippet` and the collector bake the compiled config into the one that fits it),
 # splitbeam_full.<hash>.js + splitbeam_bg.<hash>.wasm (the whole snippet), splitbeam_first*.<hash>.wasm,
-# tag.js (the inline tag's template for `splitbeam tag`), splitbeam.d.ts.
+# tag.js (the inline tag's template for `splitbeam tag`), splitbeam-editor.js (the in-page editor,
+# loaded only with an editor link), splitbeam.d.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The build's own tools are installed first (a fresh clone has no node_modules/.bin/wasm-opt).
@@ -74,6 +75,8 @@ for variant in first first_audience; do
     --outfile="$work/loader.$variant.js"
 done
 esbuild www/tag.js --outfile="$work/tag.js"
+# The in-page visual editor: fetched by the loader only with an editor link ("Edit on page").
+esbuild www/editor/main.js --target=es2022 --outfile="$work/editor.js"
 
 # Into dist/ only once everything is built, each by a rename, the hashed files first: a running
 # collector serves dist/, and a loader only ever names files that are already there.
@@ -83,6 +86,7 @@ install_file "$work/first.wasm" "$first_wasm"
 install_file "$work/first_audience.wasm" "$first_audience_wasm"
 install_file "$work/full.bundle.js" "$full_js"
 install_file "$work/tag.js" tag.js
+install_file "$work/editor.js" splitbeam-editor.js
 install_file "$work/loader.first_audience.js" splitbeam-audience.js
 install_file "$work/loader.first.js" splitbeam.js
 # Earlier builds' hashed files stay for pages that loaded an earlier loader; the last three of each kind.
@@ -94,4 +98,5 @@ cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
 gz() { gzip -9 -n -c "$1" | wc -c; }
 echo "build (gzip -9): critical path: splitbeam.js $(gz "$out/splitbeam.js") B + $first_wasm $(gz "$out/$first_wasm") B" \
   "(with audiences: splitbeam-audience.js $(gz "$out/splitbeam-audience.js") B + $(gz "$out/$first_audience_wasm") B);" \
-  "after the reveal: $full_js $(gz "$out/$full_js") B + $full_wasm $(gz "$out/$full_wasm") B; inline tag template $(gz "$out/tag.js") B"
+  "after the reveal: $full_js $(gz "$out/$full_js") B + $full_wasm $(gz "$out/$full_wasm") B; inline tag template $(gz "$out/tag.js") B;" \
+  "in-page editor (only with an editor link) splitbeam-editor.js $(gz "$out/splitbeam-editor.js") B"

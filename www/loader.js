@@ -166,6 +166,19 @@ try {
     (document.head || document.documentElement).appendChild(glue);
   };
 
+  // The in-page editor (its own file), only in a tab opened from the dashboard's "Edit on page"
+  // (the link's code, then the token it kept for the tab); after the reveal, so never on the
+  // critical path, and never fetched for any other visitor.
+  const editor = () => {
+    try {
+      if (/[?&]splitbeam-editor=/.test(location.search) || sessionStorage.getItem('splitbeam_editor')) {
+        const s = document.createElement('script');
+        s.src = url('splitbeam-editor.js');
+        document.head.appendChild(s);
+      }
+    } catch (_) {}
+  };
+
   // The inline tag fetched the first-paint module alongside this script when it named this build's
   // (a tag pasted before an upgrade names an older one: then it is fetched here).
   const prefetched = tag && tag.first && tag.first.name == SPLITBEAM_FIRST_WASM && tag.first.response;
@@ -186,7 +199,7 @@ try {
       // paint is one the changed copy seems to wait for (Lighthouse counted the whole snippet's
       // 80 KB in the mobile LCP). A hidden tab paints no frames, hence the timer as well.
       let started = false;
-      const go = () => started || ((started = true), first.persist(), startFull(applied, identity));
+      const go = () => started || ((started = true), first.persist(), startFull(applied, identity), editor());
       requestAnimationFrame(() => setTimeout(go));
       setTimeout(go, 250);
     })

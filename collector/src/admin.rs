@@ -100,6 +100,12 @@ impl AdminToken {
         mac
     }
 
+    /// A key for another credential signed by this token (e.g. the in-page editor's), so that a
+    /// new token also ends those; `purpose` keeps each use's signatures apart.
+    pub fn derived_key(&self, purpose: &[u8]) -> [u8; 32] {
+        self.keyed(b"derived-key\n", purpose).finalize().into_bytes().into()
+    }
+
     /// A new session until `now + SESSION_SECONDS`: the cookie value.
     pub fn open_session(&self, now: u64) -> anyhow::Result<String> {
         let mut id = [0u8; 16];

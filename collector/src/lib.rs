@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config_doc;
 pub mod config_file;
 pub mod config_write;
+pub mod editor_grant;
 pub mod counting;
 pub mod history;
 pub mod ingest;

@@ -36,9 +36,10 @@ export async function read(url) {
   return answer(await fetch(url, { cache: 'no-store', headers: { accept: 'application/json' } }));
 }
 
-/** A write: `method` on `url` with an optional JSON `body`, made against file version `etag`. */
+/** A write: `method` on `url` with an optional JSON `body`, made against file version `etag` (if given). */
 export async function write(method, url, etag, body) {
-  const headers = { accept: 'application/json', 'X-CSRF-Token': await csrfToken(), 'If-Match': etag };
+  const headers = { accept: 'application/json', 'X-CSRF-Token': await csrfToken() };
+  if (etag !== undefined) headers['If-Match'] = etag;
   const init = { method, headers, cache: 'no-store' };
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
@@ -60,4 +61,6 @@ export const api = {
   winner: (etag, key, variant) => write('POST', `/api/experiments/${enc(key)}/winner`, etag, { variant }),
   archive: (etag, key) => write('POST', `/api/experiments/${enc(key)}/archive`, etag),
   revert: (etag, id) => write('POST', `/api/history/${enc(id)}/revert`, etag),
+  /** A one-time link that opens `page` with the in-page editor for this experiment (no file write: no If-Match). */
+  editorLink: (key, page) => write('POST', `/api/experiments/${enc(key)}/editor-link`, undefined, { page }),
 };

@@ -13,6 +13,26 @@ import { renderHistory } from './history-view.js';
 import { statusBadge } from './list-view.js';
 
 const WATCH_MS = 3000;
+/** The storefront's origin, as last used for "Edit on page" (the shop may be another origin). */
+const STOREFRONT_KEY = 'splitbeam_storefront';
+
+/** The page "Edit on page" proposes: the experiment's first page pattern up to any wildcard, on the storefront. */
+function storefrontPage(experiment) {
+  const pages = [].concat(experiment.pages === undefined ? '/' : experiment.pages);
+  const first = pages.find((p) => typeof p === 'string' && !p.startsWith('!')) || '/';
+  const path = first.split('*')[0] || '/';
+  let origin = location.origin;
+  try {
+    origin = localStorage.getItem(STOREFRONT_KEY) || origin;
+  } catch {
+    // storage blocked: this collector's origin (the demo shop is served here)
+  }
+  try {
+    return new URL(path.startsWith('/') ? path : `/${path}`, origin).href;
+  } catch {
+    return `${location.origin}/`;
+  }
+}
 
 /** The editor's view for a path, or null when the path is another view's. */
 export function editorRoute(pathname) {
@@ -163,11 +183,45 @@ export function startEditor(route) {
     pickButton.addEventListener('click', () => act('Pick winner', () => api.winner(state.etag, key, pick.value)));
     if (status !== 'running' && experiment.archived !== true) add('archive', 'Archive', 'Archive', () => api.archive(state.etag, key));
     return h('section', { class: 'lifecycle', attrs: { 'data-field': 'status' } },
+      editOnPage(experiment),
       h('p', { class: 'meta' }, statusBadge(status),
         experiment.archived === true ? h('span', { class: 'badge badge--draft', text: 'archived' }) : null,
         typeof experiment.winner === 'string' ? h('span', { class: 'muted', text: ` winner: ${experiment.winner}` }) : null),
       h('div', { class: 'row' }, buttons, h('span', { class: 'winner', attrs: { 'data-field': 'winner' } }, pick, pickButton)),
       h('div', { attrs: { 'data-field': 'archived' } }));
+  }
+
+  /** "Edit on page": a one-time editor link for the storefront page, opened in a new tab. */
+  function editOnPage(experiment) {
+    const page = h('input', { attrs: { type: 'url', id: 'edit-page-url', 'aria-label': 'Storefront page to edit', spellcheck: 'false' } });
+    page.value = storefrontPage(experiment);
+    const open = h('button', { attrs: { type: 'button', id: 'edit-on-page' }, text: 'Edit on page' });
+    open.addEventListener('click', async () => {
+      open.disabled = true;
+      try {
+        const answer = await api.editorLink(experiment.key, page.value.trim());
+        if (answer.status !== 200) {
+          say('alarm', `Edit on page: ${answer.body && answer.body.error ? answer.body.error : `the collector answered ${answer.status}`}`);
+          return;
+        }
+        try {
+          localStorage.setItem(STOREFRONT_KEY, new URL(page.value.trim()).origin);
+        } catch {
+          // not remembered: the field starts from this collector's origin next time
+        }
+        const tab = window.open(answer.body.url, '_blank');
+        if (!tab) {
+          const link = h('a', { attrs: { href: answer.body.url, target: '_blank', rel: 'noopener', id: 'editor-link' }, text: 'open the page with the editor' });
+          say('ok', 'The browser blocked the new tab: ', link);
+        } else say('ok', 'The page opened in a new tab with the editor (the link works once, for 5 minutes).');
+      } catch (error) {
+        failed(error);
+      } finally {
+        open.disabled = false;
+      }
+    });
+    return h('div', { class: 'row edit-on-page' },
+      h('label', { class: 'field__label' }, h('span', { text: 'Storefront page ' }), page), open);
   }
 
   function render() {

@@ -85,7 +85,7 @@ impl Admin {
     }
 
     /// Consumes one sign-in attempt of this client; false once it has too many.
-    fn attempt_allowed(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> bool {
+    pub(super) fn attempt_allowed(&self, headers: &HeaderMap, peer: Option<SocketAddr>) -> bool {
         match client_address(headers, peer, self.trust_forwarded) {
             Some(client) => self.attempts.check_key(&client).is_ok(),
             None => true,
@@ -134,7 +134,7 @@ impl Admin {
     }
 }
 
-fn peer_of(request: &Request) -> Option<SocketAddr> {
+pub(super) fn peer_of(request: &Request) -> Option<SocketAddr> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
 }
 

@@ -79,14 +79,14 @@ pub async fn create(State(state): State<Arc<AppState>>, who: Who, headers: Heade
     save(state, who, &headers, key, Action::Create(experiment), None, StatusCode::CREATED).await
 }
 
-async fn edit(State(state): State<Arc<AppState>>, who: Who, Path(key): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn edit(State(state): State<Arc<AppState>>, who: Who, Path(key): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     match parse_experiment(&body) {
         Ok(experiment) => save(state, who, &headers, key, Action::Edit(experiment), None, StatusCode::OK).await,
         Err(message) => ApiError::BadRequest(message).into_response(),
     }
 }
 
-async fn start(State(state): State<Arc<AppState>>, who: Who, Path(key): Path<String>, headers: HeaderMap) -> Response {
+pub(super) async fn start(State(state): State<Arc<AppState>>, who: Who, Path(key): Path<String>, headers: HeaderMap) -> Response {
     save(state, who, &headers, key, Action::Start, None, StatusCode::OK).await
 }
 
@@ -143,9 +143,10 @@ impl axum::extract::FromRequestParts<Arc<AppState>> for Who {
 
     async fn from_request_parts(parts: &mut axum::http::request::Parts, app: &Arc<AppState>) -> Result<Self, Self::Rejection> {
         // `require_admin` puts the session there; a bearer request has none.
-        let who = match parts.extensions.get::<Session>() {
-            Some(session) => format!("session {}", session.id.chars().take(16).collect::<String>()),
-            None => "bearer token".to_string(),
+        let who = match (parts.extensions.get::<Session>(), parts.extensions.get::<super::editor_link::EditorGrant>()) {
+            (Some(session), _) => format!("session {}", session.id.chars().take(16).collect::<String>()),
+            (None, Some(grant)) => format!("in-page editor link for {}", grant.experiment),
+            (None, None) => "bearer token".to_string(),
         };
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         let address = client_address(&parts.headers, peer, app.ingest.rate_limit.trust_forwarded_for)
@@ -311,6 +312,21 @@ fn read_file(path: &std::path::Path) -> Result<(String, String), Failed> {
     Ok((text, etag))
 }
 
+/// Experiment `key` as experiments.json has it, if it is there (for handing out an editor link).
+pub(super) async fn experiment_in_file(state: &Arc<AppState>, key: &str) -> Result<Option<Value>, Response> {
+    let path = state.editor.config.clone();
+    let read = tokio::task::spawn_blocking(move || read_file(&path)).await;
+    let (text, _) = match read {
+        Ok(Ok(file)) => file,
+        Ok(Err(failed)) => return Err(read_failure(failed)),
+        Err(e) => return Err(ApiError::Internal(e.into()).into_response()),
+    };
+    match ConfigDoc::parse(&text) {
+        Ok(doc) => Ok(doc.find(key).map(|(_, experiment)| experiment.clone())),
+        Err(message) => Err(read_failure(Failed::FileBroken(message))),
+    }
+}
+
 /// `GET /api/definitions`: every experiment as the file has it (drafts, archived, unknown keys),
 /// with the file's ETag, for the editor and for creating one.
 async fn definitions(State(state): State<Arc<AppState>>) -> Response {
@@ -332,7 +348,7 @@ async fn definitions(State(state): State<Arc<AppState>>) -> Response {
 
 /// `GET /api/experiments/{key}/definition`: its JSON as in the file, the file's ETag, and the
 /// problems validation finds in it now (a hand edit may have broken it).
-async fn definition(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
+pub(super) async fn definition(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
     let path = state.editor.config.clone();
     let read = tokio::task::spawn_blocking(move || read_file(&path)).await;
     let (text, etag) = match read {

@@ -14,6 +14,7 @@ pub mod compressed;
 pub mod conn;
 pub mod dashboard;
 pub mod editor;
+pub mod editor_link;
 pub mod error;
 pub mod every_response;
 pub mod live;
@@ -114,6 +115,8 @@ pub struct AppState {
     pub admin: admin::Admin,
     /// Writes the experiments file for the dashboard's editor, and keeps their history.
     pub editor: editor::Editor,
+    /// One-time editor links and the in-page editor's tokens (see `editor_link`).
+    pub editor_grants: crate::editor_grant::EditorGrants,
     /// Bytes of `/collect` bodies that may be held at once, one permit per byte.
     pub ingest_memory: Arc<tokio::sync::Semaphore>,
     pub body_timeout: Duration,
@@ -129,6 +132,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
     store.register_funnels(funnels_of(&config)).context("building funnel aggregates")?;
     let preview_key = PreviewKey::load_or_create(&options.preview_key)?;
     let (admin_token, _) = crate::admin::AdminToken::load_or_create(&options.access.admin_token)?;
+    let editor_grants = crate::editor_grant::EditorGrants::new(admin_token.derived_key(b"in-page editor"));
     let admin = admin::Admin::new(admin_token, options.ingest.rate_limit.trust_forwarded_for)?;
     let state = Arc::new(AppState {
         store,
@@ -142,6 +146,7 @@ pub fn app(options: &Options, store: Arc<dyn Store>) -> anyhow::Result<(Router, 
         preview_key,
         admin,
         editor: editor::Editor::open(options.config.clone(), &options.history)?,
+        editor_grants,
         ingest_memory: Arc::new(tokio::sync::Semaphore::new(
             options.limits.ingest_memory.min(tokio::sync::Semaphore::MAX_PERMITS),
         )),
@@ -177,6 +182,7 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
             get(api::experiments).post(editor::create).layer(DefaultBodyLimit::max(editor::MAX_BODY_BYTES)),
         )
         .route("/api/experiments/{key}/results", get(api::experiment_results))
+        .route("/api/experiments/{key}/editor-link", post(editor_link::create_link).layer(DefaultBodyLimit::max(4096)))
         .route("/api/session", get(admin::session_info))
         .route("/signout", post(admin::sign_out))
         .merge(editor::routes())
@@ -205,7 +211,9 @@ fn router(options: &Options, state: Arc<AppState>) -> anyhow::Result<Router> {
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
         .layer(CompressionLayer::new());
     let open = open.with_state(state.clone()).layer(CompressionLayer::new());
-    let mut router = Router::new().merge(open).merge(public).merge(private);
+    // The in-page editor's bearer routes: CORS for the shop's origins, no cookies (see `editor_link`).
+    let page_editor = editor_link::routes(state.clone(), &options.allow_origins)?.layer(CompressionLayer::new());
+    let mut router = Router::new().merge(open).merge(public).merge(private).merge(page_editor);
     if let Some(site) = &options.site {
         // `/shop` must become `/shop/`, or the shop's relative links resolve against `/`.
         let pages = Router::new()
