@@ -327,19 +327,24 @@ pub(super) async fn experiment_in_file(state: &Arc<AppState>, key: &str) -> Resu
     }
 }
 
+/// experiments.json read off the async workers and parsed, with its ETag; or the answer saying why not.
+async fn read_doc(state: &AppState) -> Result<(ConfigDoc, String), Response> {
+    let path = state.editor.config.clone();
+    let (text, etag) = match tokio::task::spawn_blocking(move || read_file(&path)).await {
+        Ok(Ok(file)) => file,
+        Ok(Err(failed)) => return Err(read_failure(failed)),
+        Err(e) => return Err(ApiError::Internal(e.into()).into_response()),
+    };
+    let doc = ConfigDoc::parse(&text).map_err(|message| read_failure(Failed::FileBroken(message)))?;
+    Ok((doc, etag))
+}
+
 /// `GET /api/definitions`: every experiment as the file has it (drafts, archived, unknown keys),
 /// with the file's ETag, for the editor and for creating one.
 async fn definitions(State(state): State<Arc<AppState>>) -> Response {
-    let path = state.editor.config.clone();
-    let read = tokio::task::spawn_blocking(move || read_file(&path)).await;
-    let (text, etag) = match read {
-        Ok(Ok(file)) => file,
-        Ok(Err(failed)) => return read_failure(failed),
-        Err(e) => return ApiError::Internal(e.into()).into_response(),
-    };
-    let doc = match ConfigDoc::parse(&text) {
-        Ok(doc) => doc,
-        Err(message) => return read_failure(Failed::FileBroken(message)),
+    let (doc, etag) = match read_doc(&state).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     let list: Vec<String> = doc.experiments().iter().map(to_compact).collect();
     let body = format!("{{\"etag\":{},\"experiments\":[{}]}}", json_string(&etag), list.join(","));
@@ -349,21 +354,14 @@ async fn definitions(State(state): State<Arc<AppState>>) -> Response {
 /// `GET /api/experiments/{key}/definition`: its JSON as in the file, the file's ETag, and the
 /// problems validation finds in it now (a hand edit may have broken it).
 pub(super) async fn definition(State(state): State<Arc<AppState>>, Path(key): Path<String>) -> Response {
-    let path = state.editor.config.clone();
-    let read = tokio::task::spawn_blocking(move || read_file(&path)).await;
-    let (text, etag) = match read {
-        Ok(Ok(file)) => file,
-        Ok(Err(failed)) => return read_failure(failed),
-        Err(e) => return ApiError::Internal(e.into()).into_response(),
-    };
-    let doc = match ConfigDoc::parse(&text) {
-        Ok(doc) => doc,
-        Err(message) => return read_failure(Failed::FileBroken(message)),
+    let (doc, etag) = match read_doc(&state).await {
+        Ok(read) => read,
+        Err(refused) => return refused,
     };
     let Some((index, experiment)) = doc.find(&key) else {
         return ApiError::NotFound(format!("no experiment {key:?} in experiments.json")).into_response();
     };
-    let problems: Vec<Problem> = lifecycle::check(&text, Some(index)).into_iter().filter(|p| p.field.is_some()).collect();
+    let problems: Vec<Problem> = lifecycle::check(doc.text(), Some(index)).into_iter().filter(|p| p.field.is_some()).collect();
     let body = format!(
         "{{\"etag\":{},\"experiment\":{},\"problems\":{}}}",
         json_string(&etag),

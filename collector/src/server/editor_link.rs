@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -21,7 +20,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use splitbeam_core::json::Value;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::CorsLayer;
 
 use super::error::ApiError;
 use super::{admin, editor, AppState};
@@ -180,18 +179,9 @@ pub fn routes(state: Arc<AppState>, allow_origins: &[String]) -> anyhow::Result<
 }
 
 fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
-    let allow = if origins.is_empty() {
-        AllowOrigin::any()
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| HeaderValue::from_str(o.trim_end_matches('/')).with_context(|| format!("--allow-origin {o:?}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        AllowOrigin::list(values)
-    };
     // No allow_credentials: cookies are never sent to, or read by, these routes from another origin.
     Ok(CorsLayer::new()
-        .allow_origin(allow)
+        .allow_origin(super::allowed_origins(origins)?)
         .allow_methods([Method::GET, Method::PUT, Method::POST, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH])
         .expose_headers([header::ETAG])

@@ -237,18 +237,21 @@ async fn metrics_text(axum::extract::State(state): axum::extract::State<Arc<AppS
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
+/// `--allow-origin`: the listed origins, or any origin when none is given.
+pub(crate) fn allowed_origins(origins: &[String]) -> anyhow::Result<AllowOrigin> {
+    if origins.is_empty() {
+        return Ok(AllowOrigin::any());
+    }
+    let values = origins
+        .iter()
+        .map(|o| HeaderValue::from_str(o.trim_end_matches('/')).with_context(|| format!("--allow-origin {o:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(AllowOrigin::list(values))
+}
+
 fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
-    let allow = if origins.is_empty() {
-        AllowOrigin::any()
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| HeaderValue::from_str(o.trim_end_matches('/')).with_context(|| format!("--allow-origin {o:?}")))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        AllowOrigin::list(values)
-    };
     Ok(CorsLayer::new()
-        .allow_origin(allow)
+        .allow_origin(allowed_origins(origins)?)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
         .allow_headers([header::CONTENT_TYPE])
         // The snippet honours Retry-After; a cross-origin page can read it only when it is exposed.
