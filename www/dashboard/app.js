@@ -6,9 +6,20 @@ import { h } from './dom.js';
 import { time } from './format.js';
 import { renderList } from './list-view.js';
 import { renderExperiment } from './experiment-view.js';
-import { editorRoute, startEditor } from './experiment-editor.js';
 import { follow, POLL_MS } from './live.js';
 import { overTimeSection } from './over-time-view.js';
+
+/** The editor's view for a path, or null when the path is another view's. */
+export function editorRoute(pathname) {
+  if (pathname === '/new-experiment' || pathname === '/new-experiment/') return { isNew: true, key: null };
+  const match = /^\/experiments\/([^/]+)\/edit\/?$/.exec(pathname);
+  if (!match) return null;
+  try {
+    return { isNew: false, key: decodeURIComponent(match[1]) };
+  } catch {
+    return null; // a malformed %-escape is not an experiment
+  }
+}
 
 /** The view for a path, or null for an unknown one. */
 export function routeFor(pathname) {
@@ -66,7 +77,13 @@ async function signOut() {
 function start() {
   document.getElementById('sign-out')?.addEventListener('click', signOut);
   const editor = editorRoute(location.pathname);
-  if (editor) return startEditor(editor);
+  // The editor's modules (12 KB gzip) load only on its own pages, not with every results page.
+  if (editor) {
+    import('./experiment-editor.js')
+      .then(({ startEditor }) => startEditor(editor))
+      .catch((error) => showMessage('The editor could not be loaded', String(error.message)));
+    return;
+  }
   const route = routeFor(location.pathname);
   if (!route) {
     showMessage('Page not found', 'This dashboard has the experiment list at / and one page per experiment.');

@@ -34,18 +34,6 @@ function storefrontPage(experiment) {
   }
 }
 
-/** The editor's view for a path, or null when the path is another view's. */
-export function editorRoute(pathname) {
-  if (pathname === '/new-experiment' || pathname === '/new-experiment/') return { isNew: true, key: null };
-  const match = /^\/experiments\/([^/]+)\/edit\/?$/.exec(pathname);
-  if (!match) return null;
-  try {
-    return { isNew: false, key: decodeURIComponent(match[1]) };
-  } catch {
-    return null; // a malformed %-escape is not an experiment
-  }
-}
-
 function editHref(key) {
   return `${experimentHref(key)}/edit`;
 }
