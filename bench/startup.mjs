@@ -31,13 +31,15 @@ function fromTrace(events, timing) {
   // Trace time (µs, its own clock) of the reveal: the end of `decide`, mapped through the loader's
   // evaluation, which both clocks saw start (performance.now() is ms since navigation start).
   const navigation = events.find((e) => e.name === 'navigationStart' && e.pid === evaluate.pid) || events.find((e) => e.name === 'navigationStart');
-  const revealTs = decide && navigation ? navigation.ts + (decide.at + decide.ms) * 1000 : Infinity;
+  // `decide + apply`: from the call into the module to the reveal, which follows the loader's
+  // JavaScript apply in the same task (timed by the mutation observer of wasm-timing.js).
+  const decideMs = decide ? Math.max(decide.ms, (timing?.revealedAt ?? 0) - decide.at) : 0;
+  const revealTs = decide && navigation ? navigation.ts + (decide.at + decideMs) * 1000 : Infinity;
   const compiles = events.filter((e) => onMain(e) && e.cat.includes('v8.wasm') && !LAZY.has(e.name));
   const compile = unionLength(compiles.filter((e) => e.ts < revealTs).map((e) => [e.ts, e.ts + e.dur])) / 1000;
   const later = unionLength(compiles.filter((e) => e.ts >= revealTs).map((e) => [e.ts, e.ts + e.dur])) / 1000;
   const sum = (pred) => calls.filter(pred).reduce((total, c) => total + c.ms, 0);
   const loader = evaluate.dur / 1000;
-  const decideMs = decide ? decide.ms : 0;
   const start = sum((c) => c.name === 'start');
   const other = sum((c) => c.name !== 'start' && c.name !== 'decide');
   return {

@@ -1,7 +1,8 @@
-//! The first-paint module: everything that must run before the hidden elements are revealed and
-//! nothing else. It decides from the compiled config, applies the variants and keeps them applied
-//! (a framework re-render, lazy content) until the whole snippet takes the page over with `release`.
-//! Events, goals, sessions, SPA routes and the JS API belong to the whole snippet, loaded after.
+//! The first-paint module: everything that must be decided before the hidden elements are revealed
+//! and nothing else. It decides from the compiled config and hands the variants' changes to the
+//! loader, which applies them and keeps them applied (`www/first-apply.js`) until the whole snippet
+//! takes the page over. Events, goals, sessions, SPA routes and the JS API belong to the whole
+//! snippet, loaded after.
 
 use std::cell::RefCell;
 
@@ -14,20 +15,19 @@ use wasm_bindgen::prelude::*;
 
 use crate::consent::Consent;
 use crate::identity::{self, Identity};
-use crate::variant::ActiveVariant;
-use crate::{debug, observer, regex};
+use crate::{change_list, debug, regex};
 
 thread_local! {
-    static ACTIVE: RefCell<Vec<ActiveVariant>> = const { RefCell::new(Vec::new()) };
     /// What `decide` read and assigned, written to storage by `persist` once the page is revealed.
     static UNSAVED: RefCell<Option<(Identity, bool, Consent)>> = const { RefCell::new(None) };
 }
 
-/// Decides every experiment on this page from the compiled config and applies the variants when
-/// `options.apply` is not false. `options.consent == "required"` keeps the identity in memory.
-/// Returns `[visitor id, new visitor, [[experiment, variant], …]]`: the identity for the whole
-/// snippet to decide with, and the exposures it will record (the loader holds them for the next page
-/// if this one closes first); nothing when the config cannot be read (one console line).
+/// Decides every experiment on this page from the compiled config. `options.consent == "required"`
+/// keeps the identity in memory. Returns `[visitor id, new visitor, [[experiment, variant], …],
+/// [[experiment, variant, [change, …]], …]]`: the identity for the whole snippet to decide with, the
+/// exposures it will record (the loader holds them for the next page if this one closes first), and,
+/// unless `options.apply` is false, the variants for the loader to apply (`change_list`); nothing
+/// when the config cannot be read (one console line).
 #[wasm_bindgen]
 pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
     let option = |key: &str| js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
@@ -67,7 +67,7 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
     };
     let decisions = assign(&config, &visitor);
     let apply = option("apply").as_bool() != Some(false);
-    let mut active = Vec::new();
+    let active = Array::new();
     let mut assigned = Vec::new();
     let exposures = Array::new();
     for decision in &decisions {
@@ -82,19 +82,11 @@ pub fn decide(compiled: &[u8], options: JsValue) -> Option<Array> {
             exposures.push(&Array::of2(&key.into(), &variant.key.as_str().into()));
         }
         if apply && !variant.changes.iter().any(|c| c.redirect.is_some()) {
-            active.push(ActiveVariant::new(key, variant));
+            active.push(&change_list::variant(key, &variant.key, &variant.changes));
         }
     }
     let assigned = identity.note(assigned);
-    let watching = !active.is_empty();
-    ACTIVE.with(|cell| *cell.borrow_mut() = active);
-    if watching {
-        reconcile();
-        if let Err(err) = observer::watch(reconcile) {
-            debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
-        }
-    }
-    let answer = Array::of3(&identity.visitor_id.as_str().into(), &identity.new_visitor.into(), &exposures);
+    let answer = Array::of4(&identity.visitor_id.as_str().into(), &identity.new_visitor.into(), &exposures, &active);
     UNSAVED.with(|cell| *cell.borrow_mut() = Some((identity, assigned, consent)));
     Some(answer)
 }
@@ -107,31 +99,3 @@ pub fn persist() {
         identity.persist(assigned, consent);
     }
 }
-
-/// The whole snippet takes over: every change made here is undone (it applies them again in the
-/// same task, so no frame shows the original) and the page is no longer watched from here.
-#[wasm_bindgen]
-pub fn release() {
-    observer::stop();
-    let active = ACTIVE.with(|cell| std::mem::take(&mut *cell.borrow_mut()));
-    for variant in active {
-        variant.revert();
-    }
-}
-
-/// `splitbeam.variant(experiment)` until the whole snippet has started.
-#[wasm_bindgen]
-pub fn variant(experiment: String) -> Option<String> {
-    ACTIVE.with(|cell| cell.borrow().iter().find(|a| a.experiment == experiment).map(|a| a.variant.clone()))
-}
-
-/// Reaches elements that appeared since, and re-applies overwritten changes within budget.
-fn reconcile() {
-    let now = js_sys::Date::now();
-    let retry = ACTIVE.with(|cell| cell.try_borrow_mut().ok().and_then(|mut active| active.iter_mut().filter_map(|a| a.reconcile(now)).reduce(f64::min)));
-    observer::discard_own_records();
-    if let Some(at) = retry {
-        observer::retry_at(at, reconcile);
-    }
-}
-

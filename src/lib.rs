@@ -1,19 +1,23 @@
 //! splitbeam's browser snippet: the thin wasm layer between splitbeam-core and the page, built as
 //! two modules from this crate. Without the `full` feature it is the first-paint module
-//! (`first_paint.rs`: decide from the compiled config, apply the variants, keep them applied);
-//! with it, the whole snippet (`snippet.rs`), which the loader starts once the page is revealed.
+//! (`first_paint.rs`: decide from the compiled config and hand the variants' changes to the loader,
+//! which applies them); with it, the whole snippet (`snippet.rs`), which the loader starts once the
+//! page is revealed and which applies and keeps changes itself (`dom.rs`, `variant.rs`).
 
 mod consent;
 mod debug;
-mod dom;
 mod identity;
-mod observer;
 mod regex;
 mod storage;
-mod variant;
 
 #[cfg(feature = "full")]
 mod api;
+#[cfg(feature = "full")]
+mod dom;
+#[cfg(feature = "full")]
+mod observer;
+#[cfg(feature = "full")]
+mod variant;
 #[cfg(feature = "full")]
 mod goals;
 #[cfg(feature = "full")]
@@ -30,8 +34,11 @@ mod spa;
 mod transport;
 
 #[cfg(not(feature = "full"))]
+mod change_list;
+#[cfg(not(feature = "full"))]
 mod first_paint;
 
+#[cfg(feature = "full")]
 pub use dom::{apply, Applied};
 #[cfg(feature = "full")]
 pub use js_value::to_value;

@@ -28,16 +28,6 @@ pub fn watch(on_change: fn()) -> Result<(), JsValue> {
     Ok(())
 }
 
-/// Stops watching (the whole snippet has taken the page over with its own observer).
-#[cfg_attr(feature = "full", allow(dead_code))]
-pub fn stop() {
-    OBSERVER.with(|o| {
-        if let Some(observer) = o.take() {
-            observer.disconnect();
-        }
-    });
-}
-
 /// Drops the records our own changes just caused, so applying does not wake the observer again.
 pub fn discard_own_records() {
     OBSERVER.with(|o| {

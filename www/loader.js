@@ -1,8 +1,9 @@
 // splitbeam's loader (bundled with the first-paint module's glue into dist/splitbeam.js, a classic
 // script, added async by the inline tag or loaded on its own): fetches the first-paint module,
-// decides and applies, reveals, then loads the whole snippet (delivery, goals, SPA, the API), which
+// decides with it, applies its variants (first-apply.js), reveals, then loads the whole snippet (delivery, goals, SPA, the API), which
 // takes over. Calls made meanwhile wait in the queue. It never throws into the page.
 import initFirst, * as first from 'splitbeam-first';
+import { applyVariants, release, variantOf } from './first-apply.js';
 import { hide, hideFor } from './hide.js';
 
 // `splitbeam snippet` / the collector replace the marker with {b: the compiled config (base64),
@@ -42,7 +43,7 @@ try {
     api[name] = (...args) => call(name, args);
   });
   let decided = null;
-  api.variant = (key) => (ready ? call('variant', [key]) : decided ? decided.variant(key) : null);
+  api.variant = (key) => (ready ? call('variant', [key]) : decided ? variantOf(key) : null);
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
 
@@ -144,7 +145,7 @@ try {
       window.splitbeamFull.init({ module_or_path: wasm }).then(
         () => {
           const full = window.splitbeamFull.snippet;
-          if (applied) first.release();
+          if (applied) release();
           // The views before this one (the current URL's is the whole snippet's own).
           const earlier = views.filter((view, i) => i < views.length - 1 || view[0] != here());
           // Held exposures go in before this page's own (the earliest counts); held views and goals
@@ -190,6 +191,7 @@ try {
       // One line per page: the tag has said so if this script itself came after the timeout.
       if (!applied && !(tag && tag.said)) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
       const identity = first.decide(compiled, { consent, apply: applied });
+      if (identity) applyVariants(identity[3]);
       reveal();
       // No identity: the config could not be read (the module said so); the rest could not either.
       if (!identity) return;

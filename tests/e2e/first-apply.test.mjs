@@ -1,0 +1,158 @@
+// The loader applies the first paint's changes in JavaScript (www/first-apply.js, from what the
+// first-paint module decided) and the whole snippet takes over with its own wasm applier
+// (src/dom.rs): every change kind must look the same from both, and releasing must leave the page
+// exactly as it was, or the takeover would show a different page or lose the original.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { launch, openPage } from './lib/snippet-browser.mjs';
+import { startCollector } from './lib/delivery-collector.mjs';
+import { bakedLoader, inlineTag } from './lib/compile.mjs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const fixtures = path.join(root, 'tests/fixtures/first-apply');
+const config = path.join(fixtures, 'experiments.json');
+// The variant's changes as src/change_list.rs hands them to the loader.
+const CHANGES = JSON.parse(fs.readFileSync(config, 'utf8')).experiments[0].variants[1].changes.map((change) => {
+  const { move, ...rest } = change;
+  const out = { ...rest, ...(change.attr && { attr: Object.entries(change.attr) }) };
+  if (move) out.move = Object.entries(move)[0];
+  return out;
+});
+
+async function startPages(collectorUrl) {
+  const server = http.createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const send = (type, body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+    if (p === '/splitbeam.js') return send('text/javascript', bakedLoader(config));
+    if (p === '/first-apply.js') return send('text/javascript', fs.readFileSync(path.join(root, 'www/first-apply.js')));
+    if (p === '/index.html') return send('text/html', fs.readFileSync(path.join(fixtures, 'index.html'), 'utf8').replace('__TAG__', () => inlineTag(config, '/splitbeam.js', { collector: collectorUrl })));
+    if (p === '/module.html') return send('text/html', fs.readFileSync(path.join(fixtures, 'module.html')));
+    const file = path.join(root, 'dist', path.basename(p));
+    if (!fs.existsSync(file)) return res.writeHead(404).end();
+    send(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', fs.readFileSync(file));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
+}
+
+let browser;
+let collector;
+let pages;
+before(async () => {
+  browser = await launch();
+  collector = await startCollector();
+  pages = await startPages(collector.url);
+});
+after(async () => {
+  await browser?.close();
+  await pages?.close();
+  await collector?.close();
+});
+
+/** The page as the changes leave it: the box's markup and the page CSS the variant added. */
+const snapshot = (page) =>
+  page.evaluate(() => ({
+    box: document.querySelector('#box').innerHTML,
+    css: Array.from(document.querySelectorAll('style[data-splitbeam]')).map((s) => s.getAttribute('data-splitbeam') + ' ' + s.textContent),
+  }));
+const settled = (page) => page.waitForFunction(() => document.querySelectorAll('.tile').length === 2 && Array.from(document.querySelectorAll('.tile')).every((t) => t.textContent === 'Tile'), null, { timeout: 10000 });
+
+test('the first paint alone and the whole snippet after its takeover leave the page the same, for every change kind', async () => {
+  const firstOnly = await openPage(browser);
+  const whole = await openPage(browser);
+  try {
+    // The whole snippet never arrives: what is on the page is the loader's own applying.
+    await firstOnly.page.route('**/splitbeam_full.*.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await firstOnly.page.goto(pages.url + '/index.html');
+    await settled(firstOnly.page);
+    const byLoader = await snapshot(firstOnly.page);
+
+    await whole.page.goto(pages.url + '/index.html');
+    await whole.page.waitForFunction(() => typeof window.splitbeam.flush === 'function' && window.splitbeamFull, null, { timeout: 10000 });
+    await settled(whole.page);
+    const byWholeSnippet = await snapshot(whole.page);
+
+    // What every change kind did, so that an applier doing nothing cannot pass by matching another.
+    assert.match(byLoader.box, /<h1 id="title">Free shipping on every order<\/h1>/);
+    assert.match(byLoader.box, /<p id="intro"><em>New<\/em> season, <b>new<\/b> roasts<\/p>/);
+    assert.match(byLoader.box, /<a id="cta" class="cta cta--big" title="Buy now" href="#" data-variant="changed">/);
+    assert.match(byLoader.box, /<p id="price" style="color: blue;\s*font-weight: bold;?">/);
+    assert.doesNotMatch(byLoader.box, /banner/);
+    assert.match(byLoader.box, /<span id="anchor">A<\/span><span id="badge">New<\/span>/);
+    assert.deepEqual(byLoader.css, ['every-kind #box { outline: 1px solid red }']);
+    assert.deepEqual(byLoader, byWholeSnippet);
+    assert.equal(firstOnly.seen.splitbeamErrors.length, 1, JSON.stringify(firstOnly.seen.splitbeamErrors));
+    assert.deepEqual(whole.seen.splitbeamErrors, []);
+    assert.deepEqual([...firstOnly.seen.uncaught, ...whole.seen.uncaught], []);
+  } finally {
+    await firstOnly.ctx.close();
+    await whole.ctx.close();
+  }
+});
+
+test('releasing the first paint\'s changes leaves the page exactly as it was, including what the page changed meanwhile', async () => {
+  const { page, ctx, seen } = await openPage(browser);
+  try {
+    await page.goto(pages.url + '/module.html');
+    await page.waitForFunction(() => window.ready === true);
+    const original = await snapshot(page);
+    await page.evaluate((changes) => window.applier.applyVariants([['every-kind', 'changed', changes]]), CHANGES);
+    assert.equal(await page.evaluate(() => window.applier.variantOf('every-kind')), 'changed');
+    assert.equal(await page.evaluate(() => window.applier.variantOf('another')), null);
+    const applied = await snapshot(page);
+    assert.notDeepEqual(applied, original);
+    // The page overwrites the changed title (a framework re-render): it gets the variant back.
+    await page.evaluate(() => (document.querySelector('#title').textContent = 'Re-rendered'));
+    await page.waitForFunction(() => document.querySelector('#title').textContent === 'Free shipping on every order', null, { timeout: 5000 });
+    // Released: the title the page put there last is the original now; everything else as before.
+    await page.evaluate(() => window.applier.release());
+    const released = await snapshot(page);
+    assert.deepEqual(released, { ...original, box: original.box.replace('Old <b>title</b>', 'Re-rendered') });
+    assert.equal(await page.evaluate(() => window.applier.variantOf('every-kind')), null);
+    // No longer watched: a change by the page stays.
+    await page.evaluate(() => (document.querySelector('#title').textContent = 'Page copy'));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await page.$eval('#title', (el) => el.textContent), 'Page copy');
+    assert.deepEqual(seen.uncaught, []);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a page that undoes the first paint\'s change whenever it sees it does not hang, and the variant ends on top', { timeout: 60000 }, async () => {
+  const { page, ctx, seen } = await openPage(browser);
+  try {
+    await page.goto(pages.url + '/module.html');
+    await page.waitForFunction(() => window.ready === true);
+    // The page's own observer puts its copy back each time the title changes, for 300 ms. Without
+    // the applier's budget (3 re-applies per element per second) the two observers would take
+    // turns forever in microtasks and the page would never run a task again.
+    const resets = await page.evaluate(
+      (changes) =>
+        new Promise((resolve) => {
+          let resets = 0;
+          const title = document.querySelector('#title');
+          const own = new MutationObserver(() => {
+            if (title.textContent !== 'Page copy') {
+              resets++;
+              title.textContent = 'Page copy';
+            }
+          });
+          own.observe(title, { childList: true, characterData: true, subtree: true });
+          window.applier.applyVariants([['every-kind', 'changed', changes]]);
+          setTimeout(() => (own.disconnect(), resolve(resets)), 300);
+        }),
+      CHANGES,
+    );
+    assert.ok(resets >= 1 && resets <= 10, `the page undid the change ${resets} times in 300 ms`);
+    // Once the page stops, the throttled element is retried and shows the variant.
+    await page.waitForFunction(() => document.querySelector('#title').textContent === 'Free shipping on every order', null, { timeout: 5000 });
+    assert.deepEqual(seen.uncaught, []);
+  } finally {
+    await ctx.close();
+  }
+});
