@@ -1,8 +1,8 @@
 //! splitbeam's browser snippet: the thin wasm layer between splitbeam-core and the page, built as
 //! two modules from this crate. Without the `full` feature it is the first-paint module
-//! (`first_paint.rs`: decide from the compiled config and hand the variants' changes to the loader,
-//! which applies them); with it, the whole snippet (`snippet.rs`), which the loader starts once the
-//! page is revealed and which applies and keeps changes itself (`dom.rs`, `variant.rs`).
+//! (`first_paint.rs`: decide from the compiled config and hand the variants' changes to the loader);
+//! with it, the whole snippet (`snippet.rs`), which the loader starts once the page is revealed. Both
+//! have the loader apply the changes (`change_list.rs`, `page_changes.rs`; `www/changes.js`).
 
 mod consent;
 mod debug;
@@ -13,11 +13,7 @@ mod storage;
 #[cfg(feature = "full")]
 mod api;
 #[cfg(feature = "full")]
-mod dom;
-#[cfg(feature = "full")]
-mod observer;
-#[cfg(feature = "full")]
-mod variant;
+mod page_changes;
 #[cfg(feature = "full")]
 mod goals;
 #[cfg(feature = "full")]
@@ -33,13 +29,10 @@ mod spa;
 #[cfg(feature = "full")]
 mod transport;
 
-#[cfg(not(feature = "full"))]
 mod change_list;
 #[cfg(not(feature = "full"))]
 mod first_paint;
 
-#[cfg(feature = "full")]
-pub use dom::{apply, Applied};
 #[cfg(feature = "full")]
 pub use js_value::to_value;
 #[cfg(feature = "full")]

@@ -15,8 +15,7 @@ use wasm_bindgen::prelude::*;
 use crate::api::{self, Exposures};
 use crate::consent::Consent;
 use crate::identity::{self, Identity};
-use crate::variant::ActiveVariant;
-use crate::{debug, goals, observer, outbox, regex, spa};
+use crate::{debug, goals, outbox, page_changes, regex, spa};
 
 thread_local! {
     static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
@@ -32,7 +31,8 @@ pub(crate) struct Snippet {
     debug: bool,
     /// False when the loader gave up waiting: the visitor already saw the original on this view.
     apply: bool,
-    active: Vec<ActiveVariant>,
+    /// (experiment, variant) on the page now (applied by `page_changes`).
+    active: Vec<(String, String)>,
     /// (experiment, variant) pairs exposed on this page load: one exposure each.
     exposed: Vec<(String, String)>,
     exposures: Exposures,
@@ -122,16 +122,8 @@ pub fn start(compiled: &[u8], options: JsValue) {
         announcements
     });
     announce_all(announcements);
-    if let Err(err) = observer::watch(on_mutation).and_then(|_| spa::watch(on_route)).and_then(|_| goals::watch_clicks(on_click)) {
+    if let Err(err) = spa::watch(on_route).and_then(|_| goals::watch_clicks(on_click)) {
         debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
-    }
-}
-
-/// The DOM changed: reach new elements, re-apply overwritten changes (within budget).
-fn on_mutation() {
-    let retry = with_snippet(|s| s.reconcile()).flatten();
-    if let Some(at) = retry {
-        observer::retry_at(at, on_mutation);
     }
 }
 
@@ -215,15 +207,10 @@ impl Snippet {
             }
         }
         self.identity.remember(assigned, self.consent);
-        // Revert what no longer applies (another route, or another variant after new attributes).
-        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.active)
-            .into_iter()
-            .partition(|a| wanted.contains(&(a.experiment.as_str(), a.variant.as_str())));
-        for active in gone {
-            debug::log(self.debug, &[active.experiment.as_str(), ": reverted ", &active.variant].concat());
-            active.revert();
-        }
-        self.active = keep;
+        // What no longer applies (another route, or another variant after new attributes) is
+        // reverted by `page_changes` below; what still does stays as it is.
+        self.active.retain(|(experiment, variant)| wanted.contains(&(experiment.as_str(), variant.as_str())));
+        let mut on_page = Vec::new();
         let mut exposures = Vec::new();
         let mut redirects = Vec::new();
         for decision in &decisions {
@@ -237,15 +224,17 @@ impl Snippet {
                 // Once per session for the collector (outbox's check); every page for listeners.
                 exposures.push((key.to_string(), variant.key.clone()));
             }
-            if self.active.iter().any(|a| a.experiment == key) {
-                continue;
+            // A split-URL variant navigates, unless it is already on the page (nothing to do).
+            let redirect = variant.changes.iter().find_map(|c| c.redirect.as_deref());
+            match redirect {
+                Some(target) if !self.active.iter().any(|(experiment, _)| experiment == key) => redirects.push(target.to_string()),
+                _ => on_page.push((key, variant)),
             }
-            if let Some(target) = variant.changes.iter().find_map(|c| c.redirect.as_deref()) {
-                redirects.push(target.to_string());
-                continue;
-            }
-            self.active.push(ActiveVariant::new(key, variant));
         }
+        for (experiment, variant) in page_changes::set_variants(&on_page) {
+            debug::log(self.debug, &[experiment.as_str(), ": reverted ", &variant].concat());
+        }
+        self.active = on_page.iter().map(|(experiment, variant)| (experiment.to_string(), variant.key.clone())).collect();
         drop(decisions);
         outbox::expose(&self.identity.visitor_id, &page_url(), None, &exposures);
         for target in redirects {
@@ -253,9 +242,6 @@ impl Snippet {
             // navigating, ~100 ms at most).
             let (location, debug) = (window.location(), self.debug);
             outbox::before_leaving(Box::new(move || redirect(&target, &location, debug)));
-        }
-        if let Some(at) = self.reconcile() {
-            observer::retry_at(at, on_mutation);
         }
         announcements
     }
@@ -320,13 +306,6 @@ impl Snippet {
             })
             .map(|s| (s.experiment.clone(), s.variant.clone()))
             .collect()
-    }
-
-    fn reconcile(&mut self) -> Option<f64> {
-        let now = js_sys::Date::now();
-        let retry = self.active.iter_mut().filter_map(|a| a.reconcile(now)).reduce(f64::min);
-        observer::discard_own_records();
-        retry
     }
 }
 
@@ -408,7 +387,7 @@ impl Snippet {
 
     /// The variant key shown on this page for `experiment`.
     pub(crate) fn variant(&self, experiment: &str) -> Option<String> {
-        self.active.iter().find(|a| a.experiment == experiment).map(|a| a.variant.clone())
+        self.active.iter().find(|(key, _)| key == experiment).map(|(_, variant)| variant.clone())
     }
 
     /// Merges custom targeting attributes and decides again.

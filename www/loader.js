@@ -1,9 +1,9 @@
 // splitbeam's loader (bundled with the first-paint module's glue into dist/splitbeam.js, a classic
 // script, added async by the inline tag or loaded on its own): fetches the first-paint module,
-// decides with it, applies its variants (first-apply.js), reveals, then loads the whole snippet (delivery, goals, SPA, the API), which
+// decides with it, applies its variants (changes.js), reveals, then loads the whole snippet (delivery, goals, SPA, the API), which
 // takes over. Calls made meanwhile wait in the queue. It never throws into the page.
 import initFirst, * as first from 'splitbeam-first';
-import { applyVariants, release, variantOf } from './first-apply.js';
+import { setVariants, variantOf } from './changes.js';
 import { hide, hideFor } from './hide.js';
 
 // `splitbeam snippet` / the collector replace the marker with {b: the compiled config (base64),
@@ -46,6 +46,7 @@ try {
   api.variant = (key) => (ready ? call('variant', [key]) : decided ? variantOf(key) : null);
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
+  window.splitbeamChanges = { set: setVariants };
 
   // What happens before the whole snippet has started (it loads after the reveal) would die with a
   // tab that closes that early: goals tracked or clicked, the page view, the exposures of the
@@ -134,8 +135,8 @@ try {
   };
   const url = (file) => new URL(file, base);
 
-  // The whole snippet, once the page is revealed: the first-paint module hands the page over in the
-  // same task, so no frame shows the original in between.
+  // The whole snippet, once the page is revealed. It sets the page's variants through the same
+  // applier (changes.js), so the variants applied here stay as they are when it takes over.
   const startFull = (applied, identity) => {
     const wasm = fetch(url(SPLITBEAM_FULL_WASM));
     const glue = document.createElement('script');
@@ -145,7 +146,6 @@ try {
       window.splitbeamFull.init({ module_or_path: wasm }).then(
         () => {
           const full = window.splitbeamFull.snippet;
-          if (applied) release();
           // The views before this one (the current URL's is the whole snippet's own).
           const earlier = views.filter((view, i) => i < views.length - 1 || view[0] != here());
           // Held exposures go in before this page's own (the earliest counts); held views and goals
@@ -191,7 +191,7 @@ try {
       // One line per page: the tag has said so if this script itself came after the timeout.
       if (!applied && !(tag && tag.said)) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
       const identity = first.decide(compiled, { consent, apply: applied });
-      if (identity) applyVariants(identity[3]);
+      if (identity) setVariants(identity[3]);
       reveal();
       // No identity: the config could not be read (the module said so); the rest could not either.
       if (!identity) return;

@@ -1,7 +1,7 @@
 // A variant's changes shown on the page and taken back, for the editor's before/after switch.
 // Like GrowthBook's dom-mutator, each touched element's original state is recorded once (its
 // children, attributes, place) and restored on revert, so switching back and forth never drifts.
-// The snippet applies the same change kinds for visitors (src/dom.rs); `remove` is shown here as
+// The snippet applies the same change kinds for visitors (www/changes.js); `remove` is shown here as
 // hidden rather than removed, so that it can be undone.
 
 const originals = new Map(); // element → {children, attributes, parent, next}

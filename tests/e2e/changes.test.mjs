@@ -1,7 +1,7 @@
-// The loader applies the first paint's changes in JavaScript (www/first-apply.js, from what the
-// first-paint module decided) and the whole snippet takes over with its own wasm applier
-// (src/dom.rs): every change kind must look the same from both, and releasing must leave the page
-// exactly as it was, or the takeover would show a different page or lose the original.
+// The page's changes (www/changes.js): the loader applies what the first-paint module decided, the
+// whole snippet takes the same variants over without touching them and sets each route's variants
+// through the same applier. Every change kind, its revert (the page exactly as it was), re-applying
+// after the page overwrote a change, and the budget that keeps a page fighting back from hanging.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -13,7 +13,7 @@ import { startCollector } from './lib/delivery-collector.mjs';
 import { bakedLoader, inlineTag } from './lib/compile.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const fixtures = path.join(root, 'tests/fixtures/first-apply');
+const fixtures = path.join(root, 'tests/fixtures/changes');
 const config = path.join(fixtures, 'experiments.json');
 // The variant's changes as src/change_list.rs hands them to the loader.
 const CHANGES = JSON.parse(fs.readFileSync(config, 'utf8')).experiments[0].variants[1].changes.map((change) => {
@@ -28,7 +28,7 @@ async function startPages(collectorUrl) {
     const p = new URL(req.url, 'http://x').pathname;
     const send = (type, body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
     if (p === '/splitbeam.js') return send('text/javascript', bakedLoader(config));
-    if (p === '/first-apply.js') return send('text/javascript', fs.readFileSync(path.join(root, 'www/first-apply.js')));
+    if (p === '/changes.js') return send('text/javascript', fs.readFileSync(path.join(root, 'www/changes.js')));
     if (p === '/index.html') return send('text/html', fs.readFileSync(path.join(fixtures, 'index.html'), 'utf8').replace('__TAG__', () => inlineTag(config, '/splitbeam.js', { collector: collectorUrl })));
     if (p === '/module.html') return send('text/html', fs.readFileSync(path.join(fixtures, 'module.html')));
     const file = path.join(root, 'dist', path.basename(p));
@@ -61,20 +61,34 @@ const snapshot = (page) =>
   }));
 const settled = (page) => page.waitForFunction(() => document.querySelectorAll('.tile').length === 2 && Array.from(document.querySelectorAll('.tile')).every((t) => t.textContent === 'Tile'), null, { timeout: 10000 });
 
-test('the first paint alone and the whole snippet after its takeover leave the page the same, for every change kind', async () => {
+test('every change kind from the first paint, and the whole snippet takes the page over without touching it', async () => {
   const firstOnly = await openPage(browser);
   const whole = await openPage(browser);
   try {
-    // The whole snippet never arrives: what is on the page is the loader's own applying.
+    // The whole snippet never arrives: what is on the page is the first paint's alone.
     await firstOnly.page.route('**/splitbeam_full.*.js', (route) => route.fulfill({ status: 404, body: 'gone' }));
     await firstOnly.page.goto(pages.url + '/index.html');
     await settled(firstOnly.page);
     const byLoader = await snapshot(firstOnly.page);
 
+    // The whole snippet's wasm is held until the first paint's changes are on the page and watched.
+    let letThrough;
+    const held = new Promise((resolve) => (letThrough = resolve));
+    await whole.page.route('**/splitbeam_bg.*.wasm', async (route) => {
+      await held;
+      await route.continue();
+    });
     await whole.page.goto(pages.url + '/index.html');
-    await whole.page.waitForFunction(() => typeof window.splitbeam.flush === 'function' && window.splitbeamFull, null, { timeout: 10000 });
     await settled(whole.page);
+    await whole.page.evaluate(() => {
+      window.touched = 0;
+      new MutationObserver((records) => (window.touched += records.length)).observe(document.querySelector('#box'), { childList: true, subtree: true, attributes: true, characterData: true });
+    });
+    letThrough();
+    await whole.page.waitForFunction(() => typeof window.splitbeam.flush === 'function' && window.splitbeamFull, null, { timeout: 10000 });
     const byWholeSnippet = await snapshot(whole.page);
+    // Nothing reverted and applied again at the takeover.
+    assert.equal(await whole.page.evaluate(() => window.touched), 0);
 
     // What every change kind did, so that an applier doing nothing cannot pass by matching another.
     assert.match(byLoader.box, /<h1 id="title">Free shipping on every order<\/h1>/);
@@ -94,13 +108,13 @@ test('the first paint alone and the whole snippet after its takeover leave the p
   }
 });
 
-test('releasing the first paint\'s changes leaves the page exactly as it was, including what the page changed meanwhile', async () => {
+test('reverting a variant leaves the page exactly as it was, including what the page changed meanwhile', async () => {
   const { page, ctx, seen } = await openPage(browser);
   try {
     await page.goto(pages.url + '/module.html');
     await page.waitForFunction(() => window.ready === true);
     const original = await snapshot(page);
-    await page.evaluate((changes) => window.applier.applyVariants([['every-kind', 'changed', changes]]), CHANGES);
+    assert.deepEqual(await page.evaluate((changes) => window.applier.setVariants([['every-kind', 'changed', changes]]), CHANGES), []);
     assert.equal(await page.evaluate(() => window.applier.variantOf('every-kind')), 'changed');
     assert.equal(await page.evaluate(() => window.applier.variantOf('another')), null);
     const applied = await snapshot(page);
@@ -108,8 +122,9 @@ test('releasing the first paint\'s changes leaves the page exactly as it was, in
     // The page overwrites the changed title (a framework re-render): it gets the variant back.
     await page.evaluate(() => (document.querySelector('#title').textContent = 'Re-rendered'));
     await page.waitForFunction(() => document.querySelector('#title').textContent === 'Free shipping on every order', null, { timeout: 5000 });
-    // Released: the title the page put there last is the original now; everything else as before.
-    await page.evaluate(() => window.applier.release());
+    // Reverted (no variant wanted any more, as on another route): the title the page put there last
+    // is the original now; everything else as before.
+    assert.deepEqual(await page.evaluate(() => window.applier.setVariants([])), [['every-kind', 'changed']]);
     const released = await snapshot(page);
     assert.deepEqual(released, { ...original, box: original.box.replace('Old <b>title</b>', 'Re-rendered') });
     assert.equal(await page.evaluate(() => window.applier.variantOf('every-kind')), null);
@@ -123,7 +138,7 @@ test('releasing the first paint\'s changes leaves the page exactly as it was, in
   }
 });
 
-test('a page that undoes the first paint\'s change whenever it sees it does not hang, and the variant ends on top', { timeout: 60000 }, async () => {
+test('a page that undoes a change whenever it sees it does not hang, and the variant ends on top', { timeout: 60000 }, async () => {
   const { page, ctx, seen } = await openPage(browser);
   try {
     await page.goto(pages.url + '/module.html');
@@ -143,7 +158,7 @@ test('a page that undoes the first paint\'s change whenever it sees it does not 
             }
           });
           own.observe(title, { childList: true, characterData: true, subtree: true });
-          window.applier.applyVariants([['every-kind', 'changed', changes]]);
+          window.applier.setVariants([['every-kind', 'changed', changes]]);
           setTimeout(() => (own.disconnect(), resolve(resets)), 300);
         }),
       CHANGES,
@@ -151,6 +166,30 @@ test('a page that undoes the first paint\'s change whenever it sees it does not 
     assert.ok(resets >= 1 && resets <= 10, `the page undid the change ${resets} times in 300 ms`);
     // Once the page stops, the throttled element is retried and shows the variant.
     await page.waitForFunction(() => document.querySelector('#title').textContent === 'Free shipping on every order', null, { timeout: 5000 });
+    assert.deepEqual(seen.uncaught, []);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('setting the variants of another route keeps the ones still wanted as they are and reverts the rest', async () => {
+  const { page, ctx, seen } = await openPage(browser);
+  try {
+    await page.goto(pages.url + '/module.html');
+    await page.waitForFunction(() => window.ready === true);
+    const title = [{ selector: '#title', text: 'Title variant' }];
+    const intro = [{ selector: '#intro', text: 'Intro variant' }];
+    await page.evaluate((title) => window.applier.setVariants([['title', 'b', title]]), title);
+    const titleNode = await page.evaluateHandle(() => document.querySelector('#title').firstChild);
+    const reverted = await page.evaluate(([title, intro]) => window.applier.setVariants([['title', 'b', title], ['intro', 'b', intro]]), [title, intro]);
+    assert.deepEqual(reverted, []);
+    assert.deepEqual(await page.evaluate(() => [document.querySelector('#title').textContent, document.querySelector('#intro').textContent]), ['Title variant', 'Intro variant']);
+    // The title kept was not applied again: the very same text node is there.
+    assert.equal(await page.evaluate((node) => document.querySelector('#title').firstChild === node, titleNode), true);
+    // Another variant of the same experiment replaces it.
+    const switched = await page.evaluate((intro) => window.applier.setVariants([['intro', 'c', [{ selector: '#intro', text: 'Intro c' }]]]), intro);
+    assert.deepEqual(switched, [['title', 'b'], ['intro', 'b']]);
+    assert.deepEqual(await page.evaluate(() => [document.querySelector('#title').innerHTML, document.querySelector('#intro').textContent]), ['Old <b>title</b>', 'Intro c']);
     assert.deepEqual(seen.uncaught, []);
   } finally {
     await ctx.close();

@@ -1,12 +1,13 @@
-// The first paint's changes, applied by the loader from what the first-paint module decided
-// (src/change_list.rs) and kept applied (a framework re-render, lazy content) until the whole
-// snippet takes the page over (`release`). The same rules as the whole snippet's src/dom.rs and
-// src/variant.rs, which re-apply in the task that calls `release`, so no frame shows the original:
-// each change remembers what it replaced and can tell whether the page has since overwritten it.
-// On the critical path these few lines replace 7.6 KB gzip of wasm (README, "Why the snippet has
-// this shape"). tests/e2e/first-apply.test.mjs checks every change kind against the whole snippet.
+// A variant's changes on the page, for the whole of a page view: the loader applies what the
+// first-paint module chose (src/change_list.rs hands the changes over), and the whole snippet, once
+// it has started, sets what it decides on each route (src/page_changes.rs) through the same state
+// (`window.splitbeamChanges`), so the takeover changes nothing on the page. Each change remembers
+// what it replaced and can tell whether the page has since overwritten it (a framework re-render,
+// lazy content: a MutationObserver re-applies, within a budget). On the critical path these lines
+// replace 7.6 KB gzip of wasm and its glue (README, "Why the snippet has this shape").
 
-// How often one element's change is re-applied within a second before backing off (as variant.rs).
+// How often one element's change is re-applied within a second before backing off: a page that
+// fights back cannot hang the tab.
 const MAX_REAPPLIES = 3;
 const WINDOW_MS = 1000;
 
@@ -23,7 +24,7 @@ const query = (selector, all) => {
   }
 };
 
-// The operations of one change on one element, each { apply, holds, revert }, as dom.rs's `Op`.
+// The operations of one change on one element, each { apply, holds, revert }.
 function operations(change, el) {
   const ops = [];
   const content = (set, read) => {
@@ -147,38 +148,48 @@ function reconcile() {
   }
 }
 
-// Applies `variants` ([[experiment, variant, [change, …]], …]) and watches the page for them.
-export function applyVariants(variants) {
-  active = variants.map(([experiment, variant, changes]) => {
-    const css = changes
-      .filter((change) => change.css != null)
-      .map((change) => {
-        const style = document.createElement('style');
-        style.setAttribute('data-splitbeam', experiment);
-        style.textContent = change.css;
-        (document.head || document.documentElement).appendChild(style);
-        return style;
-      });
-    const elements = changes.filter((change) => change.selector != null).map((change) => ({ change, tracked: [] }));
-    return { experiment, variant, changes: elements, css };
-  });
-  if (!active.length) return;
-  reconcile();
-  observer = new MutationObserver(reconcile);
-  observer.observe(document.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+// One variant on the page: its page CSS now, its element changes on `reconcile`.
+function start(experiment, variant, changes) {
+  const css = changes
+    .filter((change) => change.css != null)
+    .map((change) => {
+      const style = document.createElement('style');
+      style.setAttribute('data-splitbeam', experiment);
+      style.textContent = change.css;
+      (document.head || document.documentElement).appendChild(style);
+      return style;
+    });
+  const elements = changes.filter((change) => change.selector != null).map((change) => ({ change, tracked: [] }));
+  return { experiment, variant, changes: elements, css };
 }
 
-// `splitbeam.variant(experiment)` until the whole snippet has started.
-export const variantOf = (experiment) => (active.find((a) => a.experiment == experiment) || {}).variant || null;
+// Puts every element and the page CSS back as they were (latest originals), latest first.
+function undo(active) {
+  for (const entry of active.changes.reverse()) for (const tracked of entry.tracked.reverse()) tracked.ops.reverse().forEach((op) => op.revert());
+  active.css.forEach((style) => style.remove());
+}
 
-// The whole snippet takes over: every change made here is undone, latest first (it applies them
-// again in the same task), and the page is no longer watched from here.
-export function release() {
-  if (observer) observer.disconnect();
-  observer = null;
-  for (const variant of active.reverse()) {
-    for (const entry of variant.changes.reverse()) for (const tracked of entry.tracked.reverse()) tracked.ops.reverse().forEach((op) => op.revert());
-    variant.css.forEach((style) => style.remove());
+// The variants on the page from now on, `[[experiment, variant, [change, …]], …]`: a variant already
+// there stays as it is, the others are reverted; the new ones are applied and the page watched for
+// them. Returns the reverted ones, `[[experiment, variant], …]`.
+export function setVariants(variants) {
+  const same = (a, [experiment, variant]) => a.experiment == experiment && a.variant == variant;
+  const gone = active.filter((a) => !variants.some((v) => same(a, v)));
+  gone.slice().reverse().forEach(undo);
+  active = active.filter((a) => gone.indexOf(a) < 0);
+  for (const [experiment, variant, changes] of variants) if (!active.some((a) => same(a, [experiment, variant]))) active.push(start(experiment, variant, changes));
+  if (active.length) {
+    reconcile();
+    if (!observer) {
+      observer = new MutationObserver(reconcile);
+      observer.observe(document.documentElement, { childList: true, subtree: true, attributes: true, characterData: true });
+    }
+  } else if (observer) {
+    observer.disconnect();
+    observer = null;
   }
-  active = [];
+  return gone.map((a) => [a.experiment, a.variant]);
 }
+
+// `splitbeam.variant(experiment)`: the variant on the page, or null.
+export const variantOf = (experiment) => (active.find((a) => a.experiment == experiment) || {}).variant || null;
