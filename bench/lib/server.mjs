@@ -13,7 +13,9 @@ import { benchDir, fixtures, fiftyConfig, growthbookPayload, productTiles } from
 import { bakedLoader, inlineTag } from '../../tests/e2e/lib/compile.mjs';
 
 const root = path.resolve(benchDir, '..');
-const dist = path.join(root, 'dist');
+// Another build's files (bench/ab-builds.mjs): its dist/ and its target/splitbeam-glue/ (export names).
+const dist = process.env.SPLITBEAM_DIST || path.join(root, 'dist');
+const glue = process.env.SPLITBEAM_GLUE || path.join(root, 'target/splitbeam-glue');
 const growthbookBundle = path.join(root, 'node_modules/@growthbook/growthbook/dist/bundles/auto.min.js');
 const gbInline = () => `<script>window.growthbook_config = { payload: ${JSON.stringify(growthbookPayload())} };</script>`;
 
@@ -69,7 +71,7 @@ export async function startServer() {
   // The build shortens export names; the timing wrapper gets each module's originals, in the order
   // the modules are instantiated (first paint, then the whole snippet).
   const names = (module) => {
-    const file = path.join(root, `target/splitbeam-glue/${module}.export-names.json`);
+    const file = path.join(glue, `${module}.export-names.json`);
     return fs.existsSync(file) ? read(file).toString('utf8') : '{}';
   };
   const wasmTiming = (config) => `<script>window.__wasmExportNames = [${names(config === '50' ? 'first_audience' : 'first')}, ${names('full')}];${read(path.join(fixtures, 'wasm-timing.js'))}</script>`;

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = path.join(root, 'target/release/splitbeam');
-const dist = path.join(root, 'dist');
+// SPLITBEAM_DIST: another build's dist/ (the benchmarks compare builds with it).
+const dist = process.env.SPLITBEAM_DIST || path.join(root, 'dist');
 const cache = new Map();
 
 const run = (args) => execFileSync(cli, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
