@@ -114,7 +114,8 @@ impl Checkpointer {
         });
         let shared = watch.clone();
         let thread = std::thread::Builder::new()
-            .name("splitbeam-sqlite-checkpointer".to_string())
+            // 15 characters at most: the name the kernel shows (/proc/<pid>/task/*/comm).
+            .name("splitbeam-ckpt".to_string())
             .spawn(move || run(conn, &shared, woken))
             .context("starting the SQLite checkpointer thread")?;
         Ok(Checkpointer { watch, thread: Some(thread) })
