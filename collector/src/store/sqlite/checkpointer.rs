@@ -88,7 +88,7 @@ impl WalWatch {
     }
 }
 
-/// The checkpointer thread; stopped (after a last checkpoint) by `stop`.
+/// The checkpointer thread; stopped (after a last passive checkpoint) by `stop`.
 pub(super) struct Checkpointer {
     watch: Arc<WalWatch>,
     thread: Option<JoinHandle<()>>,
@@ -201,10 +201,11 @@ fn run(conn: Connection, watch: &WalWatch, woken: Receiver<()>) {
             copied = frames;
         }
     }
-    // Leave a short WAL behind (the last connection to close removes it anyway).
-    if !checkpoint(&conn, watch, CheckpointMode::TRUNCATE) {
-        tracing::warn!("the last WAL checkpoint did not complete; SQLite finishes it at the next open");
-    }
+    // Copy what is left, waiting for no one: another process (`splitbeam results` next to a
+    // running `serve`) must not hold that server's writer up. The last connection to close
+    // checkpoints the rest and removes the WAL; if another process still has the database open,
+    // its own checkpoints do.
+    checkpoint(&conn, watch, CheckpointMode::PASSIVE);
 }
 
 /// One checkpoint; true if it copied every frame (and for RESTART, started the WAL over).
