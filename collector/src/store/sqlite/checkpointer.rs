@@ -12,7 +12,10 @@
 //!   beginning only once every frame is copied back, so the file would keep growing;
 //! - from `restart_frames` on, `RESTART` (after a passive pass, so that little is left to copy):
 //!   holds the write lock, copies the last frames, waits up to `RESTART_WAIT_TRIES` ms for readers
-//!   of older snapshots to finish, and starts the WAL over. The writer waits for it, briefly. A
+//!   of older snapshots to finish, and starts the WAL over. The writer waits for it, briefly
+//!   (under `wrk` at 200 and 2,000 connections: about 7 restarts a second, 6 ms each on average
+//!   including the wait for the lock, 41 ms at most; at 16,000 frames they were 4 times rarer and
+//!   as long each, with no difference in throughput that the noise of a shared machine showed). A
 //!   restart that failed is tried again after `RETRY_EVERY`; passive checkpoints go on meanwhile;
 //! - at `ceiling_frames` (a reader has held an old snapshot through every restart, e.g. a
 //!   `splitbeam export` piped into a pager): the writer stores nothing more and answers each batch
