@@ -183,7 +183,10 @@ pub fn parse_batch_with(body: &[u8], limits: &Limits) -> Result<Parsed, BatchErr
 }
 
 fn parse_event(index: usize, event: Value) -> Result<Received, BatchError> {
-    let body = event.to_string();
+    // The same compact JSON as `event.to_string()`, written straight into a byte buffer instead of
+    // through `fmt::Display` (a formatter call per token: a third of this function's time).
+    let body = serde_json::to_string(&event)
+        .map_err(|e| BatchError::InvalidEvent { index, field: "(event)", message: format!("cannot be stored: {e}") })?;
     let fields = match event {
         Value::Object(fields) => fields,
         other => {

@@ -17,6 +17,7 @@ use axum::Json;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde::Serialize;
 
+use super::committing::Committing;
 use super::error::ApiError;
 use super::{rate_limit, AppState};
 use crate::ingest::{self, BatchError, MAX_BODY_BYTES};
@@ -113,25 +114,9 @@ async fn accept(shared: Arc<AppState>, request: Request) -> Result<(crate::store
         drop(permit.split(have - held));
     }
     // The store keeps a batch it was given even if the client hangs up meanwhile: its memory
-    // stays reserved and it is counted when committed, by a task that outlives the request.
+    // stays reserved and it is counted when committed (`committing`).
     let pending = state.store.insert_batch(events);
-    let refused_count = refused.len() as u64;
-    let committed = tokio::spawn({
-        let shared = shared.clone();
-        async move {
-            let metrics = &shared.metrics;
-            let outcome = pending.await;
-            drop(permit);
-            if let Ok(outcome) = &outcome {
-                metrics.batches_accepted.fetch_add(1, Ordering::Relaxed);
-                metrics.events_ingested.fetch_add(outcome.stored, Ordering::Relaxed);
-                metrics.events_duplicate.fetch_add(outcome.duplicates, Ordering::Relaxed);
-                metrics.events_refused.fetch_add(refused_count, Ordering::Relaxed);
-            }
-            outcome
-        }
-    });
-    let outcome = committed.await.map_err(|e| ApiError::Internal(anyhow::anyhow!("the insert task failed: {e}")))?;
+    let outcome = Committing::new(pending, permit, shared.clone(), refused.len() as u64).outcome().await;
     Ok((outcome.map_err(ApiError::from_store)?, refused))
 }
 

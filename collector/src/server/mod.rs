@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod collect;
+mod committing;
 pub mod compressed;
 pub mod conn;
 pub mod dashboard;

@@ -12,6 +12,7 @@ use splitbeam_core::event::EventKind;
 use tokio::sync::oneshot;
 
 use super::aggregates::{self, NewExposure};
+use super::checkpointer::WalWatch;
 use super::{Job, MAX_GROUP_EVENTS};
 use crate::ingest::Received;
 use crate::store::notices::StoredNotices;
@@ -24,6 +25,7 @@ pub(super) fn writer_loop(
     mut funnels: HashMap<String, Vec<String>>,
     queue: Receiver<Job>,
     notices: Arc<StoredNotices>,
+    wal: Arc<WalWatch>,
 ) {
     while let Ok(first) = queue.recv() {
         let mut inserts = Vec::new();
@@ -37,7 +39,7 @@ pub(super) fn writer_loop(
                 }
                 Job::RegisterFunnels { funnels: wanted, reply } => {
                     // Keep the order: batches queued before the registration commit first.
-                    commit_inserts(&mut conn, &funnels, std::mem::take(&mut inserts), &notices);
+                    commit_below_ceiling(&mut conn, &funnels, std::mem::take(&mut inserts), &notices, &wal);
                     let outcome = aggregates::rebuild_funnels(&mut conn, &mut funnels, wanted);
                     if let Err(e) = &outcome {
                         tracing::error!("registering funnels failed: {e:#}");
@@ -49,7 +51,29 @@ pub(super) fn writer_loop(
                 next = queue.try_recv().ok();
             }
         }
-        commit_inserts(&mut conn, &funnels, inserts, &notices);
+        commit_below_ceiling(&mut conn, &funnels, inserts, &notices, &wal);
+    }
+}
+
+/// `commit_inserts`, unless the WAL is at its ceiling (a reader has kept it from starting over,
+/// `checkpointer`): then nothing is written and every batch is answered 503 + Retry-After.
+fn commit_below_ceiling(
+    conn: &mut Connection,
+    funnels: &HashMap<String, Vec<String>>,
+    jobs: Vec<InsertJob>,
+    notices: &StoredNotices,
+    wal: &WalWatch,
+) {
+    if !wal.at_ceiling() {
+        return commit_inserts(conn, funnels, jobs, notices);
+    }
+    if !jobs.is_empty() {
+        tracing::warn!("the WAL is at its ceiling: {} batches refused with 503 until a checkpoint starts it over", jobs.len());
+    }
+    for (_, reply) in jobs {
+        let _ = reply.send(Err(anyhow::Error::new(Unavailable(
+            "the write-ahead log is full until a long read finishes".to_string(),
+        ))));
     }
 }
 
