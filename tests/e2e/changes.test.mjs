@@ -4,13 +4,13 @@
 // after the page overwrote a change, and the budget that keeps a page fighting back from hanging.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, openPage } from './lib/snippet-browser.mjs';
 import { startCollector } from './lib/delivery-collector.mjs';
 import { bakedLoader, inlineTag } from './lib/compile.mjs';
+import { startFixturePages } from './lib/fixture-pages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'tests/fixtures/changes');
@@ -23,21 +23,13 @@ const CHANGES = JSON.parse(fs.readFileSync(config, 'utf8')).experiments[0].varia
   return out;
 });
 
-async function startPages(collectorUrl) {
-  const server = http.createServer((req, res) => {
-    const p = new URL(req.url, 'http://x').pathname;
-    const send = (type, body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
-    if (p === '/splitbeam.js') return send('text/javascript', bakedLoader(config));
-    if (p === '/changes.js') return send('text/javascript', fs.readFileSync(path.join(root, 'www/changes.js')));
-    if (p === '/index.html') return send('text/html', fs.readFileSync(path.join(fixtures, 'index.html'), 'utf8').replace('__TAG__', () => inlineTag(config, '/splitbeam.js', { collector: collectorUrl })));
-    if (p === '/module.html') return send('text/html', fs.readFileSync(path.join(fixtures, 'module.html')));
-    const file = path.join(root, 'dist', path.basename(p));
-    if (!fs.existsSync(file)) return res.writeHead(404).end();
-    send(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', fs.readFileSync(file));
+const startPages = (collectorUrl) =>
+  startFixturePages((p) => {
+    if (p === '/splitbeam.js') return ['text/javascript', bakedLoader(config)];
+    if (p === '/changes.js') return ['text/javascript', fs.readFileSync(path.join(root, 'www/changes.js'))];
+    if (p === '/index.html') return ['text/html', fs.readFileSync(path.join(fixtures, 'index.html'), 'utf8').replace('__TAG__', () => inlineTag(config, '/splitbeam.js', { collector: collectorUrl }))];
+    if (p === '/module.html') return ['text/html', fs.readFileSync(path.join(fixtures, 'module.html'))];
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
-}
 
 let browser;
 let collector;

@@ -3,7 +3,6 @@
 // collector on another origin, real Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -11,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { launch, openPage } from './lib/snippet-browser.mjs';
 import { startCollector, duplicateIds, eventually } from './lib/delivery-collector.mjs';
 import { bakedLoader, inlineTag } from './lib/compile.mjs';
+import { startFixturePages } from './lib/fixture-pages.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const fixtures = path.join(root, 'tests/fixtures/deferred');
@@ -29,24 +29,16 @@ async function startPages(collectorUrl) {
     '/react-dom.js': path.join(root, 'node_modules/react-dom/umd/react-dom.production.min.js'),
     '/app.js': path.join(fixtures, 'app.cjs'),
   };
-  const server = http.createServer((req, res) => {
-    const p = new URL(req.url, 'http://x').pathname;
-    const send = (type, body) => res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
-    if (p === '/splitbeam.js') return send('text/javascript', bakedLoader(config));
-    if (files[p]) return send('text/javascript', fs.readFileSync(files[p]));
+  return startFixturePages((p) => {
+    if (p === '/splitbeam.js') return ['text/javascript', bakedLoader(config)];
+    if (files[p]) return ['text/javascript', fs.readFileSync(files[p])];
     if (p.endsWith('.html')) {
       const file = path.join(fixtures, path.basename(p));
-      if (!fs.existsSync(file)) return res.writeHead(404).end();
+      if (!fs.existsSync(file)) return null;
       const tag = inlineTag(config, '/splitbeam.js', { collector: collectorUrl });
-      const html = fs.readFileSync(file, 'utf8').replace('__TAG__', () => tag).replace('__SSR__', () => renderToString(React.createElement(App)));
-      return send('text/html', html);
+      return ['text/html', fs.readFileSync(file, 'utf8').replace('__TAG__', () => tag).replace('__SSR__', () => renderToString(React.createElement(App)))];
     }
-    const file = path.join(root, 'dist', path.basename(p));
-    if (!fs.existsSync(file)) return res.writeHead(404).end();
-    send(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript', fs.readFileSync(file));
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => { server.closeAllConnections(); server.close(r); }) };
 }
 
 let browser;
