@@ -24,6 +24,18 @@ const query = (selector, all) => {
   }
 };
 
+// A DOM call that throws (an attribute name the browser refuses, a move the DOM forbids) costs that
+// one operation, never the other changes or the page; an operation that threw is not retried.
+const attempt = (f) => {
+  try {
+    f();
+    return true;
+  } catch (_) {
+    return false;
+  }
+};
+const applyOrGiveUp = (op) => attempt(op.apply) || (op.holds = () => true);
+
 // The operations of one change on one element, each { apply, holds, revert }.
 function operations(change, el) {
   const ops = [];
@@ -110,7 +122,7 @@ function operations(change, el) {
       },
     });
   }
-  ops.forEach((op) => op.apply());
+  ops.forEach(applyOrGiveUp);
   return ops;
 }
 
@@ -123,7 +135,7 @@ function keep(tracked, now) {
   }
   if (tracked.reapplies >= MAX_REAPPLIES) return tracked.since + WINDOW_MS;
   tracked.reapplies++;
-  tracked.ops.forEach((op) => op.holds() || op.apply());
+  tracked.ops.forEach((op) => op.holds() || applyOrGiveUp(op));
   return null;
 }
 
@@ -165,7 +177,7 @@ function start(experiment, variant, changes) {
 
 // Puts every element and the page CSS back as they were (latest originals), latest first.
 function undo(active) {
-  for (const entry of active.changes.reverse()) for (const tracked of entry.tracked.reverse()) tracked.ops.reverse().forEach((op) => op.revert());
+  for (const entry of active.changes.reverse()) for (const tracked of entry.tracked.reverse()) tracked.ops.reverse().forEach((op) => attempt(op.revert));
   active.css.forEach((style) => style.remove());
 }
 

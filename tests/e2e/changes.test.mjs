@@ -187,3 +187,32 @@ test('setting the variants of another route keeps the ones still wanted as they 
     await ctx.close();
   }
 });
+
+test('a change the DOM refuses (an attribute name the browser rejects) costs only itself, and throws nothing into the page', async () => {
+  const { page, ctx, seen } = await openPage(browser);
+  try {
+    await page.goto(pages.url + '/module.html');
+    await page.waitForFunction(() => window.ready === true);
+    const changes = [
+      { selector: '#cta', attr: [['bad name', 'x'], ['title', 'Buy now']] },
+      { selector: '#badge', move: ['before', 'html'] },
+      { selector: '#title', text: 'Still applied' },
+    ];
+    const thrown = await page.evaluate((changes) => {
+      try {
+        window.applier.setVariants([['refused', 'b', changes]]);
+        return null;
+      } catch (err) {
+        return String(err);
+      }
+    }, changes);
+    assert.equal(thrown, null);
+    assert.deepEqual(await page.evaluate(() => [document.querySelector('#title').textContent, document.querySelector('#cta').title, document.querySelector('#badge').parentElement.id]), ['Still applied', 'Buy now', 'box']);
+    // Reverting takes back what was applied and skips what never was.
+    await page.evaluate(() => window.applier.setVariants([]));
+    assert.deepEqual(await page.evaluate(() => [document.querySelector('#title').innerHTML, document.querySelector('#cta').title]), ['Old <b>title</b>', 'Buy']);
+    assert.deepEqual(seen.uncaught, []);
+  } finally {
+    await ctx.close();
+  }
+});
