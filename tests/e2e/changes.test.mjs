@@ -53,6 +53,20 @@ const snapshot = (page) =>
   }));
 const settled = (page) => page.waitForFunction(() => document.querySelectorAll('.tile').length === 2 && Array.from(document.querySelectorAll('.tile')).every((t) => t.textContent === 'Tile'), null, { timeout: 10000 });
 
+/** Runs `check(page)` on the page that loads www/changes.js as a module (window.applier), then
+ * asserts nothing was thrown into the page. */
+async function onModulePage(check) {
+  const { page, ctx, seen } = await openPage(browser);
+  try {
+    await page.goto(pages.url + '/module.html');
+    await page.waitForFunction(() => window.ready === true);
+    await check(page);
+    assert.deepEqual(seen.uncaught, []);
+  } finally {
+    await ctx.close();
+  }
+}
+
 test('every change kind from the first paint, and the whole snippet takes the page over without touching it', async () => {
   const firstOnly = await openPage(browser);
   const whole = await openPage(browser);
@@ -100,11 +114,8 @@ test('every change kind from the first paint, and the whole snippet takes the pa
   }
 });
 
-test('reverting a variant leaves the page exactly as it was, including what the page changed meanwhile', async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  try {
-    await page.goto(pages.url + '/module.html');
-    await page.waitForFunction(() => window.ready === true);
+test('reverting a variant leaves the page exactly as it was, including what the page changed meanwhile', () =>
+  onModulePage(async (page) => {
     const original = await snapshot(page);
     assert.deepEqual(await page.evaluate((changes) => window.applier.setVariants([['every-kind', 'changed', changes]]), CHANGES), []);
     assert.equal(await page.evaluate(() => window.applier.variantOf('every-kind')), 'changed');
@@ -124,17 +135,10 @@ test('reverting a variant leaves the page exactly as it was, including what the 
     await page.evaluate(() => (document.querySelector('#title').textContent = 'Page copy'));
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await page.$eval('#title', (el) => el.textContent), 'Page copy');
-    assert.deepEqual(seen.uncaught, []);
-  } finally {
-    await ctx.close();
-  }
-});
+  }));
 
-test('a page that undoes a change whenever it sees it does not hang, and the variant ends on top', { timeout: 60000 }, async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  try {
-    await page.goto(pages.url + '/module.html');
-    await page.waitForFunction(() => window.ready === true);
+test('a page that undoes a change whenever it sees it does not hang, and the variant ends on top', { timeout: 60000 }, () =>
+  onModulePage(async (page) => {
     // The page's own observer puts its copy back each time the title changes, for 300 ms. Without
     // the applier's budget (3 re-applies per element per second) the two observers would take
     // turns forever in microtasks and the page would never run a task again.
@@ -158,17 +162,10 @@ test('a page that undoes a change whenever it sees it does not hang, and the var
     assert.ok(resets >= 1 && resets <= 10, `the page undid the change ${resets} times in 300 ms`);
     // Once the page stops, the throttled element is retried and shows the variant.
     await page.waitForFunction(() => document.querySelector('#title').textContent === 'Free shipping on every order', null, { timeout: 5000 });
-    assert.deepEqual(seen.uncaught, []);
-  } finally {
-    await ctx.close();
-  }
-});
+  }));
 
-test('setting the variants of another route keeps the ones still wanted as they are and reverts the rest', async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  try {
-    await page.goto(pages.url + '/module.html');
-    await page.waitForFunction(() => window.ready === true);
+test('setting the variants of another route keeps the ones still wanted as they are and reverts the rest', () =>
+  onModulePage(async (page) => {
     const title = [{ selector: '#title', text: 'Title variant' }];
     const intro = [{ selector: '#intro', text: 'Intro variant' }];
     await page.evaluate((title) => window.applier.setVariants([['title', 'b', title]]), title);
@@ -182,17 +179,10 @@ test('setting the variants of another route keeps the ones still wanted as they 
     const switched = await page.evaluate((intro) => window.applier.setVariants([['intro', 'c', [{ selector: '#intro', text: 'Intro c' }]]]), intro);
     assert.deepEqual(switched, [['title', 'b'], ['intro', 'b']]);
     assert.deepEqual(await page.evaluate(() => [document.querySelector('#title').innerHTML, document.querySelector('#intro').textContent]), ['Old <b>title</b>', 'Intro c']);
-    assert.deepEqual(seen.uncaught, []);
-  } finally {
-    await ctx.close();
-  }
-});
+  }));
 
-test('a change the DOM refuses (an attribute name the browser rejects) costs only itself, and throws nothing into the page', async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  try {
-    await page.goto(pages.url + '/module.html');
-    await page.waitForFunction(() => window.ready === true);
+test('a change the DOM refuses (an attribute name the browser rejects) costs only itself, and throws nothing into the page', () =>
+  onModulePage(async (page) => {
     const changes = [
       { selector: '#cta', attr: [['bad name', 'x'], ['title', 'Buy now']] },
       { selector: '#badge', move: ['before', 'html'] },
@@ -211,8 +201,4 @@ test('a change the DOM refuses (an attribute name the browser rejects) costs onl
     // Reverting takes back what was applied and skips what never was.
     await page.evaluate(() => window.applier.setVariants([]));
     assert.deepEqual(await page.evaluate(() => [document.querySelector('#title').innerHTML, document.querySelector('#cta').title]), ['Old <b>title</b>', 'Buy']);
-    assert.deepEqual(seen.uncaught, []);
-  } finally {
-    await ctx.close();
-  }
-});
+  }));
