@@ -154,6 +154,8 @@ try {
           const early = held.filter((cmd) => cmd[0] == 'exposure');
           full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
+          // For tests and benchmarks that wait for the takeover (nothing in the page needs it).
+          window.splitbeamFull.started = true;
           // The page's own commands and clicks first: a queued consent(true) must start delivery
           // before held records go.
           queued.forEach((cmd) => api.push(cmd));

@@ -33,8 +33,10 @@ export async function startPages(collectorUrl) {
   };
 }
 
-/** Resolves once the snippet on `page` has started (the delivery experiment has a variant). */
-export const started = (page) => page.waitForFunction(() => window.splitbeam && window.splitbeam.variant && window.splitbeam.variant('delivery'), null, { timeout: 10000 });
+/** Resolves once the whole snippet on `page` has started (the delivery experiment has a variant, and
+ * the loader has handed over: calls and a page left from then on are the whole snippet's). */
+export const started = (page) =>
+  page.waitForFunction(() => window.splitbeam && window.splitbeam.variant && window.splitbeam.variant('delivery') && window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
 
 /** The failure count in the page's stored outbox snapshots (0 when none). */
 export const storedFailures = (page) =>
