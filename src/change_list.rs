@@ -1,7 +1,7 @@
-//! A variant's changes handed from the first-paint module to the loader, which applies them
-//! (`www/first-apply.js`): on the critical path the DOM work is a few lines of JavaScript, where
-//! the same work in wasm (with its web-sys glue) cost 7.6 KB gzip of the first-paint module
-//! (README, "Why the snippet has this shape"). The whole snippet applies changes in wasm (`dom.rs`).
+//! A variant's changes handed from wasm to the loader's applier (`www/changes.js`), by both
+//! modules: on the critical path the DOM work is a few lines of JavaScript, where the same work in
+//! wasm (with its web-sys glue) cost 7.6 KB gzip of the first-paint module (README, "Why the
+//! snippet has this shape").
 
 use js_sys::{Array, Object, Reflect};
 use splitbeam_core::config::{Change, Move};

@@ -1,7 +1,7 @@
 //! The first-paint module: everything that must be decided before the hidden elements are revealed
 //! and nothing else. It decides from the compiled config and hands the variants' changes to the
-//! loader, which applies them and keeps them applied (`www/first-apply.js`) until the whole snippet
-//! takes the page over. Events, goals, sessions, SPA routes and the JS API belong to the whole
+//! loader, which applies them and keeps them applied (`www/changes.js`); the whole snippet later
+//! takes them over as they are. Events, goals, sessions, SPA routes and the JS API belong to the whole
 //! snippet, loaded after.
 
 use std::cell::RefCell;

@@ -1,7 +1,7 @@
 // splitbeam's loader (bundled with the first-paint module's glue into dist/splitbeam.js, a classic
 // script, added async by the inline tag or loaded on its own): fetches the first-paint module,
-// decides with it, applies its variants (changes.js), reveals, then loads the whole snippet (delivery, goals, SPA, the API), which
-// takes over. Calls made meanwhile wait in the queue. It never throws into the page.
+// decides with it, applies its variants (changes.js), reveals, then loads the whole snippet
+// (delivery, goals, SPA, the API), which takes over. Calls made meanwhile wait in the queue. It never throws into the page.
 import initFirst, * as first from 'splitbeam-first';
 import { setVariants, variantOf } from './changes.js';
 import { hide, hideFor } from './hide.js';
@@ -42,8 +42,8 @@ try {
   ['track', 'attributes', 'consent', 'on', 'flush'].forEach((name) => {
     api[name] = (...args) => call(name, args);
   });
-  let decided = null;
-  api.variant = (key) => (ready ? call('variant', [key]) : decided ? variantOf(key) : null);
+  let decided = false;
+  api.variant = (key) => (ready ? call('variant', [key]) : variantOf(key));
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
   window.splitbeamChanges = { set: setVariants };
@@ -197,7 +197,7 @@ try {
       reveal();
       // No identity: the config could not be read (the module said so); the rest could not either.
       if (!identity) return;
-      decided = first;
+      decided = true;
       exposures = identity[2] || [];
       // Once the revealed frame is painted, not in the same task: a request started before that
       // paint is one the changed copy seems to wait for (Lighthouse counted the whole snippet's
