@@ -105,6 +105,8 @@ test('a tab left before the whole snippet loaded: its page view, exposure and go
     await t.page.goto(t.pages.url + '/index.html');
     await t.page.waitForFunction((v) => document.querySelector('#headline').textContent === v, VARIANT, { timeout: 10000 });
     await Promise.all([t.page.waitForURL('**/next.html'), t.page.click('#leave')]);
+    // The next page shows its variant (its view counts only once it decided), then is reloaded.
+    await t.page.waitForFunction((v) => document.querySelector('#headline').textContent === v, VARIANT, { timeout: 10000 });
     hold = false;
     await t.page.reload();
     await whole(t.page);
