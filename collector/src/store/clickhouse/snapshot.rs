@@ -5,7 +5,7 @@
 //! insert blocks in commit order, and `_block_number`, kept per row with
 //! `enable_block_number_column`, survives merges). With it are kept, per exposed visitor, the
 //! contribution the totals hold for them (`result_visitors`, one row per visitor and cut at which
-//! it changed). A read then needs only the visitors with events after the latest snapshot (the
+//! it was re-derived). A read then needs only the visitors with events after the latest snapshot (the
 //! tail): their contribution is re-derived from their events with the same rules as SQLite
 //! (`contribution`, at most `MAX_COUNTED_GOALS` goals), their old one is taken out of the totals
 //! and the new one put in. A read in `serve` stores what it computed as the next snapshot, and a
@@ -17,7 +17,10 @@
 //! key), so every collector computing a snapshot at `W` writes the same rows, whichever earlier
 //! snapshot it started from; duplicates of those rows are identical and collapse. A snapshot is
 //! one INSERT block with its `snapshot` marker row, so a reader sees all of it or none; the
-//! per-visitor rows are written before it.
+//! per-visitor rows are written before it. Every per-visitor row is the visitor's true part at its
+//! cut, and a snapshot from `base` to `cut` writes one for every visitor with events in between,
+//! changed or not: so the latest row at or before a snapshot is that visitor's part in it, even
+//! where rows of a snapshot whose totals never landed lie in between.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -181,8 +184,8 @@ pub(super) fn current_facts(
         }
     }
     if base < cut {
-        let changed = apply_tail(client, experiment, funnel, &funnel_key, base, cut, &mut facts, keep)?;
-        tracing::debug!("results of {experiment:?}: {changed} visitors changed between blocks {base} and {cut}");
+        let stored = apply_tail(client, experiment, funnel, &funnel_key, base, cut, &mut facts, keep)?;
+        tracing::debug!("results of {experiment:?}: {stored} visitors' parts stored between blocks {base} and {cut}");
         if keep {
             store_snapshot(client, experiment, &funnel_key, cut, &facts)?;
         }
@@ -202,8 +205,8 @@ pub(super) fn current_facts(
 }
 
 /// Moves `facts` from the snapshot at `base` to the cut `cut`: re-derives every visitor with an
-/// event of this experiment or a goal in a block after `base`, and (with `keep`) stores the
-/// visitors whose part changed. Returns how many changed.
+/// event of this experiment or a goal in a block after `base`, and (with `keep`) stores the part of
+/// each at `cut`. Returns how many parts it stored.
 #[allow(clippy::too_many_arguments)]
 fn apply_tail(
     client: &Client,
@@ -253,35 +256,37 @@ fn apply_tail(
          WHERE {visitors} AND _block_number <= {cut} AND {relevant} \
          ORDER BY visitor, ts, id LIMIT 1 BY visitor, id"
     );
-    let mut changed: Vec<VisitorRow> = Vec::new();
+    let mut rederived: Vec<VisitorRow> = Vec::new();
     let mut pending: Vec<TailEvent> = Vec::new();
-    let mut finish = |events: &mut Vec<TailEvent>, changed: &mut Vec<VisitorRow>, facts: &mut Facts| {
+    let mut finish = |events: &mut Vec<TailEvent>, rederived: &mut Vec<VisitorRow>, facts: &mut Facts| {
         let Some(first) = events.first() else { return };
         let visitor = first.visitor.clone();
         let new = derive(events, funnel);
         events.clear();
         let before = old.remove(&visitor);
-        if before == new {
-            return;
-        }
-        if let Some(part) = &before {
-            add(facts, part, -1);
-        }
-        if let Some(part) = &new {
-            add(facts, part, 1);
-            if keep {
-                let (goals, goal_values) = part.contribution.goals.iter().cloned().unzip();
-                changed.push(VisitorRow {
-                    experiment: experiment.to_string(),
-                    funnel: funnel_key.to_string(),
-                    visitor,
-                    as_of: cut,
-                    variant: part.variant.clone(),
-                    depth: part.contribution.funnel_depth,
-                    goals,
-                    goal_values,
-                });
+        if before != new {
+            if let Some(part) = &before {
+                add(facts, part, -1);
             }
+            if let Some(part) = &new {
+                add(facts, part, 1);
+            }
+        }
+        // Stored even when unchanged since `base`: a row between `base` and `cut` may exist from a
+        // snapshot whose totals never landed (killed between its two INSERTs, or still writing
+        // them), holding a part this visitor has since left again; this row supersedes it.
+        if let (true, Some(part)) = (keep, &new) {
+            let (goals, goal_values) = part.contribution.goals.iter().cloned().unzip();
+            rederived.push(VisitorRow {
+                experiment: experiment.to_string(),
+                funnel: funnel_key.to_string(),
+                visitor,
+                as_of: cut,
+                variant: part.variant.clone(),
+                depth: part.contribution.funnel_depth,
+                goals,
+                goal_values,
+            });
         }
     };
     client
@@ -289,17 +294,17 @@ fn apply_tail(
             let event: TailEvent =
                 serde_json::from_str(line).with_context(|| format!("ClickHouse sent an unreadable event row {line:?}"))?;
             if pending.first().is_some_and(|p| p.visitor != event.visitor) {
-                finish(&mut pending, &mut changed, facts);
+                finish(&mut pending, &mut rederived, facts);
             }
             pending.push(event);
             Ok(())
         })
         .context("reading the events of the visitors with new events")?;
-    finish(&mut pending, &mut changed, facts);
+    finish(&mut pending, &mut rederived, facts);
     // Parts left in `old` belong to visitors whose exposure is no longer found: cannot happen
     // (events are never removed), so they are kept as they are.
-    let count = changed.len();
-    for chunk in changed.chunks(ROWS_PER_INSERT) {
+    let count = rederived.len();
+    for chunk in rederived.chunks(ROWS_PER_INSERT) {
         let mut body = client.sql("INSERT INTO {db}.result_visitors FORMAT JSONEachRow\n").into_bytes();
         for row in chunk {
             serde_json::to_writer(&mut body, row).context("encoding a visitor's part")?;
