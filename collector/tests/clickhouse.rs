@@ -670,6 +670,9 @@ fn start_collector(ch: &ClickHouse, dir: &Path, database: &str) -> Collector {
         .args(["--port", "0", "--host", "127.0.0.1", "--config", &config.to_string_lossy()])
         .args(["--dist", &dir.join("dist").to_string_lossy()])
         .args(["--admin-token-file", &token.to_string_lossy()])
+        // The editor's history file sits next to `--db` whichever store holds the events: in the
+        // temp dir, not in the package's folder.
+        .args(["--db", &dir.join("splitbeam.db").to_string_lossy()])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
