@@ -28,6 +28,13 @@ async function runOnce(lighthouse, port, url, config) {
   const result = await lighthouse(url, { port, output: 'json', logLevel: 'error', onlyCategories: ['performance'] }, config);
   const lhr = result?.lhr;
   if (!lhr) return { error: 'no result' };
+  // LH_DUMP=<dir>: keep every report, to see what Lantern's estimate was built from.
+  if (process.env.LH_DUMP) {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(process.env.LH_DUMP, { recursive: true });
+    const name = `${new URL(url).searchParams.get('setup')}-${lhr.configSettings.formFactor}-${Date.now()}.json`;
+    writeFileSync(`${process.env.LH_DUMP}/${name}`, JSON.stringify(lhr));
+  }
   const audit = (id) => lhr.audits[id] || {};
   const value = (id) => (typeof audit(id).numericValue === 'number' ? audit(id).numericValue : null);
   const blocking = audit('render-blocking-resources');

@@ -79,6 +79,30 @@ test('the whole snippet failing to load leaves the variant applied and the page 
   }
 });
 
+test('the whole snippet is requested only once the changed copy is on screen (its largest-contentful-paint entry)', async () => {
+  // Lighthouse's LCP estimate counts every request that ended before the observed LCP: the whole
+  // snippet must not be one of them. Order, not timing: both times are on the page's own clock.
+  const t = await setup();
+  try {
+    await t.page.addInitScript(() => {
+      window.lcpEntries = [];
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => window.lcpEntries.push({ id: e.element && e.element.id, at: e.startTime }))).observe({ type: 'largest-contentful-paint', buffered: true });
+    });
+    await t.page.goto(t.pages.url + '/index.html');
+    await whole(t.page);
+    const seen = await t.page.evaluate(() => ({
+      headline: window.lcpEntries.find((e) => e.id === 'headline'),
+      requests: performance.getEntriesByType('resource').filter((e) => /splitbeam_(bg|full)\./.test(e.name)).map((e) => ({ name: e.name, at: e.startTime })),
+    }));
+    assert.ok(seen.headline, `no largest-contentful-paint entry for the changed headline: ${JSON.stringify(seen)}`);
+    assert.equal(seen.requests.length, 2, JSON.stringify(seen));
+    for (const request of seen.requests) assert.ok(request.at >= seen.headline.at, `requested before the changed copy was on screen: ${JSON.stringify(seen)}`);
+    assert.equal(await headline(t.page), VARIANT);
+  } finally {
+    await t.done();
+  }
+});
+
 test('goals tracked in the first 100 ms, before any of splitbeam arrived, are sent exactly once', async () => {
   const t = await setup();
   try {
