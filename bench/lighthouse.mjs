@@ -34,6 +34,8 @@ async function runOnce(lighthouse, port, url, config) {
     mkdirSync(process.env.LH_DUMP, { recursive: true });
     const name = `${new URL(url).searchParams.get('setup')}-${lhr.configSettings.formFactor}-${Date.now()}.json`;
     writeFileSync(`${process.env.LH_DUMP}/${name}`, JSON.stringify(lhr));
+    const events = result.artifacts?.Trace?.traceEvents;
+    if (events) writeFileSync(`${process.env.LH_DUMP}/${name.replace('.json', '.trace.json')}`, JSON.stringify(events));
   }
   const audit = (id) => lhr.audits[id] || {};
   const value = (id) => (typeof audit(id).numericValue === 'number' ? audit(id).numericValue : null);

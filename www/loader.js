@@ -203,16 +203,19 @@ try {
       // request that ended before the observed LCP, and counted the whole snippet's 58 KB whenever
       // it did (about 600 ms more on its mobile profile). A painted frame is not enough: the LCP
       // is the frame's presentation, which came 10 ms after a request started from the painted
-      // frame's next task. So: the browser's LCP entry for a paint at or after the reveal; one
-      // painted frame where there are no LCP entries; the timer for a hidden tab (no frames) or a
-      // reveal that is not the page's largest paint.
+      // frame's next task. So: the browser's LCP entry for a revealed element (an entry at or after
+      // the reveal can still be for an element painted in the frame before it, presented later);
+      // one painted frame where there are no LCP entries; the timer for a hidden tab (no frames)
+      // or a reveal that is not the page's largest paint.
       let started = false;
       const revealedAt = performance.now();
+      const hidden = hideFor(BAKED.h);
+      const revealed = (el) => hidden.some((s) => { try { return el.closest(s) || el.querySelector(s); } catch (_) {} });
       let lcp;
       const go = () => started || ((started = true), lcp && lcp.disconnect(), first.persist(), startFull(applied, identity), editor());
       const P = window.PerformanceObserver;
       if (!P || (P.supportedEntryTypes || []).indexOf('largest-contentful-paint') < 0) requestAnimationFrame(() => setTimeout(go));
-      else (lcp = new P((list) => list.getEntries().some((e) => e.startTime >= revealedAt) && go())).observe({ type: 'largest-contentful-paint', buffered: true });
+      else (lcp = new P((list) => list.getEntries().some((e) => e.startTime >= revealedAt && e.element && revealed(e.element)) && go())).observe({ type: 'largest-contentful-paint', buffered: true });
       setTimeout(go, 250);
     })
     .catch((err) => {
