@@ -3,6 +3,7 @@
 //! object can never exhaust the stack.
 
 use js_sys::{Array, Object};
+use splitbeam_core::digits;
 use splitbeam_core::json::Value;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -16,7 +17,7 @@ pub fn to_value(value: &JsValue) -> Result<Value, String> {
 
 fn convert(value: &JsValue, depth: usize, path: &mut String) -> Result<Value, String> {
     if depth > MAX_DEPTH {
-        return Err(format!("{} is nested deeper than {MAX_DEPTH} levels", where_(path)));
+        return Err([where_(path), " is nested deeper than ", &digits::unsigned(MAX_DEPTH as u64), " levels"].concat());
     }
     if value.is_null() || value.is_undefined() {
         return Ok(Value::Null);
@@ -36,7 +37,7 @@ fn convert(value: &JsValue, depth: usize, path: &mut String) -> Result<Value, St
         for (i, item) in array.iter().enumerate() {
             let len = path.len();
             path.push('[');
-            push_index(path, i);
+            digits::push_unsigned(path, i as u64);
             path.push(']');
             items.push(convert(&item, depth + 1, path)?);
             path.truncate(len);
@@ -59,7 +60,7 @@ fn convert(value: &JsValue, depth: usize, path: &mut String) -> Result<Value, St
         }
         return Ok(Value::Object(entries));
     }
-    Err(format!("{} is a {}, not a JSON value", where_(path), value.js_typeof().as_string().unwrap_or_default()))
+    Err([where_(path), " is a ", &value.js_typeof().as_string().unwrap_or_default(), ", not a JSON value"].concat())
 }
 
 fn where_(path: &str) -> &str {
@@ -70,14 +71,3 @@ fn where_(path: &str) -> &str {
     }
 }
 
-/// Integer formatting without pulling in `core::fmt` machinery for a path segment.
-fn push_index(path: &mut String, mut i: usize) {
-    let start = path.len();
-    loop {
-        path.insert(start, char::from(b'0' + (i % 10) as u8));
-        i /= 10;
-        if i == 0 {
-            break;
-        }
-    }
-}

@@ -55,7 +55,7 @@ pub fn fetch(url: &str, body: &str, blind: bool, done: impl FnOnce(Reply) + 'sta
 /// After a failed readable fetch: an empty batch with `no-cors`, to learn whether anything answers.
 /// Empty so that the events are never sent a second time by it (collectors see `"events":[]`).
 fn probe(url: &str, done: impl FnOnce(Reply) + 'static) {
-    let body = ["{\"v\":1,\"sent_at\":", &(js_sys::Date::now() as u64).to_string(), ",\"events\":[]}"].concat();
+    let body = ["{\"v\":1,\"sent_at\":", &splitbeam_core::digits::unsigned(js_sys::Date::now() as u64), ",\"events\":[]}"].concat();
     let Some(promise) = post(url, &body, true) else { return done(Reply::Failed) };
     let settle = Closure::once_into_js(move |response: JsValue| {
         let answered = Reflect::get(&response, &"type".into()).ok().and_then(|t| t.as_string()).is_some();

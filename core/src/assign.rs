@@ -201,27 +201,9 @@ fn hash_value<'v>(attributes: &'v Value, name: &str) -> Option<Cow<'v, str>> {
     match attributes.get(name)? {
         Value::String(s) if !s.is_empty() => Some(Cow::Borrowed(s)),
         // Integers only: formatting arbitrary floats would cost the wasm ~14 KB.
-        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Some(Cow::Owned(integer_text(*n as i64))),
+        Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Some(Cow::Owned(crate::digits::signed(*n as i64))),
         _ => None,
     }
-}
-
-/// `n` in decimal, as `i64::to_string` writes it, without pulling formatting machinery into the wasm.
-fn integer_text(n: i64) -> String {
-    let mut digits = Vec::new();
-    let mut rest = n.unsigned_abs();
-    loop {
-        digits.push(b'0' + (rest % 10) as u8);
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        digits.push(b'-');
-    }
-    digits.reverse();
-    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// Parses the value of the `splitbeam` query parameter: `exp:variant[,exp2:variant2]`.
@@ -234,16 +216,4 @@ pub fn forced_from_query(query_value: &str) -> Vec<(String, String)> {
             (!exp.is_empty() && !variant.is_empty()).then(|| (exp.to_string(), variant.to_string()))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::integer_text;
-
-    #[test]
-    fn integer_text_writes_what_to_string_writes() {
-        for n in [0, 7, -7, 10, -10, 123_456_789, -8_999_999_999_999_999, 8_999_999_999_999_999, i64::MIN, i64::MAX] {
-            assert_eq!(integer_text(n), n.to_string());
-        }
-    }
 }

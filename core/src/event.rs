@@ -71,7 +71,7 @@ impl Event {
             }
         }
         out.push_str(",\"ts\":");
-        out.push_str(&self.ts.to_string());
+        crate::digits::push_unsigned(&mut out, self.ts);
         field_str(&mut out, "visitor", &self.visitor);
         field_str(&mut out, "session", &self.session);
         if let EventKind::Exposure { experiment, variant } = &self.kind {
@@ -182,12 +182,12 @@ pub fn new_id(random: [u8; 16], now_ms: u64) -> String {
 
 /// A visitor id: `v_` and 128 random bits. Random, so it carries no personal data.
 pub fn new_visitor_id(random: [u8; 16]) -> String {
-    format!("v_{}", base32_128(u128::from_be_bytes(random)))
+    ["v_", &base32_128(u128::from_be_bytes(random))].concat()
 }
 
 /// A session id: `s_` and 128 random bits.
 pub fn new_session_id(random: [u8; 16]) -> String {
-    format!("s_{}", base32_128(u128::from_be_bytes(random)))
+    ["s_", &base32_128(u128::from_be_bytes(random))].concat()
 }
 
 /// A session as stored between page loads: its id and when the visitor was last active.
@@ -200,7 +200,9 @@ pub struct Session {
 impl Session {
     /// `s_…:1764216000000`, small enough for a cookie or a localStorage value.
     pub fn encode(&self) -> String {
-        format!("{}:{}", self.id, self.last_seen_ms)
+        let mut out = [&self.id, ":"].concat();
+        crate::digits::push_unsigned(&mut out, self.last_seen_ms);
+        out
     }
 
     /// `None` for anything that is not what `encode` wrote: the caller then starts a new session.

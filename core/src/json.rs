@@ -462,7 +462,13 @@ pub fn write_str(out: &mut String, s: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => {
+                // `\u00XX` by hand: `format!` would bring formatting machinery into the wasm.
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[(c as usize) >> 4]));
+                out.push(char::from(HEX[(c as usize) & 15]));
+            }
             c => out.push(c),
         }
     }
@@ -497,6 +503,15 @@ fn number_value(text: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_written_as_u_escapes_that_read_back() {
+        let text: String = (0u8..0x20).map(char::from).chain("é\"\\".chars()).collect();
+        let mut out = String::new();
+        write_str(&mut out, &text);
+        assert!(out.starts_with(r#""\u0000\u0001"#) && out.contains(r"\u001f"), "{out}");
+        assert_eq!(parse(&out).unwrap().0, Value::String(text));
+    }
 
     #[test]
     fn parses_nested_values_and_records_positions() {

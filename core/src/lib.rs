@@ -43,6 +43,7 @@ pub mod condition;
 pub mod config;
 mod config_reader;
 pub mod decimal;
+pub mod digits;
 pub mod event;
 #[cfg(feature = "read-events")]
 pub mod event_reader;

@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell};
 
 use js_sys::Function;
 use splitbeam_core::delivery::{parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
+use splitbeam_core::digits;
 use splitbeam_core::event::{new_id, Event, EventKind};
 use wasm_bindgen::prelude::*;
 
@@ -303,7 +304,7 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             // Found unreadable (warn, remember for later pages), or readable again (forget).
             if unreadable > 0 {
                 warn_unreadable(&d.collector);
-                storage::store(UNREADABLE_KEY, &unreadable.to_string());
+                storage::store(UNREADABLE_KEY, &digits::unsigned(unreadable));
             } else if let Some(storage) = storage::local() {
                 let _ = storage.remove_item(UNREADABLE_KEY);
             }
@@ -320,11 +321,11 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             let confirmed = d.outbox.confirmed_at();
             if confirmed >= d.confirmed_written.saturating_add(CONFIRMED_WRITE_MS) {
                 d.confirmed_written = confirmed;
-                storage::store(CONFIRMED_KEY, &confirmed.to_string());
+                storage::store(CONFIRMED_KEY, &digits::unsigned(confirmed));
             }
         }
         if !settled.rejected.is_empty() {
-            debug::warn(&["the collector refused ", &settled.rejected.len().to_string(), " events (HTTP ", &status.to_string(), "); they are dropped"].concat());
+            debug::warn(&["the collector refused ", &digits::unsigned(settled.rejected.len() as u64), " events (HTTP ", &digits::unsigned(u64::from(status)), "); they are dropped"].concat());
         }
         d.pump();
         d.leaving.is_some() && d.in_flight() == 0
@@ -341,7 +342,7 @@ impl Delivery {
         let ts = at.unwrap_or_else(now);
         let event = Event { id: new_id(random_bytes(), ts), ts, visitor: visitor.to_string(), session, url: url.to_string(), kind };
         if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), now()) {
-            debug::warn(&err.to_string());
+            debug::warn(&err.message());
         }
     }
 

@@ -27,7 +27,7 @@ impl Lease {
         let mut out = String::from("{\"owner\":");
         json::write_str(&mut out, &self.owner);
         out.push_str(",\"until\":");
-        out.push_str(&self.until_ms.to_string());
+        crate::digits::push_unsigned(&mut out, self.until_ms);
         out.push('}');
         out
     }

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use super::policy::{Outcome, Policy, AUTOMATED};
+use crate::digits::unsigned;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -57,14 +58,28 @@ pub enum PushError {
     Duplicate { id: String },
 }
 
+impl PushError {
+    /// The console line; written without `format!` (see `digits`).
+    pub fn message(&self) -> String {
+        match self {
+            PushError::TooLarge { id, bytes, limit } => [
+                "event ",
+                id,
+                " is ",
+                &unsigned(*bytes as u64),
+                " bytes, more than the ",
+                &unsigned(*limit as u64),
+                " bytes one request may carry; it was not queued",
+            ]
+            .concat(),
+            PushError::Duplicate { id } => ["event ", id, " is already queued"].concat(),
+        }
+    }
+}
+
 impl fmt::Display for PushError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PushError::TooLarge { id, bytes, limit } => {
-                write!(f, "event {id} is {bytes} bytes, more than the {limit} bytes one request may carry; it was not queued")
-            }
-            PushError::Duplicate { id } => write!(f, "event {id} is already queued"),
-        }
+        f.write_str(&self.message())
     }
 }
 

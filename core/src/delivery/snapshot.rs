@@ -4,6 +4,7 @@
 use super::outbox::{Entry, Outbox, State};
 use super::policy::Policy;
 use crate::json::{self, Value};
+use crate::digits::{push_unsigned, unsigned};
 
 /// What a restore or merge found in a snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,15 +25,15 @@ impl Outbox {
     pub fn snapshot(&self) -> String {
         let mut out = String::with_capacity(self.stored_bytes + self.stored_bytes / 4 + 128);
         out.push_str("{\"v\":1,\"dropped\":");
-        out.push_str(&self.dropped_unreported().to_string());
+        push_unsigned(&mut out, self.dropped_unreported());
         out.push_str(",\"failures\":");
-        out.push_str(&self.failures.to_string());
+        push_unsigned(&mut out, u64::from(self.failures));
         out.push_str(",\"retry_at\":");
-        out.push_str(&self.retry_at.to_string());
+        push_unsigned(&mut out, self.retry_at);
         out.push_str(",\"hold_until\":");
-        out.push_str(&self.hold_until.to_string());
+        push_unsigned(&mut out, self.hold_until);
         out.push_str(",\"confirmed_at\":");
-        out.push_str(&self.confirmed_at.to_string());
+        push_unsigned(&mut out, self.confirmed_at);
         out.push_str(",\"events\":[");
         for (i, entry) in self.entries.iter().enumerate() {
             if i > 0 {
@@ -108,9 +109,9 @@ impl Outbox {
         report.restored -= (evicted as usize).min(report.restored);
         report.dropped = lost + evicted;
         if unreadable > 0 {
-            report.problem = Some(format!("{unreadable} stored events were unreadable and dropped"));
+            report.problem = Some([&unsigned(unreadable), " stored events were unreadable and dropped"].concat());
         } else if too_large > 0 {
-            report.problem = Some(format!("{too_large} stored events exceeded the {limit}-byte event limit and were dropped"));
+            report.problem = Some([&unsigned(too_large), " stored events exceeded the ", &unsigned(limit as u64), "-byte event limit and were dropped"].concat());
         }
         report
     }
