@@ -63,6 +63,25 @@ function snippet(ctx, notes) {
   throw new Error(ctx.splitbeamBin ? '`splitbeam snippet` failed' : 'no collector binary (cargo build --release -p splitbeam-collector)');
 }
 
+/** A `width`×`height` PNG of random pixels: it compresses by nothing, so its bytes stay what they are. */
+function noisePng(width, height) {
+  const chunk = (type, data) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(data.length + 12);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(zlib.crc32(body), data.length + 8);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const rows = Buffer.concat(Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), crypto.randomBytes(width * 3)])));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', zlib.deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
 const etagOf = (body) => `"${crypto.createHash('sha256').update(body).digest('hex').slice(0, 20)}"`;
 
 /** Starts the server for `setups`. Returns { url, close, stats, notes }. Files are read once, at start. */
@@ -90,7 +109,13 @@ export async function startPaintServer(ctx, setups) {
   add('/shop.css', 'text/css', fs.readFileSync(path.join(fixtures, 'shop.css')));
   for (const setup of setups) for (const [p, [type, body]] of Object.entries(setup.files?.(ctx) || {})) add(p, type, body);
 
-  const template = fs.readFileSync(path.join(fixtures, 'storefront.html'), 'utf8').replace('<!--products-->', productTiles());
+  let template = fs.readFileSync(path.join(fixtures, 'storefront.html'), 'utf8').replace('<!--products-->', productTiles());
+  // BENCH_HERO_IMAGE=1: a large hero image under the headline, the page's largest paint (a
+  // storefront whose LCP element is an image that arrives after the headline is revealed).
+  if (process.env.BENCH_HERO_IMAGE === '1') {
+    add('/hero.png', 'image/png', noisePng(240, 160));
+    template = template.replace('<section id="hero">', '<section id="hero"><img id="hero-image" src="/hero.png" width="720" height="480" alt="" style="display:block;max-width:100%;height:auto">');
+  }
   const probe = `<script>${fs.readFileSync(path.join(fixtures, 'probe.js'), 'utf8')}</script>`;
   for (const setup of setups) {
     const head = setup.head(ctx);
