@@ -33,10 +33,14 @@ async function startPages(collectorUrl) {
     if (p === '/splitbeam.js') return ['text/javascript', bakedLoader(config)];
     if (files[p]) return ['text/javascript', fs.readFileSync(files[p])];
     if (p.endsWith('.html')) {
-      const file = path.join(fixtures, path.basename(p));
+      // image.html: index.html with an image that the test answers late.
+      const image = p === '/image.html';
+      const file = path.join(fixtures, image ? 'index.html' : path.basename(p));
       if (!fs.existsSync(file)) return null;
       const tag = inlineTag(config, '/splitbeam.js', { collector: collectorUrl });
-      return ['text/html', fs.readFileSync(file, 'utf8').replace('__TAG__', () => tag).replace('__SSR__', () => renderToString(React.createElement(App)))];
+      let html = fs.readFileSync(file, 'utf8').replace('__TAG__', () => tag).replace('__SSR__', () => renderToString(React.createElement(App)));
+      if (image) html = html.replace('</body>', '<img id="slow-image" src="/slow.png" width="40" height="40" alt=""></body>');
+      return ['text/html', html];
     }
   });
 }
