@@ -121,8 +121,10 @@ try {
   const tag = window.splitbeamTag;
   if (tag) tag.loaded = true;
   // With the tag, this script's hide list still covers what the tag's (pasted earlier) did not.
-  const style = tag ? tag.style : hide(hideFor(BAKED.h));
-  const newer = tag && !tag.done ? hide(hideFor(BAKED.h)) : null;
+  // This page's hide list, once: hidden here, and the elements whose paint starts the whole snippet.
+  const hidden = hideFor(BAKED.h);
+  const style = tag ? tag.style : hide(hidden);
+  const newer = tag && !tag.done ? hide(hidden) : null;
   if (tag) tag.newer = newer; // the tag's timeout removes it too
   const reveal = () => [style, newer].forEach((s) => s && s.remove());
   let timedOut = false;
@@ -200,7 +202,7 @@ try {
       decided = true;
       exposures = identity[2] || [];
       // Once the revealed copy is on screen, not before: Lighthouse's LCP estimate counts every
-      // request that ended before the observed LCP, and counted the whole snippet's 58 KB whenever
+      // request that ended before the observed LCP, and counted the whole snippet's 56 KB whenever
       // it did (about 600 ms more on its mobile profile). A painted frame is not enough: the LCP
       // is the frame's presentation, which came 10 ms after a request started from the painted
       // frame's next task. So: the browser's LCP entry for a revealed element (an entry at or after
@@ -215,7 +217,6 @@ try {
       let started = false;
       const go = () => painted && loaded && !started && ((started = true), startFull(applied, identity), editor());
       const revealedAt = performance.now();
-      const hidden = hideFor(BAKED.h);
       const revealed = (el) => hidden.some((s) => { try { return el.closest(s) || el.querySelector(s); } catch (_) {} });
       let lcp;
       const onPainted = () => painted || ((painted = true), lcp && lcp.disconnect(), first.persist(), go());
