@@ -40,11 +40,15 @@ function fromTrace(events, timing) {
   const onMain = (e) => e.pid === evaluate.pid && e.tid === evaluate.tid && e.ph === 'X';
   const calls = timing?.calls || [];
   const decide = calls.find((c) => c.name === 'decide');
-  // `decide + apply`: from the call into the module to the reveal, which follows the loader's
-  // JavaScript apply in the same task (timed by the mutation observer of wasm-timing.js), in trace
-  // time (µs; performance.now() is ms since navigation start).
-  const decideMs = decide ? Math.max(decide.ms, (timing?.revealedAt ?? 0) - decide.at) : 0;
-  const decideSpan = decide ? [[navigation.ts + decide.at * 1000, navigation.ts + (decide.at + decideMs) * 1000]] : [];
+  // `decide + apply`: from the moment the first-paint module is ready (its instantiation resolved;
+  // the loader's callback runs next and reads storage and builds the module's input in JavaScript,
+  // www/first.js) to the reveal, which follows the loader's JavaScript apply in the same task (timed
+  // by the mutation observer of wasm-timing.js), in trace time (µs; performance.now() is ms since
+  // navigation start).
+  const ready = timing?.instantiated?.[0];
+  const from = decide ? Math.min(decide.at, ready ? ready.at + ready.ms : decide.at) : 0;
+  const decideMs = decide ? Math.max(decide.at + decide.ms - from, (timing?.revealedAt ?? 0) - from) : 0;
+  const decideSpan = decide ? [[navigation.ts + from * 1000, navigation.ts + (from + decideMs) * 1000]] : [];
   const revealTs = decide ? decideSpan[0][1] : Infinity;
   const compiles = events.filter((e) => onMain(e) && e.cat.includes('v8.wasm') && !LAZY.has(e.name));
   const compileSpans = compiles.filter((e) => e.ts < revealTs).map((e) => [e.ts, Math.min(e.ts + e.dur, revealTs)]);

@@ -27,26 +27,37 @@ nightly=$(cat scripts/wasm-nightly)
 nightly_components=$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)
 if grep -q '^rust-src' <<<"$nightly_components"; then
   wasm_cargo=(cargo "+$nightly" build -Zbuild-std=std,panic_abort)
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort"
+  # No panic locations and no Debug formatting either: nothing in the browser prints them.
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
 else
   echo "build: $nightly with rust-src is missing (scripts/setup.sh installs it): building the wasm with stable, 5.5 KB gzip larger" >&2
   wasm_cargo=(cargo build)
 fi
 
-# module <name> <cargo feature flags...>: $work/<name>.wasm + $work/<name>.js, short names, checked.
+wasm_opt() {
+  # --converge: repeat -Oz until it stops shrinking.
+  "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals "$1" -o "$2"
+}
+# module <name> <cargo feature flags...>: $work/<name>.wasm + $work/<name>.js (wasm-bindgen's glue), short names.
 module() {
   local name=$1
   shift
   "${wasm_cargo[@]}" --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
   wasm-bindgen --target web --no-typescript --out-dir "$work/$name.bg" --out-name "$name" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
-  # --converge: repeat -Oz until it stops shrinking.
-  "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
-    "$work/$name.bg/${name}_bg.wasm" -o "$work/$name.opt.wasm"
+  wasm_opt "$work/$name.bg/${name}_bg.wasm" "$work/$name.opt.wasm"
   # Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
   node scripts/minify-wasm-names.mjs "$work/$name.opt.wasm" "$work/$name.bg/$name.js" "$work/$name.wasm" "$work/$name.js"
 }
-module first --no-default-features
-module first_audience --no-default-features --features conditions
+# first_module <name> <cargo feature flags...>: $work/<name>.wasm. The first-paint module has no
+# wasm-bindgen: its whole boundary is www/first.js (src/first_paint.rs says why).
+first_module() {
+  local name=$1
+  shift
+  "${wasm_cargo[@]}" --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
+  wasm_opt target/wasm32-unknown-unknown/wasm/splitbeam.wasm "$work/$name.wasm"
+}
+first_module first --no-default-features
+first_module first_audience --no-default-features --features conditions
 # The whole snippet without the condition engine goes with the loader for configs without audiences
 # (as its first-paint module does): about 9 KB gzip less of what such a shop's visitors load.
 module full --no-default-features --features full
@@ -80,7 +91,7 @@ for variant in first first_audience; do
   if [ "$variant" = first_audience ]; then
     wasm_var=first_audience_wasm full_js_var=full_audience_js full_wasm_var=full_audience_wasm
   fi
-  esbuild www/loader.js --banner:js="$compile_hint" --alias:splitbeam-first=./"$work/$variant.js" \
+  esbuild www/loader.js --banner:js="$compile_hint" \
     --define:SPLITBEAM_FIRST_WASM="\"${!wasm_var}\"" --define:SPLITBEAM_FULL_JS="\"${!full_js_var}\"" \
     --define:SPLITBEAM_FULL_WASM="\"${!full_wasm_var}\"" --outfile="$work/loader.$variant.js"
 done

@@ -46,7 +46,7 @@ if ! grep -q '^rust-src' <<<"$nightly_components"; then
 fi
 
 # wasm-bindgen-cli at exactly the version Cargo.toml pins (the CLI must match the crate).
-want=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' Cargo.toml)
+want=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
   # No --locked: the CLI's lockfile pins a webpki-roots version the registry mirror lacks.

@@ -27,13 +27,11 @@ impl Consent {
     }
 
     /// May send events to the collector.
-    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub fn may_send(self) -> bool {
         self.granted && !self.do_not_track
     }
 
     /// `splitbeam.consent(granted)`.
-    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub fn set(&mut self, granted: bool) {
         self.granted = granted;
     }

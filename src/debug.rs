@@ -19,7 +19,6 @@ pub fn log(enabled: bool, line: &str) {
 }
 
 /// A console warning: something the shop may want to fix, the page and delivery still working.
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn warn(line: &str) {
     web_sys::console::warn_1(&JsValue::from_str(&[PREFIX, line].concat()));
 }

@@ -4,13 +4,10 @@
 use js_sys::{Array, JSON};
 use splitbeam_core::assign::Sticky;
 use wasm_bindgen::JsCast;
+use splitbeam_core::identity::{self as rules, FORCED_KEY, STICKY_KEY, VISITOR_KEY};
+
 use crate::consent::Consent;
 use crate::storage;
-
-const VISITOR_KEY: &str = "splitbeam_visitor";
-const STICKY_KEY: &str = "splitbeam_sticky";
-/// QA overrides live for the browser session only.
-const FORCED_KEY: &str = "splitbeam_forced";
 
 pub struct Identity {
     pub visitor_id: String,
@@ -22,7 +19,6 @@ pub struct Identity {
 impl Identity {
     /// Reads the stored identity, or makes a new one; stores it only when allowed. `handover` is the
     /// (visitor id, new visitor) the first-paint module already decided with on this page.
-    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub fn load(consent: Consent, handover: Option<(String, bool)>) -> Identity {
         let identity = Identity::read(handover);
         // A returning visitor's storage already holds what was just read: no write on every page load.
@@ -32,15 +28,12 @@ impl Identity {
         identity
     }
 
-    /// `load` without the write: the first-paint module writes only once the page is revealed
-    /// (`persist`), since a fresh profile's first localStorage write took milliseconds before it.
-    pub fn read(handover: Option<(String, bool)>) -> Identity {
+    fn read(handover: Option<(String, bool)>) -> Identity {
         let (visitor_id, new_visitor) = match handover.filter(|(id, _)| id.starts_with("v_")) {
             Some(handed) => handed,
             None => {
-                let stored = storage::local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten()).filter(|id| id.starts_with("v_"));
-                let new_visitor = stored.is_none();
-                (stored.unwrap_or_else(storage::new_visitor_id), new_visitor)
+                let stored = storage::local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten());
+                rules::visitor_id(stored.as_deref(), &storage::random_bytes())
             }
         };
         let sticky = storage::local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
@@ -49,36 +42,12 @@ impl Identity {
 
     /// Records new assignments (each replacing an older one for the same experiment) and saves them
     /// in one write: a page with 50 experiments must not rewrite storage 50 times.
-    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     pub fn remember(&mut self, assigned: Vec<Sticky>, consent: Consent) {
-        if self.note(assigned) {
+        if rules::note_sticky(&mut self.sticky, assigned) {
             self.save_sticky(consent);
         }
     }
 
-    /// `remember` without the write; whether anything changed.
-    pub fn note(&mut self, assigned: Vec<Sticky>) -> bool {
-        if assigned.is_empty() {
-            return false;
-        }
-        for sticky in assigned {
-            self.sticky.retain(|s| s.experiment != sticky.experiment);
-            self.sticky.push(sticky);
-        }
-        true
-    }
-
-    /// The writes `read` and `note` left out: the new visitor's id, and assignments if `assigned`.
-    #[cfg_attr(feature = "full", allow(dead_code))]
-    pub fn persist(&self, assigned: bool, consent: Consent) {
-        if self.new_visitor {
-            self.save(consent);
-        } else if assigned {
-            self.save_sticky(consent);
-        }
-    }
-
-    #[cfg_attr(not(feature = "full"), allow(dead_code))]
     /// `splitbeam.consent(granted)` (already set in `consent`): granting stores what was kept in
     /// memory; withdrawing erases it.
     pub fn consent_changed(&self, consent: Consent) {
@@ -125,22 +94,10 @@ pub fn forced(search: &str, consent: Consent) -> Vec<(String, String)> {
     let query_value = splitbeam_core::url::query_param(search, "splitbeam");
     let session = storage::session();
     let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
-    let mut forced = splitbeam_core::assign::forced_from_query(&earlier);
-    for (experiment, variant) in splitbeam_core::assign::forced_from_query(query_value.as_deref().unwrap_or("")) {
-        forced.retain(|(e, _)| *e != experiment);
-        forced.push((experiment, variant));
-    }
+    let forced = rules::forced(&earlier, query_value.as_deref());
     if consent.may_store() && query_value.is_some() {
         if let Some(session) = session {
-            // `experiment:variant,…`, the `?splitbeam=` form.
-            let mut text = String::new();
-            for (i, (experiment, variant)) in forced.iter().enumerate() {
-                text.push_str(if i == 0 { "" } else { "," });
-                text.push_str(experiment);
-                text.push(':');
-                text.push_str(variant);
-            }
-            let _ = session.set_item(FORCED_KEY, &text);
+            let _ = session.set_item(FORCED_KEY, &rules::forced_text(&forced));
         }
     }
     forced

@@ -4,22 +4,26 @@
 //! with it, the whole snippet (`snippet.rs`), which the loader starts once the page is revealed. Both
 //! have the loader apply the changes (`change_list.rs`, `page_changes.rs`; `www/changes.js`).
 
-mod consent;
-mod debug;
-mod identity;
-mod regex;
-mod storage;
-
 #[cfg(feature = "full")]
 mod api;
 #[cfg(feature = "full")]
-mod page_changes;
+mod change_list;
+#[cfg(feature = "full")]
+mod consent;
+#[cfg(feature = "full")]
+mod debug;
 #[cfg(feature = "full")]
 mod goals;
+#[cfg(feature = "full")]
+mod identity;
 #[cfg(feature = "full")]
 mod js_value;
 #[cfg(feature = "full")]
 mod outbox;
+#[cfg(feature = "full")]
+mod page_changes;
+#[cfg(feature = "full")]
+mod regex;
 #[cfg(feature = "full")]
 mod session;
 #[cfg(feature = "full")]
@@ -27,20 +31,26 @@ mod snippet;
 #[cfg(feature = "full")]
 mod spa;
 #[cfg(feature = "full")]
+mod storage;
+#[cfg(feature = "full")]
 mod transport;
 
-mod change_list;
-#[cfg(not(feature = "full"))]
+#[cfg(all(target_family = "wasm", not(feature = "full")))]
 mod first_paint;
 
 #[cfg(feature = "full")]
 pub use js_value::to_value;
 #[cfg(feature = "full")]
 pub use snippet::*;
-#[cfg(not(feature = "full"))]
-pub use first_paint::*;
 
 // talc instead of Rust's default dlmalloc: fewer bytes in every visitor's download (README table).
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics"), feature = "full"))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+// The first-paint module decides once per page and is dropped: an allocator that never frees is
+// all it needs, 774 B gzip less than talc on the critical path.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics"), not(feature = "full")))]
+#[global_allocator]
+// SAFETY: wasm32 without the atomics feature runs one thread.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::LeakingAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::LeakingAllocator::new()) };

@@ -20,7 +20,7 @@ extern "C" {
 /// Makes `wanted` (experiment key, variant) the variants on the page: those already there stay as
 /// they are, the others are reverted, the new ones applied. Returns the reverted (experiment, variant).
 pub fn set_variants(wanted: &[(&str, &Variant)]) -> Vec<(String, String)> {
-    let list: Array = wanted.iter().map(|(experiment, variant)| change_list::variant(experiment, &variant.key, &variant.changes)).collect();
+    let list: Array = wanted.iter().map(|(experiment, variant)| change_list::variant(experiment, variant)).collect();
     match set(&list) {
         Ok(reverted) => reverted
             .iter()

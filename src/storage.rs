@@ -23,7 +23,6 @@ pub fn session() -> Option<Storage> {
 }
 
 /// Writes `value`; a full or blocked storage costs persistence, never delivery (one warning).
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn store(key: &str, value: &str) {
     match local() {
         Some(storage) if storage.set_item(key, value).is_ok() => {}
@@ -32,7 +31,6 @@ pub fn store(key: &str, value: &str) {
 }
 
 /// Once per page.
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn warn_full() {
     if !FULL_WARNED.with(|w| w.replace(true)) {
         debug::warn("localStorage is full or disabled: events are still sent, but unsent ones are lost if the page closes");
@@ -52,38 +50,19 @@ pub fn random_bytes() -> [u8; 16] {
 }
 
 /// `len` random bytes as hex digits.
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn random_hex(len: usize) -> String {
     let mut out = String::with_capacity(2 * len);
-    push_hex(&random_bytes()[..len.min(16)], &mut out);
+    splitbeam_core::identity::push_hex(&random_bytes()[..len.min(16)], &mut out);
     out
 }
 
-/// A new visitor id: `v_` and 32 hex digits, random; no personal data.
-pub fn new_visitor_id() -> String {
-    let mut id = String::with_capacity(34);
-    id.push_str("v_");
-    push_hex(&random_bytes(), &mut id);
-    id
-}
-
-fn push_hex(bytes: &[u8], out: &mut String) {
-    for b in bytes {
-        for nibble in [b >> 4, b & 15] {
-            out.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
-        }
-    }
-}
-
 /// Every key in `storage`.
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn keys(storage: &Storage) -> Vec<String> {
     let count = storage.length().unwrap_or(0);
     (0..count).filter_map(|i| storage.key(i).ok().flatten()).collect()
 }
 
 /// A random 32-bit number (the pause before adopting, retry jitter).
-#[cfg_attr(not(feature = "full"), allow(dead_code))]
 pub fn random_u32() -> u32 {
     let b = random_bytes();
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])

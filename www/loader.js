@@ -1,8 +1,8 @@
-// splitbeam's loader (bundled with the first-paint module's glue into dist/splitbeam.js, a classic
+// splitbeam's loader (bundled with the first-paint module's boundary into dist/splitbeam.js, a classic
 // script, added async by the inline tag or loaded on its own): fetches the first-paint module,
 // decides with it, applies its variants (changes.js), reveals, then loads the whole snippet
 // (delivery, goals, SPA, the API), which takes over. Calls made meanwhile wait in the queue. It never throws into the page.
-import initFirst, * as first from 'splitbeam-first';
+import * as first from './first.js';
 import { setVariants, variantOf } from './changes.js';
 import { hide, hideFor } from './hide.js';
 
@@ -42,7 +42,8 @@ try {
   ['track', 'attributes', 'consent', 'on', 'flush'].forEach((name) => {
     api[name] = (...args) => call(name, args);
   });
-  let decided = false;
+  // The first-paint module's answer, once this page decided.
+  let decided = null;
   api.variant = (key) => (ready ? call('variant', [key]) : variantOf(key));
   api.push = (cmd) => (Array.isArray(cmd) && typeof api[cmd[0]] == 'function' ? api[cmd[0]](...cmd.slice(1)) : say('unknown command', cmd && cmd[0]));
   window.splitbeam = api;
@@ -102,7 +103,7 @@ try {
     try {
       if (ready || event.persisted || consent == 'required') return;
       // The visitor id and assignments this page decided with, if the page is left that early.
-      if (decided) first.persist();
+      first.persist(decided);
       const held = queued
         .filter((cmd) => Array.isArray(cmd) && cmd[0] == 'track')
         .map((cmd) => ['track', cmd[1], cmd[2]].concat(cmd.where || [here(), Date.now()]));
@@ -187,7 +188,8 @@ try {
   // The inline tag fetched the first-paint module alongside this script when it named this build's
   // (a tag pasted before an upgrade names an older one: then it is fetched here).
   const prefetched = tag && tag.first && tag.first.name == SPLITBEAM_FIRST_WASM && tag.first.response;
-  initFirst({ module_or_path: prefetched || fetch(url(SPLITBEAM_FIRST_WASM)) })
+  first
+    .load(prefetched || fetch(url(SPLITBEAM_FIRST_WASM)))
     .then(() => {
       clearTimeout(timer);
       if (tag) clearTimeout(tag.timer);
@@ -197,9 +199,9 @@ try {
       const identity = first.decide(compiled, { consent, apply: applied });
       if (identity) setVariants(identity[3]);
       reveal();
-      // No identity: the config could not be read (the module said so); the rest could not either.
-      if (!identity) return;
-      decided = true;
+      // No identity: the config could not be read; the rest could not either.
+      if (!identity) return say('the compiled experiments config is damaged (rebuild it with `splitbeam snippet`)');
+      decided = identity;
       exposures = identity[2] || [];
       // Once the revealed copy is on screen, not before: Lighthouse's LCP estimate counts every
       // request that ended before the observed LCP, and counted the whole snippet's 56 KB whenever
@@ -219,7 +221,7 @@ try {
       const revealedAt = performance.now();
       const revealed = (el) => hidden.some((s) => { try { return el.closest(s) || el.querySelector(s); } catch (_) {} });
       let lcp;
-      const onPainted = () => painted || ((painted = true), lcp && lcp.disconnect(), first.persist(), go());
+      const onPainted = () => painted || ((painted = true), lcp && lcp.disconnect(), first.persist(identity), go());
       const P = window.PerformanceObserver;
       if (!P || (P.supportedEntryTypes || []).indexOf('largest-contentful-paint') < 0) requestAnimationFrame(() => setTimeout(onPainted));
       else (lcp = new P((list) => list.getEntries().some((e) => e.startTime >= revealedAt && e.element && revealed(e.element)) && onPainted())).observe({ type: 'largest-contentful-paint', buffered: true });

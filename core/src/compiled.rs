@@ -4,21 +4,25 @@
 //!
 //! Layout: the magic `SB` and a format byte, then the config. Strings are a varint byte length and
 //! UTF-8; numbers 8 bytes little-endian f64; options a 0/1 tag; lists a varint count. Names and
-//! funnels are left out (only the dashboard shows them).
+//! funnels are left out (only the dashboard shows them). The parts a module may not need are
+//! prefixed with their byte length, so that it skips them unread and carries no code to read them:
+//! goals (the first-paint module), saved groups and audiences (a module without the condition engine).
+//! A variant's changes travel as the JSON the loader's applier takes (`write_changes`), and its
+//! split-URL redirect on its own: the browser builds neither.
 
 use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespace, Status, Variant};
-use crate::json::Value;
+use crate::json::{write_str, write_strs, Value};
 use crate::pages::{Glob, PageRules, Pattern};
 
 /// The format byte changes with the layout: a loader only ever decodes the config baked with it,
 /// and anything else reads as damaged (one console line), never as a different config.
-const MAGIC: [u8; 3] = *b"SB\x02";
+const MAGIC: [u8; 3] = *b"SB\x03";
 
 /// The valid experiments of `config` in the compiled form.
 pub fn encode(config: &Config) -> Vec<u8> {
     let mut out = Writer(MAGIC.to_vec());
     out.uint(config.version as usize);
-    out.value(&config.groups);
+    out.part(|out| out.value(&config.groups));
     out.uint(config.experiments.len());
     for exp in &config.experiments {
         out.experiment(exp);
@@ -26,15 +30,30 @@ pub fn encode(config: &Config) -> Vec<u8> {
     out.0
 }
 
-/// The config `encode` wrote, or `None` for bytes it did not write (never panics).
+/// The config `encode` wrote, or `None` for bytes it did not write (never panics). Without the
+/// `conditions` feature, groups are left out and each audience is a `Value::Null` (only whether
+/// there is one matters there: nobody is taken as inside it).
 pub fn decode(bytes: &[u8]) -> Option<Config> {
+    decode_parts::<true>(bytes)
+}
+
+/// `decode` without the goals: what the first view decides with.
+pub fn decode_without_goals(bytes: &[u8]) -> Option<Config> {
+    decode_parts::<false>(bytes)
+}
+
+/// Whether the length-prefixed parts are read or skipped is known when building: the reading code
+/// of a skipped part is not in the module at all.
+const CONDITIONS: bool = cfg!(feature = "conditions");
+
+fn decode_parts<const GOALS: bool>(bytes: &[u8]) -> Option<Config> {
     let mut input = Reader { bytes, at: 0 };
     if input.take(MAGIC.len())? != MAGIC {
         return None;
     }
     let version = u32::try_from(input.uint()?).ok()?;
-    let groups = input.value(0)?;
-    let experiments = input.list(Reader::experiment)?;
+    let groups = input.part(CONDITIONS, |r| r.value(0))?.unwrap_or(Value::Null);
+    let experiments = input.list(Reader::experiment::<GOALS>)?;
     (input.at == bytes.len()).then_some(Config { version, experiments, groups })
 }
 
@@ -70,6 +89,13 @@ impl Writer {
         if let Some(s) = s {
             self.str(s);
         }
+    }
+    /// `write`'s bytes, prefixed with their length (`Reader::part`).
+    fn part(&mut self, write: impl FnOnce(&mut Writer)) {
+        let mut part = Writer(Vec::new());
+        write(&mut part);
+        self.uint(part.0.len());
+        self.0.extend_from_slice(&part.0);
     }
     fn opt_num(&mut self, n: Option<f64>) {
         self.flag(n.is_some());
@@ -139,18 +165,38 @@ impl Writer {
         self.pages(&exp.pages);
         self.flag(exp.audience.is_some());
         if let Some(audience) = &exp.audience {
-            self.value(audience);
+            self.part(|out| out.value(audience));
         }
         self.num(exp.traffic);
         self.uint(exp.variants.len());
         for variant in &exp.variants {
             self.str(&variant.key);
             self.num(variant.weight);
-            self.uint(variant.changes.len());
-            variant.changes.iter().for_each(|c| self.change(c));
+            self.opt_str(&variant.changes.iter().find_map(|c| c.redirect.clone()));
+            let mut json = String::new();
+            write_changes(&mut json, &variant.changes);
+            self.str(&json);
         }
-        self.uint(exp.goals.len());
-        for goal in &exp.goals {
+        self.part(|out| out.goals(&exp.goals));
+        self.str(&exp.seed);
+        self.str(&exp.hash_attribute);
+        self.0.push(exp.hash_version);
+        self.flag(exp.namespace.is_some());
+        if let Some(ns) = &exp.namespace {
+            self.str(&ns.id);
+            self.num(ns.start);
+            self.num(ns.end);
+        }
+        self.opt_num(exp.start_ms);
+        self.opt_num(exp.end_ms);
+        self.flag(exp.winner.is_some());
+        if let Some(winner) = exp.winner {
+            self.uint(winner);
+        }
+    }
+    fn goals(&mut self, goals: &[Goal]) {
+        self.uint(goals.len());
+        for goal in goals {
             self.str(&goal.key);
             match &goal.trigger {
                 GoalTrigger::Click(selector) => {
@@ -168,52 +214,71 @@ impl Writer {
             }
             self.opt_str(&goal.value_prop);
         }
-        self.str(&exp.seed);
-        self.str(&exp.hash_attribute);
-        self.0.push(exp.hash_version);
-        self.flag(exp.namespace.is_some());
-        if let Some(ns) = &exp.namespace {
-            self.str(&ns.id);
-            self.num(ns.start);
-            self.num(ns.end);
-        }
-        self.opt_num(exp.start_ms);
-        self.opt_num(exp.end_ms);
-        self.flag(exp.winner.is_some());
-        if let Some(winner) = exp.winner {
-            self.uint(winner);
-        }
     }
-    fn change(&mut self, change: &Change) {
-        self.opt_str(&change.selector);
-        self.opt_str(&change.text);
-        self.opt_str(&change.html);
-        self.uint(change.attr.len());
-        for (name, value) in &change.attr {
-            self.str(name);
-            self.str(value);
+}
+
+/// `[change, …]`, each change an object with the fields it sets:
+/// `selector`, `text`, `html`, `attr` (`[[name, value], …]`), `addClass`, `removeClass`, `style`,
+/// `remove` (true), `move` (`[before|after|into, selector]`), `css`. Only changes with a selector
+/// or page CSS: a redirect is not the applier's.
+pub fn write_changes(out: &mut String, changes: &[Change]) {
+    out.push('[');
+    for (i, change) in changes.iter().filter(|c| c.selector.is_some() || c.css.is_some()).enumerate() {
+        out.push_str(if i == 0 { "{" } else { ",{" });
+        let mut fields = Fields { out: &mut *out, first: true };
+        fields.text("selector", &change.selector);
+        fields.text("text", &change.text);
+        fields.text("html", &change.html);
+        if !change.attr.is_empty() {
+            fields.key("attr");
+            fields.out.push('[');
+            for (j, (name, value)) in change.attr.iter().enumerate() {
+                fields.out.push_str(if j == 0 { "" } else { "," });
+                write_strs(fields.out, &[name, value]);
+            }
+            fields.out.push(']');
         }
-        self.opt_str(&change.add_class);
-        self.opt_str(&change.remove_class);
-        self.opt_str(&change.style);
-        self.flag(change.remove);
-        match &change.move_to {
-            None => self.0.push(0),
-            Some(Move::Before(s)) => {
-                self.0.push(1);
-                self.str(s);
-            }
-            Some(Move::After(s)) => {
-                self.0.push(2);
-                self.str(s);
-            }
-            Some(Move::Into(s)) => {
-                self.0.push(3);
-                self.str(s);
-            }
+        fields.text("addClass", &change.add_class);
+        fields.text("removeClass", &change.remove_class);
+        fields.text("style", &change.style);
+        if change.remove {
+            fields.key("remove");
+            fields.out.push_str("true");
         }
-        self.opt_str(&change.css);
-        self.opt_str(&change.redirect);
+        if let Some(to) = &change.move_to {
+            let (place, selector) = match to {
+                Move::Before(s) => ("before", s),
+                Move::After(s) => ("after", s),
+                Move::Into(s) => ("into", s),
+            };
+            fields.key("move");
+            write_strs(fields.out, &[place, selector]);
+        }
+        fields.text("css", &change.css);
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// The members of one JSON object, comma-separated.
+struct Fields<'o> {
+    out: &'o mut String,
+    first: bool,
+}
+
+impl Fields<'_> {
+    fn key(&mut self, key: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(',');
+        }
+        write_str(self.out, key);
+        self.out.push(':');
+    }
+    fn text(&mut self, key: &str, value: &Option<String>) {
+        if let Some(value) = value {
+            self.key(key);
+            write_str(self.out, value);
+        }
     }
 }
 
@@ -259,6 +324,17 @@ impl<'a> Reader<'a> {
     fn str(&mut self) -> Option<String> {
         let len = self.uint()?;
         core::str::from_utf8(self.take(len)?).ok().map(String::from)
+    }
+    /// A part `Writer::part` wrote: read whole by `read` when `wanted`, else skipped (`Some(None)`).
+    fn part<T>(&mut self, wanted: bool, read: impl FnOnce(&mut Reader<'a>) -> Option<T>) -> Option<Option<T>> {
+        let len = self.uint()?;
+        let bytes = self.take(len)?;
+        if !wanted {
+            return Some(None);
+        }
+        let mut part = Reader { bytes, at: 0 };
+        let value = read(&mut part)?;
+        (part.at == bytes.len()).then_some(Some(value))
     }
     fn opt<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
         if self.flag()? {
@@ -308,7 +384,7 @@ impl<'a> Reader<'a> {
         };
         Some(PageRules { include: self.list(pattern)?, exclude: self.list(pattern)? })
     }
-    fn experiment(&mut self) -> Option<Experiment> {
+    fn experiment<const GOALS: bool>(&mut self) -> Option<Experiment> {
         let key = self.str()?;
         let status = match self.byte()? {
             0 => Status::Draft,
@@ -317,19 +393,15 @@ impl<'a> Reader<'a> {
             _ => return None,
         };
         let pages = self.pages()?;
-        let audience = self.opt(|r| r.value(0))?;
+        let audience = self.opt(|r| Some(r.part(CONDITIONS, |r| r.value(0))?.unwrap_or(Value::Null)))?;
         let traffic = self.num()?;
-        let variants = self.list(|r| Some(Variant { key: r.str()?, weight: r.num()?, changes: r.list(Reader::change)? }))?;
-        let goals = self.list(|r| {
-            let key = r.str()?;
-            let trigger = match r.byte()? {
-                0 => GoalTrigger::Click(r.str()?),
-                1 => GoalTrigger::Pageview(r.pages()?),
-                2 => GoalTrigger::Event(r.str()?),
-                _ => return None,
-            };
-            Some(Goal { key, trigger, value_prop: r.opt(Reader::str)? })
+        let variants = self.list(|r| {
+            let (key, weight) = (r.str()?, r.num()?);
+            let redirect = r.opt(Reader::str)?;
+            let changes = redirect.map(|to| Change { redirect: Some(to), ..Change::default() }).into_iter().collect();
+            Some(Variant { key, weight, changes, applier_json: r.str()? })
         })?;
+        let goals = self.part(GOALS, |r| r.list(Reader::goal))?.unwrap_or_default();
         let seed = self.str()?;
         let hash_attribute = self.str()?;
         let hash_version = self.byte()?;
@@ -356,25 +428,45 @@ impl<'a> Reader<'a> {
             winner,
         })
     }
-    fn change(&mut self) -> Option<Change> {
-        Some(Change {
-            selector: self.opt(Reader::str)?,
-            text: self.opt(Reader::str)?,
-            html: self.opt(Reader::str)?,
-            attr: self.list(|r| Some((r.str()?, r.str()?)))?,
-            add_class: self.opt(Reader::str)?,
-            remove_class: self.opt(Reader::str)?,
-            style: self.opt(Reader::str)?,
-            remove: self.flag()?,
-            move_to: match self.byte()? {
-                0 => None,
-                1 => Some(Move::Before(self.str()?)),
-                2 => Some(Move::After(self.str()?)),
-                3 => Some(Move::Into(self.str()?)),
-                _ => return None,
-            },
-            css: self.opt(Reader::str)?,
-            redirect: self.opt(Reader::str)?,
-        })
+    fn goal(&mut self) -> Option<Goal> {
+        let key = self.str()?;
+        let trigger = match self.byte()? {
+            0 => GoalTrigger::Click(self.str()?),
+            1 => GoalTrigger::Pageview(self.pages()?),
+            2 => GoalTrigger::Event(self.str()?),
+            _ => return None,
+        };
+        Some(Goal { key, trigger, value_prop: self.opt(Reader::str)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load;
+
+    const AUDIENCE: &str = r#"{"version": 1, "groups": {"staff": ["v_1"]}, "experiments": [
+        {"key": "e", "status": "running", "audience": {"device": "mobile"}, "variants": [{"key": "a"}, {"key": "b"}]}]}"#;
+
+    fn round_trip() -> Config {
+        let loaded = load(&crate::json::parse(AUDIENCE).expect("fixture parses").0);
+        decode(&encode(&loaded.config)).expect("decodes")
+    }
+
+    /// Without the engine an audience is only "there is one" (nobody is taken as inside it).
+    #[cfg(not(feature = "conditions"))]
+    #[test]
+    fn without_the_condition_engine_audiences_and_groups_are_skipped_unread() {
+        let config = round_trip();
+        assert_eq!(config.experiments[0].audience, Some(Value::Null));
+        assert_eq!(config.groups, Value::Null);
+    }
+
+    #[cfg(feature = "conditions")]
+    #[test]
+    fn with_the_condition_engine_audiences_and_groups_are_read() {
+        let config = round_trip();
+        assert!(config.experiments[0].audience.as_ref().and_then(|a| a.get("device")).is_some());
+        assert!(config.groups.get("staff").is_some());
     }
 }

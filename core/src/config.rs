@@ -88,7 +88,12 @@ pub struct Namespace {
 pub struct Variant {
     pub key: String,
     pub weight: f64,
+    /// As read from experiments.json. In a config from `compiled::decode` (the browser's), only a
+    /// split-URL redirect is here: the rest is `applier_json`.
     pub changes: Vec<Change>,
+    /// The changes as the loader's applier takes them (`compiled::write_changes`), written by the
+    /// compiler so the browser never builds them; empty in a config read from experiments.json.
+    pub applier_json: String,
 }
 
 /// One entry of a variant's `changes`: several operations may target the same selector.

@@ -475,6 +475,16 @@ pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// `["a","b",…]`.
+pub fn write_strs(out: &mut String, items: &[&str]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        out.push_str(if i == 0 { "" } else { "," });
+        write_str(out, item);
+    }
+    out.push(']');
+}
+
 /// A number already checked against JSON's grammar, read exactly by `decimal::to_f64` (not
 /// `str::parse`, whose tables cost the snippet ~15 KB); out of range is infinite.
 fn number_value(text: &str) -> f64 {

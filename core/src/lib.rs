@@ -47,8 +47,10 @@ pub mod digits;
 pub mod event;
 #[cfg(feature = "read-events")]
 pub mod event_reader;
+pub mod first_paint;
 pub mod hash;
 pub mod hide;
+pub mod identity;
 pub mod issue;
 pub mod json;
 pub mod pages;

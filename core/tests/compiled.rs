@@ -2,8 +2,8 @@
 //! decoded config decides exactly as the one read from experiments.json.
 
 use splitbeam_core::assign::{assign, Visitor};
-use splitbeam_core::compiled::{decode, encode, needs_conditions};
-use splitbeam_core::config::{load_text, Config};
+use splitbeam_core::compiled::{decode, decode_without_goals, encode, needs_conditions, write_changes};
+use splitbeam_core::config::{load_text, Change, Config};
 use splitbeam_core::json::Value;
 use splitbeam_core::regex::NativeRegex;
 
@@ -14,12 +14,20 @@ fn read(text: &str) -> Config {
     load_text(text, &NativeRegex).expect("fixture parses").0.config
 }
 
-/// Everything the browser uses, printed (names and funnels are not compiled).
+/// Everything the browser uses, printed: names and funnels are not compiled, and a variant's
+/// changes travel as the applier's JSON, with a split-URL redirect on its own.
 fn browser_view(config: &Config) -> String {
     let mut config = config.clone();
     for exp in &mut config.experiments {
         exp.name = exp.key.clone();
         exp.funnel.clear();
+        for variant in &mut exp.variants {
+            if variant.applier_json.is_empty() {
+                write_changes(&mut variant.applier_json, &variant.changes);
+                variant.changes.retain(|c| c.redirect.is_some());
+                variant.changes.iter_mut().for_each(|c| *c = Change { redirect: c.redirect.take(), ..Change::default() });
+            }
+        }
     }
     format!("{config:?}")
 }
@@ -31,6 +39,18 @@ fn decoding_gives_back_every_field_the_browser_uses() {
         let decoded = decode(&encode(&config)).expect("decodes");
         assert_eq!(browser_view(&decoded), browser_view(&config));
     }
+}
+
+#[test]
+fn the_first_view_decodes_everything_but_the_goals() {
+    for text in [FULL, SNIPPET] {
+        let config = read(text);
+        let mut want = config.clone();
+        want.experiments.iter_mut().for_each(|exp| exp.goals.clear());
+        let decoded = decode_without_goals(&encode(&config)).expect("decodes");
+        assert_eq!(browser_view(&decoded), browser_view(&want));
+    }
+    assert!(read(FULL).experiments.iter().any(|exp| !exp.goals.is_empty()), "the fixture has goals to skip");
 }
 
 #[test]
@@ -76,8 +96,11 @@ fn every_truncation_and_corruption_is_refused_without_a_panic() {
 
 #[test]
 fn a_huge_list_count_is_refused_before_allocating() {
-    // Magic, version 1, groups null, then an experiment count of 2^34.
-    let bytes = [b'S', b'B', 1, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x40];
+    // An empty config's bytes end with its experiment count, 0: make it 2^34.
+    let mut bytes = encode(&Config { version: 1, ..Config::default() });
+    assert!(decode(&bytes).is_some());
+    assert_eq!(bytes.pop(), Some(0));
+    bytes.extend([0x80, 0x80, 0x80, 0x80, 0x40]);
     assert!(decode(&bytes).is_none());
 }
 

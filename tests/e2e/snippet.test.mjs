@@ -145,6 +145,52 @@ test("a strict CSP (script-src 'self' 'wasm-unsafe-eval') lets the snippet work"
   await ctx.close();
 });
 
+test('page rules written as a regular expression run on the browser\'s RegExp, case-insensitively', async () => {
+  const { page, ctx, seen } = await load('/?regex-page');
+  await waitForText(page, '#qa', 'Regex page copy');
+  const other = await load('/?regex-pages');
+  await waitForText(other.page, '#hero h1', VARIANT);
+  assert.equal(await textOf(other.page, '#qa'), 'Original QA copy', 'the pattern ends with $');
+  assert.deepEqual([...seen.splitbeamErrors, ...other.seen.splitbeamErrors], []);
+  await ctx.close();
+  await other.ctx.close();
+});
+
+test('?splitbeam-debug: the first-paint module says per experiment what it decided and why', async () => {
+  const { page, ctx, seen } = await openPage(browser);
+  // Only the first-paint module runs (the whole snippet, which says the same once it starts, is
+  // held back; that is one error line).
+  await ctx.route(/splitbeam_(bg|full)\./, (route) => route.abort());
+  const lines = [];
+  page.on('console', (msg) => msg.type() === 'log' && lines.push(msg.text()));
+  await page.goto(server.url + '/?splitbeam-debug');
+  await waitForText(page, '#hero h1', VARIANT);
+  for (let i = 0; i < 50 && lines.length < 4; i++) await page.waitForEvent('console', { timeout: 10000 }).catch(() => {});
+  const split = lines.find((line) => line.startsWith('splitbeam: split: '));
+  assert.match(split || '', /^splitbeam: split: (a|b) \(assigned\)$/);
+  assert.deepEqual(lines.filter((line) => line !== split), [
+    'splitbeam: hero: free-shipping (assigned)',
+    'splitbeam: regex-page: (none) (not-on-this-page)',
+    'splitbeam: spa-cart: (none) (not-on-this-page)',
+  ]);
+  await waitForErrors(page, seen, 1);
+  assert.equal(seen.splitbeamErrors.length, 1, JSON.stringify(seen.errors));
+  await ctx.close();
+});
+
+test('a first-paint module served without application/wasm still decides (a shop\'s own host may not know .wasm)', async () => {
+  const plain = await startServer({ wasmType: 'application/octet-stream' });
+  try {
+    const { page, ctx, seen } = await load('/', undefined, plain.url);
+    await waitForText(page, '#hero h1', VARIANT);
+    assert.deepEqual(seen.splitbeamErrors, []);
+    assert.deepEqual(seen.uncaught, []);
+    await ctx.close();
+  } finally {
+    await plain.close();
+  }
+});
+
 /** Waits (event-driven, no fixed sleep) until `count` splitbeam console errors were seen. */
 async function waitForErrors(page, seen, count) {
   for (let i = 0; i < 100 && seen.splitbeamErrors.length < count; i++) await page.waitForEvent('console', { timeout: 10000 }).catch(() => {});

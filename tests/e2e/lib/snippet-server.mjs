@@ -13,7 +13,8 @@ const types = { '.html': 'text/html', '.js': 'text/javascript', '.json': 'applic
 
 const config = path.join(fixtures, 'experiments.json');
 
-/** Starts the server. `options.missingWasm`: the wasm answers 404. Returns { url, close }.
+/** Starts the server. `options.missingWasm`: the wasm answers 404; `options.wasmType`: the wasm's
+ * content type (a host that does not know `.wasm`). Returns { url, close }.
  * `/splitbeam.js` (also under `/baked/`) has the fixture config compiled in, `/damaged/splitbeam.js`
  * a corrupt one; `tagged.html` starts with the inline tag `splitbeam tag` prints. */
 export async function startServer(options = {}) {
@@ -39,7 +40,8 @@ export async function startServer(options = {}) {
       if (!file.startsWith(root) || !fs.existsSync(file)) return send(404, 'text/plain', 'not found');
       const headers = {};
       if (p === '/csp.html') headers['content-security-policy'] = "script-src 'self' 'wasm-unsafe-eval'";
-      send(200, types[path.extname(file)] || 'application/octet-stream', fs.readFileSync(file), headers);
+      const type = (file.endsWith('.wasm') && options.wasmType) || types[path.extname(file)] || 'application/octet-stream';
+      send(200, type, fs.readFileSync(file), headers);
     } catch (err) {
       send(500, 'text/plain', String(err));
     }

@@ -1,0 +1,86 @@
+// The loader's side of the first-paint module (src/first_paint.rs): it reads what the decision
+// needs from the page, hands it over as length-prefixed bytes, reads the answer's JSON back, and
+// later writes what the answer says to store. No wasm-bindgen glue: this file is all of it.
+
+const VISITOR = 'splitbeam_visitor';
+const STICKY = 'splitbeam_sticky';
+const FORCED = 'splitbeam_forced';
+// Storage may be blocked (sandboxed frames, privacy modes), full, or hold anything.
+const attempt = (f) => {
+  try {
+    return f();
+  } catch (_) {}
+};
+
+let wasm;
+const bytes = () => new Uint8Array(wasm.memory.buffer);
+const text = (at, len) => new TextDecoder().decode(bytes().subarray(at, at + len));
+
+// `response`: a fetch of the module (or its promise). Streaming compilation refuses a module served
+// without `application/wasm` (a shop's own static host may): such bytes are compiled as they are.
+export const load = (response) => {
+  const imports = {
+    splitbeam: {
+      regex_test: (pattern, patternLen, at, len, ignoreCase) =>
+        attempt(() => +new RegExp(text(pattern, patternLen), ignoreCase ? 'i' : '').test(text(at, len))) ?? 2,
+    },
+  };
+  return Promise.resolve(response)
+    .then((r) => {
+      if (!r.ok) throw new Error(r.status + ' for ' + r.url);
+      return /wasm/.test(r.headers.get('content-type'))
+        ? WebAssembly.instantiateStreaming(r, imports)
+        : r.arrayBuffer().then((b) => WebAssembly.instantiate(b, imports));
+    })
+    .then((module) => {
+      wasm = module.instance.exports;
+    });
+};
+
+// The answer of splitbeam_core::first_paint::decide: [visitor id, new visitor, exposures, variants,
+// persist, forced, log], or null when the compiled config cannot be read.
+export const decide = (compiled, { consent, apply }) => {
+  const local = attempt(() => localStorage);
+  const session = attempt(() => sessionStorage);
+  const sticky = [];
+  const rows = attempt(() => JSON.parse(local.getItem(STICKY)));
+  if (Array.isArray(rows))
+    for (const row of rows) if (Array.isArray(row) && [0, 1, 2].every((i) => typeof row[i] == 'string')) sticky.push(row[0], row[1], row[2]);
+  const random = crypto.getRandomValues(new Uint8Array(16));
+  const fields = [
+    compiled,
+    location.href,
+    location.search,
+    attempt(() => local.getItem(VISITOR)) || '',
+    attempt(() => session.getItem(FORCED)) || '',
+    navigator.userAgent,
+    navigator.language || '',
+    random,
+  ]
+    .concat(sticky)
+    .map((field) => (typeof field == 'string' ? new TextEncoder().encode(field) : field));
+  const size = fields.reduce((n, field) => n + 4 + field.length, 0);
+  const input = wasm.alloc(size);
+  let at = input;
+  for (const field of fields) {
+    new DataView(wasm.memory.buffer).setUint32(at, field.length, true);
+    bytes().set(field, at + 4);
+    at += 4 + field.length;
+  }
+  const out = wasm.decide(input, size, Date.now(), (apply ? 1 : 0) | (consent == 'required' ? 2 : 0));
+  if (!out) return null;
+  const answer = JSON.parse(text(out + 4, new DataView(wasm.memory.buffer).getUint32(out, true)));
+  if (typeof answer[5] == 'string') attempt(() => session.setItem(FORCED, answer[5]));
+  answer[6].forEach((line) => console.log('splitbeam: ' + line));
+  return answer;
+};
+
+// What `decide` left to store, once the page is revealed (a fresh profile's first localStorage
+// write took milliseconds before it) or left.
+export const persist = (answer) => {
+  const write = answer && answer[4];
+  if (!write) return;
+  answer[4] = 0;
+  if (write[0]) attempt(() => localStorage.setItem(VISITOR, write[0]));
+  attempt(() => localStorage.setItem(STICKY, JSON.stringify(write[1])));
+};
