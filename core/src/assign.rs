@@ -206,13 +206,15 @@ fn hash_value<'v>(attributes: &'v Value, name: &str) -> Option<Cow<'v, str>> {
     }
 }
 
-/// Parses the value of the `splitbeam` query parameter: `exp:variant[,exp2:variant2]`.
+/// Parses the value of the `splitbeam` query parameter: `exp:variant[,exp2:variant2]`, ASCII
+/// spaces around each key ignored (what a hand-typed link carries; Unicode's whitespace table cost
+/// the first-paint module 0.3 KB).
 pub fn forced_from_query(query_value: &str) -> Vec<(String, String)> {
     query_value
         .split(',')
         .filter_map(|pair| {
             let (exp, variant) = pair.split_once(':')?;
-            let (exp, variant) = (exp.trim(), variant.trim());
+            let (exp, variant) = (exp.trim_ascii(), variant.trim_ascii());
             (!exp.is_empty() && !variant.is_empty()).then(|| (exp.to_string(), variant.to_string()))
         })
         .collect()

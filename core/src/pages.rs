@@ -165,7 +165,8 @@ impl Glob {
 }
 
 fn strip_port(host: &str) -> &str {
-    match host.rfind(':') {
+    // A byte search, as `url::split_host` does for `@`.
+    match host.bytes().rposition(|b| b == b':') {
         // Not an IPv6 literal's colon (`[::1]`).
         Some(i) if !host.get(i..).unwrap_or_default().contains(']') => host.get(..i).unwrap_or(host),
         _ => host,
@@ -211,7 +212,12 @@ fn path_matches(pattern: &str, path: &str) -> bool {
     let toggled = match path.strip_suffix('/') {
         Some("") => return false,
         Some(without) => without.to_string(),
-        None => [path, "/"].concat(),
+        None => {
+            let mut slashed = String::with_capacity(path.len() + 1);
+            slashed.push_str(path);
+            slashed.push('/');
+            slashed
+        }
     };
     wildcard_match(pattern, &toggled)
 }

@@ -74,7 +74,12 @@ fn split_host(s: &str) -> (&str, &str) {
         .find(['/', '?', '#'])
         .unwrap_or(after_slashes.len());
     let (authority, rest) = after_slashes.split_at_checked(end).unwrap_or((after_slashes, ""));
-    let host = authority.rsplit('@').next().unwrap_or_default();
+    // After the last `@` (user info), searched as a byte: a `char` searcher from the end cost the
+    // first-paint module 0.3 KB gzip, and `@` is ASCII, so the cut is on a character boundary.
+    let host = match authority.bytes().rposition(|b| b == b'@') {
+        Some(at) => authority.get(at + 1..).unwrap_or_default(),
+        None => authority,
+    };
     (host, rest)
 }
 
