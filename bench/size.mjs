@@ -51,7 +51,7 @@ export function sizeBench() {
   const rows = [];
   for (const [label, s] of Object.entries(setups)) {
     rows.push([`${label}: inline tag (in every page)`, bytes(s.tag.raw), cell(s.tag), bytes(s.tag.brotli)]);
-    rows.push([`${label}: \`splitbeam.js\` (loader, first-paint glue, compiled config)`, bytes(s.js.raw), cell(s.js), bytes(s.js.brotli)]);
+    rows.push([`${label}: \`splitbeam.js\` (loader, the first-paint module's boundary, compiled config)`, bytes(s.js.raw), cell(s.js), bytes(s.js.brotli)]);
     rows.push([`${label}: first-paint module (\`${path.basename(s.first.file).replace(/\.[0-9a-f]{16}/, '.<hash>')}\`)`, bytes(s.first.raw), cell(s.first), bytes(s.first.brotli)]);
     rows.push([`**${label}: critical path**`, bytes(s.critical.raw), `**${cell(s.critical)}**`, bytes(s.critical.brotli)]);
     rows.push([`${label}: the whole snippet, after the reveal (glue + module)`, bytes(s.fullJs.raw + s.fullWasm.raw), cell(add([s.fullJs, s.fullWasm])), bytes(s.fullJs.brotli + s.fullWasm.brotli)]);

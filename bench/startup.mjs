@@ -130,8 +130,9 @@ export async function startupBench({ browser, baseUrl, loads, profile = 'desktop
     'inside that trace event, and "before the reveal" is the union of the three, each counted once; module compile is the union of the main-thread `v8.wasm` ' +
     'trace events before the reveal except per-function lazy compiles, which happen inside the calls; the wasm calls are ' +
     'the outermost calls from the page into the modules, timed by a wrapper around `WebAssembly.instantiateStreaming` in the ' +
-    'page (the snippet is unchanged); decide + apply runs from the call of `decide` to the reveal, the loader\'s JavaScript ' +
-    'applying the changes included (a mutation observer in the page sees the hiding style go). Tracing adds some overhead of its own. The next page view loads the same page again ' +
+    'page (the snippet is unchanged); decide + apply runs from the moment the first-paint module is ready (its ' +
+    'instantiation resolved) to the reveal: the loader\'s storage reads and the module\'s input built in JavaScript, the ' +
+    '`decide` call, and the loader\'s JavaScript applying the changes (a mutation observer in the page sees the hiding style go). Tracing adds some overhead of its own. The next page view loads the same page again ' +
     'in the same tab, with the HTTP cache warm.';
   return { markdown, results };
 }
