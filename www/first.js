@@ -65,10 +65,13 @@ export const decide = (compiled, { consent, apply }) => {
     .map((field) => (typeof field == 'string' ? encoder.encode(field) : field));
   const size = fields.reduce((n, field) => n + 4 + field.length, 0);
   const input = wasm.alloc(size);
+  // Views made once `alloc` has grown the memory (a growth detaches the earlier buffer).
+  const view = new DataView(wasm.memory.buffer);
+  const memory = bytes();
   let at = input;
   for (const field of fields) {
-    new DataView(wasm.memory.buffer).setUint32(at, field.length, true);
-    bytes().set(field, at + 4);
+    view.setUint32(at, field.length, true);
+    memory.set(field, at + 4);
     at += 4 + field.length;
   }
   const out = wasm.decide(input, size, Date.now(), (apply ? 1 : 0) | (consent == 'required' ? 2 : 0));

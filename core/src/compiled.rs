@@ -11,7 +11,7 @@
 //! split-URL redirect on its own: the browser builds neither.
 
 use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespace, Status, Variant};
-use crate::json::{write_str, write_strs, Value};
+use crate::json::Value;
 use crate::pages::{Glob, PageRules, Pattern};
 
 /// The format byte changes with the layout: a loader only ever decodes the config baked with it,
@@ -222,64 +222,34 @@ impl Writer {
 /// `remove` (true), `move` (`[before|after|into, selector]`), `css`. Only changes with a selector
 /// or page CSS: a redirect is not the applier's.
 pub fn write_changes(out: &mut String, changes: &[Change]) {
-    out.push('[');
-    for (i, change) in changes.iter().filter(|c| c.selector.is_some() || c.css.is_some()).enumerate() {
-        out.push_str(if i == 0 { "{" } else { ",{" });
-        let mut fields = Fields { out: &mut *out, first: true };
-        fields.text("selector", &change.selector);
-        fields.text("text", &change.text);
-        fields.text("html", &change.html);
-        if !change.attr.is_empty() {
-            fields.key("attr");
-            fields.out.push('[');
-            for (j, (name, value)) in change.attr.iter().enumerate() {
-                fields.out.push_str(if j == 0 { "" } else { "," });
-                write_strs(fields.out, &[name, value]);
-            }
-            fields.out.push(']');
-        }
-        fields.text("addClass", &change.add_class);
-        fields.text("removeClass", &change.remove_class);
-        fields.text("style", &change.style);
-        if change.remove {
-            fields.key("remove");
-            fields.out.push_str("true");
-        }
-        if let Some(to) = &change.move_to {
-            let (place, selector) = match to {
-                Move::Before(s) => ("before", s),
-                Move::After(s) => ("after", s),
-                Move::Into(s) => ("into", s),
-            };
-            fields.key("move");
-            write_strs(fields.out, &[place, selector]);
-        }
-        fields.text("css", &change.css);
-        out.push('}');
-    }
-    out.push(']');
+    let objects = changes.iter().filter(|c| c.selector.is_some() || c.css.is_some()).map(change_object).collect();
+    // Changes hold no numbers; integers would be written as such.
+    crate::event::write_value(out, &Value::Array(objects), &|n| crate::digits::signed(n as i64));
 }
 
-/// The members of one JSON object, comma-separated.
-struct Fields<'o> {
-    out: &'o mut String,
-    first: bool,
-}
-
-impl Fields<'_> {
-    fn key(&mut self, key: &str) {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(',');
-        }
-        write_str(self.out, key);
-        self.out.push(':');
+fn change_object(change: &Change) -> Value {
+    let texts = |fields: &[(&str, &Option<String>)]| -> Vec<(String, Value)> {
+        fields.iter().filter_map(|(key, value)| value.as_deref().map(|v| (key.to_string(), Value::from(v)))).collect()
+    };
+    let pair = |a: &str, b: &str| Value::Array(vec![Value::from(a), Value::from(b)]);
+    let mut fields = texts(&[("selector", &change.selector), ("text", &change.text), ("html", &change.html)]);
+    if !change.attr.is_empty() {
+        fields.push(("attr".into(), Value::Array(change.attr.iter().map(|(name, value)| pair(name, value)).collect())));
     }
-    fn text(&mut self, key: &str, value: &Option<String>) {
-        if let Some(value) = value {
-            self.key(key);
-            write_str(self.out, value);
-        }
+    fields.extend(texts(&[("addClass", &change.add_class), ("removeClass", &change.remove_class), ("style", &change.style)]));
+    if change.remove {
+        fields.push(("remove".into(), Value::Bool(true)));
     }
+    if let Some(to) = &change.move_to {
+        let (place, selector) = match to {
+            Move::Before(s) => ("before", s),
+            Move::After(s) => ("after", s),
+            Move::Into(s) => ("into", s),
+        };
+        fields.push(("move".into(), pair(place, selector)));
+    }
+    fields.extend(texts(&[("css", &change.css)]));
+    Value::Object(fields)
 }
 
 /// Conditions nest; a compiled config never nests deeper than validation allows.
