@@ -9,7 +9,7 @@ use splitbeam_core::url::Url;
 use wasm_bindgen::prelude::*;
 use web_sys::Element;
 
-use crate::regex::BrowserRegex;
+use crate::js_engine::BrowserJs;
 
 /// Props deeper than this are cut: a goal's props are a few flat fields in practice.
 const MAX_PROPS_DEPTH: usize = 4;
@@ -44,7 +44,7 @@ pub fn viewed<'c>(config: &'c Config, href: &str) -> Vec<&'c Goal> {
     let url = Url::parse(href);
     goals(config)
         .filter(|goal| match &goal.trigger {
-            GoalTrigger::Pageview(rules) => rules.matches(&url, &BrowserRegex),
+            GoalTrigger::Pageview(rules) => rules.matches(&url, &BrowserJs),
             _ => false,
         })
         .collect()

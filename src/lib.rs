@@ -23,7 +23,7 @@ mod outbox;
 #[cfg(feature = "full")]
 mod page_changes;
 #[cfg(feature = "full")]
-mod regex;
+mod js_engine;
 #[cfg(feature = "full")]
 mod session;
 #[cfg(feature = "full")]

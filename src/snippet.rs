@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use crate::api::{self, Exposures};
 use crate::consent::Consent;
 use crate::identity::{self, Identity};
-use crate::{debug, goals, outbox, page_changes, regex, spa};
+use crate::{debug, goals, js_engine, outbox, page_changes, spa};
 
 thread_local! {
     static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
@@ -189,7 +189,7 @@ impl Snippet {
             now_ms: js_sys::Date::now(),
             forced: &self.forced,
             sticky: &self.identity.sticky,
-            regex: &regex::BrowserRegex,
+            regex: &js_engine::BrowserJs,
         };
         let decisions = assign(&self.config, &visitor);
         let mut announcements = Vec::new();

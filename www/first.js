@@ -19,14 +19,26 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const bytes = () => new Uint8Array(wasm.memory.buffer);
 const text = (at, len) => decoder.decode(bytes().subarray(at, at + len));
+// A string handed to the module: its u32 length, then its UTF-8, in room the module gives.
+const give = (string) => {
+  const utf8 = encoder.encode(string);
+  const at = wasm.alloc(4 + utf8.length);
+  new DataView(wasm.memory.buffer).setUint32(at, utf8.length, true);
+  bytes().set(utf8, at + 4);
+  return at;
+};
 
 // `response`: a fetch of the module (or its promise). Streaming compilation refuses a module served
 // without `application/wasm` (a shop's own static host may): such bytes are compiled as they are.
 export const load = (response) => {
   const imports = {
+    // JavaScript itself, for the page rules and GrowthBook's conditions (src/first_paint.rs).
     splitbeam: {
       regex_test: (pattern, patternLen, at, len, ignoreCase) =>
         attempt(() => +new RegExp(text(pattern, patternLen), ignoreCase ? 'i' : '').test(text(at, len))) ?? 2,
+      number: (at, len) => +text(at, len),
+      string: (x) => give(String(x)),
+      lower: (at, len) => give(text(at, len).toLowerCase()),
     },
   };
   return Promise.resolve(response)

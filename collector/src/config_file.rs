@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use splitbeam_core::config::{load_text, Loaded};
 use splitbeam_core::json::{Pos, Positions};
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 /// The snippet downloads the config on every first visit; anything near this size is a mistake.
 pub const MAX_CONFIG_BYTES: u64 = 5 * 1024 * 1024;
@@ -89,7 +89,7 @@ pub fn read(path: &Path) -> Result<ConfigFile, ConfigFileError> {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         fail(Some(position_of_end(valid)), "invalid UTF-8 (save the file as UTF-8)".into())
     })?;
-    let (loaded, positions) = load_text(&text, &NativeRegex).map_err(|e| fail(Some(e.pos), e.message))?;
+    let (loaded, positions) = load_text(&text, &NativeJs).map_err(|e| fail(Some(e.pos), e.message))?;
     Ok(ConfigFile { path: path.to_path_buf(), text, loaded, positions })
 }
 

@@ -6,7 +6,7 @@
 use serde::Serialize;
 use splitbeam_core::config::load_text;
 use splitbeam_core::json::{join_index, Value};
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 use crate::config_doc::ConfigDoc;
 use crate::config_file::MAX_CONFIG_BYTES;
@@ -189,7 +189,7 @@ pub fn check(text: &str, index: Option<usize>) -> Vec<Problem> {
             col: 1,
         }];
     }
-    let (loaded, positions) = match load_text(text, &NativeRegex) {
+    let (loaded, positions) = match load_text(text, &NativeJs) {
         Ok(parsed) => parsed,
         Err(e) => {
             return vec![Problem { path: String::new(), field: None, message: e.message, line: e.pos.line, col: e.pos.col }]

@@ -11,7 +11,7 @@ use splitbeam_core::config::{Config, Experiment, Status};
 use splitbeam_core::event::{new_id, new_visitor_id, Event, EventKind};
 use splitbeam_core::json::Value;
 use splitbeam_core::url::Url;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 /// The goals of the demo funnel, in order: the keys `www/experiments.json` defines.
 pub const FUNNEL_GOALS: [&str; 3] = ["add_to_cart", "checkout", "purchase"];
@@ -265,7 +265,7 @@ impl<'a, 'c> Visit<'a, 'c> {
             new_visitor: self.events.is_empty(),
             custom: None,
         });
-        let visitor = Visitor { attributes: &attributes, href: path, now_ms: self.clock_ms as f64, forced: &[], sticky: &[], regex: &NativeRegex };
+        let visitor = Visitor { attributes: &attributes, href: path, now_ms: self.clock_ms as f64, forced: &[], sticky: &[], regex: &NativeJs };
         let url = Url::parse(path);
         let config = self.config;
         for experiment in &config.experiments {

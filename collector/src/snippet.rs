@@ -218,10 +218,10 @@ pub fn files_named_by(loader_js: &str) -> Vec<String> {
 mod tests {
     use super::{files_named_by, public, public_json, render, tag, PublicConfig};
     use splitbeam_core::config::load_text;
-    use splitbeam_core::regex::NativeRegex;
+    use splitbeam_core::js_engine::NativeJs;
 
     fn config(text: &str) -> PublicConfig {
-        public(&load_text(text, &NativeRegex).expect("parses").0.config, None)
+        public(&load_text(text, &NativeJs).expect("parses").0.config, None)
     }
 
     const WITH_DRAFT: &str = r##"{"version":1,"groups":{"qa":["v_secret_tester"]},"experiments":[
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn drafts_and_clear_group_ids_never_reach_the_loader_the_tag_or_the_json() {
-        let full = load_text(WITH_DRAFT, &NativeRegex).expect("parses").0.config;
+        let full = load_text(WITH_DRAFT, &NativeJs).expect("parses").0.config;
         let shown = public(&full, None);
         assert_eq!(shown.config().experiments.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["live"]);
         let bytes = splitbeam_core::compiled::encode(shown.config());

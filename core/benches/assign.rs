@@ -6,11 +6,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::config::{load_text, Config};
 use splitbeam_core::json::Value;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 fn config(experiments: &[String]) -> Config {
     let text = format!(r#"{{"version": 1, "experiments": [{}]}}"#, experiments.join(","));
-    let (loaded, _) = load_text(&text, &NativeRegex).expect("bench config parses");
+    let (loaded, _) = load_text(&text, &NativeJs).expect("bench config parses");
     assert!(loaded.issues.is_empty(), "{:?}", loaded.issues);
     loaded.config
 }
@@ -43,7 +43,7 @@ fn bench(c: &mut Criterion) {
         ("utm_source".into(), "newsletter".into()),
     ]);
     let visitor =
-        Visitor { attributes: &attributes, href: "https://shop.example/collections/shoes", now_ms: 0.0, forced: &[], sticky: &[], regex: &NativeRegex };
+        Visitor { attributes: &attributes, href: "https://shop.example/collections/shoes", now_ms: 0.0, forced: &[], sticky: &[], regex: &NativeJs };
     let mut group = c.benchmark_group("assign");
     for (name, cfg) in [("1 experiment", single()), ("50 experiments with conditions", fifty())] {
         group.throughput(Throughput::Elements(cfg.experiments.len() as u64));

@@ -9,7 +9,7 @@ use crate::config::{Config, Experiment, Status};
 use crate::hash;
 use crate::json::Value;
 use crate::url::Url;
-use crate::regex::RegexMatcher;
+use crate::js_engine::JsEngine;
 
 /// A variant this browser was assigned earlier, kept while the experiment's variants are unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct Visitor<'a> {
     /// QA overrides from `?splitbeam=exp:variant`: (experiment key, variant key).
     pub forced: &'a [(String, String)],
     pub sticky: &'a [Sticky],
-    pub regex: &'a dyn RegexMatcher,
+    pub regex: &'a dyn JsEngine,
 }
 
 /// Why a visitor got what they got. Printed by the debug log, the CLI and the tests.

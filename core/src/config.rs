@@ -4,7 +4,7 @@
 use crate::json::{self, ParseError, Positions, Value};
 use crate::issue::Issue;
 use crate::pages::PageRules;
-use crate::regex::RegexMatcher;
+use crate::js_engine::JsEngine;
 
 /// A loaded configuration: only experiments that passed validation.
 #[derive(Debug, Clone, Default)]
@@ -154,7 +154,7 @@ pub struct Loaded {
 pub fn load(root: &Value) -> Loaded {
     #[cfg(feature = "regex")]
     {
-        load_with(root, &crate::regex::NativeRegex)
+        load_with(root, &crate::js_engine::NativeJs)
     }
     #[cfg(not(feature = "regex"))]
     {
@@ -163,13 +163,13 @@ pub fn load(root: &Value) -> Loaded {
 }
 
 /// Reads and validates a parsed experiments.json with the given regex engine.
-pub fn load_with(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
+pub fn load_with(root: &Value, regex: &dyn JsEngine) -> Loaded {
     crate::config_reader::read(root, regex)
 }
 
 /// experiments.json text → loaded config plus where each JSON path stands in the text.
 /// Duplicate object keys (which JSON.parse silently resolves) are reported as issues here.
-pub fn load_text(text: &str, regex: &dyn RegexMatcher) -> Result<(Loaded, Positions), ParseError> {
+pub fn load_text(text: &str, regex: &dyn JsEngine) -> Result<(Loaded, Positions), ParseError> {
     let (root, positions) = json::parse(text)?;
     let mut loaded = load_with(&root, regex);
     for (path, _) in &positions.duplicate_keys {
@@ -182,7 +182,7 @@ pub fn load_text(text: &str, regex: &dyn RegexMatcher) -> Result<(Loaded, Positi
 struct AcceptAnyRegex;
 
 #[cfg(not(feature = "regex"))]
-impl RegexMatcher for AcceptAnyRegex {
+impl JsEngine for AcceptAnyRegex {
     fn is_match(&self, _pattern: &str, _text: &str, _ignore_case: bool) -> Result<bool, String> {
         Ok(false)
     }

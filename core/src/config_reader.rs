@@ -7,7 +7,7 @@ use crate::config::{Change, Experiment, Goal, GoalTrigger, Loaded, Move, Namespa
 use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
 use crate::pages::{self, PageRules};
-use crate::regex::RegexMatcher;
+use crate::js_engine::JsEngine;
 #[cfg(feature = "validate")]
 use crate::selector;
 use crate::time;
@@ -24,7 +24,7 @@ const GOAL_KEYS: &[&str] = &["key", "click", "pageview", "event", "value"];
 /// Keys travel in URLs (`?splitbeam=exp:variant`), events and the dashboard: keep them plain.
 const MAX_KEY_LEN: usize = 64;
 
-pub(crate) fn read(root: &Value, regex: &dyn RegexMatcher) -> Loaded {
+pub(crate) fn read(root: &Value, regex: &dyn JsEngine) -> Loaded {
     let mut loaded = Loaded::default();
     let Some(entries) = root.as_object() else {
         loaded.issues.push(issue!("", "expected an object with \"version\" and \"experiments\", found {}", root.type_name()));
@@ -181,7 +181,7 @@ fn key_field(obj: &Value, path: &str, what: &str, issues: &mut Vec<Issue>) -> Op
     Some(key)
 }
 
-fn read_experiment(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut Vec<Issue>) -> Option<Experiment> {
+fn read_experiment(value: &Value, path: &str, regex: &dyn JsEngine, issues: &mut Vec<Issue>) -> Option<Experiment> {
     let Some(entries) = value.as_object() else {
         issues.push(issue!(path, "an experiment must be an object, found {}", value.type_name()));
         return None;
@@ -511,7 +511,7 @@ fn check_selector(selector: &str, path: &str, issues: &mut Vec<Issue>) {
     }
 }
 
-fn read_goals(value: &Value, path: &str, regex: &dyn RegexMatcher, issues: &mut Vec<Issue>) -> Vec<Goal> {
+fn read_goals(value: &Value, path: &str, regex: &dyn JsEngine, issues: &mut Vec<Issue>) -> Vec<Goal> {
     let gpath = join_key(path, "goals");
     let items = match value.get("goals") {
         None => return Vec::new(),

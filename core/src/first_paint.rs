@@ -8,7 +8,7 @@ use crate::assign::{assign, Sticky, Visitor};
 use crate::attributes::{self, PageContext};
 use crate::identity;
 use crate::json::{write_str, write_strs};
-use crate::regex::RegexMatcher;
+use crate::js_engine::JsEngine;
 use crate::url::query_param;
 
 /// What the loader read from the page.
@@ -47,7 +47,7 @@ pub struct Page<'a> {
 /// - log: the `?splitbeam-debug` lines, one per experiment.
 ///
 /// `None` when the compiled config cannot be read.
-pub fn decide(compiled: &[u8], page: Page, regex: &dyn RegexMatcher) -> Option<String> {
+pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<String> {
     let config = crate::compiled::decode_without_goals(compiled)?;
     let may_store = !page.consent_required;
     let (visitor_id, new_visitor) = identity::visitor_id(page.stored_visitor, &page.random);
@@ -160,7 +160,7 @@ mod tests {
     use crate::compiled;
     use crate::config::load;
     use crate::json::{self, Value};
-    use crate::regex::NativeRegex;
+    use crate::js_engine::NativeJs;
 
     const CONFIG: &str = r#"{"version": 1, "experiments": [
         {"key": "hero", "status": "running", "pages": ["/"],
@@ -187,7 +187,7 @@ mod tests {
     }
 
     fn answer(page: Page) -> Value {
-        let text = decide(&compiled(), page, &NativeRegex).expect("the compiled config decodes");
+        let text = decide(&compiled(), page, &NativeJs).expect("the compiled config decodes");
         json::parse(&text).expect("the answer is JSON").0
     }
 
@@ -288,7 +288,7 @@ mod tests {
     fn damaged_bytes_are_refused() {
         let mut bytes = compiled();
         bytes.truncate(bytes.len() - 1);
-        assert!(decide(&bytes, page(), &NativeRegex).is_none());
-        assert!(decide(b"", page(), &NativeRegex).is_none());
+        assert!(decide(&bytes, page(), &NativeJs).is_none());
+        assert!(decide(b"", page(), &NativeJs).is_none());
     }
 }

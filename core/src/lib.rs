@@ -54,7 +54,7 @@ pub mod identity;
 pub mod issue;
 pub mod json;
 pub mod pages;
-pub mod regex;
+pub mod js_engine;
 pub mod selector;
 pub mod sha256;
 pub mod time;

@@ -34,7 +34,7 @@
 
 use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
-use crate::regex::RegexMatcher;
+use crate::js_engine::JsEngine;
 use crate::url::{self, find_scheme_separator, is_scheme, percent_decode, Url};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -52,7 +52,7 @@ pub enum Pattern {
 
 impl PageRules {
     /// Whether the rules apply to `url`: no include means every page; an exclude always wins.
-    pub fn matches(&self, url: &Url, regex: &dyn RegexMatcher) -> bool {
+    pub fn matches(&self, url: &Url, regex: &dyn JsEngine) -> bool {
         let included =
             self.include.is_empty() || self.include.iter().any(|p| p.matches(url, regex));
         included && !self.exclude.iter().any(|p| p.matches(url, regex))
@@ -62,7 +62,7 @@ impl PageRules {
 impl Pattern {
     /// Whether this one pattern matches `url`. A pattern that does not parse matches nothing
     /// (validation reports it before it gets here).
-    pub fn matches(&self, url: &Url, regex: &dyn RegexMatcher) -> bool {
+    pub fn matches(&self, url: &Url, regex: &dyn JsEngine) -> bool {
         match self {
             Pattern::Glob(glob) => glob.matches(url),
             Pattern::Regex(pattern) => {
@@ -264,7 +264,7 @@ enum Side {
 pub fn read_rules(
     value: &Value,
     path: &str,
-    regex: &dyn RegexMatcher,
+    regex: &dyn JsEngine,
     issues: &mut Vec<Issue>,
 ) -> Option<PageRules> {
     let issues_before = issues.len();
@@ -294,7 +294,7 @@ pub fn read_rules(
 
 struct Reader<'r> {
     #[cfg_attr(not(feature = "validate"), allow(dead_code))]
-    regex: &'r dyn RegexMatcher,
+    regex: &'r dyn JsEngine,
     issues: &'r mut Vec<Issue>,
     rules: &'r mut PageRules,
 }
@@ -380,7 +380,7 @@ impl Reader<'_> {
 mod tests {
     use super::*;
     use crate::json;
-    use crate::regex::NativeRegex;
+    use crate::js_engine::NativeJs;
 
     fn glob(text: &str) -> Pattern {
         Pattern::Glob(Glob::parse(text).unwrap_or_else(|e| panic!("{text}: {e}")))
@@ -394,7 +394,7 @@ mod tests {
     fn rules(config: &str) -> Result<PageRules, Vec<Issue>> {
         let (value, _) = json::parse(config).expect("test config is valid JSON");
         let mut issues = Vec::new();
-        read_rules(&value, "experiments[0].pages", &NativeRegex, &mut issues).ok_or(issues)
+        read_rules(&value, "experiments[0].pages", &NativeJs, &mut issues).ok_or(issues)
     }
 
     fn issues_of(config: &str) -> Vec<(String, String)> {
@@ -406,7 +406,7 @@ mod tests {
 
     fn matches(config: &str, href: &str) -> bool {
         let rules = rules(config).unwrap_or_else(|issues| panic!("{config}: {issues:?}"));
-        rules.matches(&Url::parse(href), &NativeRegex)
+        rules.matches(&Url::parse(href), &NativeJs)
     }
 
     // --- Url::parse

@@ -4,11 +4,11 @@ use splitbeam_core::assign::{assign, forced_from_query, Reason, Sticky, Visitor}
 use splitbeam_core::config::{load_text, Config};
 use splitbeam_core::hash;
 use splitbeam_core::json::Value;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 fn config(experiment: &str) -> Config {
     let text = format!(r#"{{"version": 1, "groups": {{"vip": ["v_vip"]}}, "experiments": [{experiment}]}}"#);
-    let (loaded, _) = load_text(&text, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(&text, &NativeJs).unwrap();
     assert!(loaded.issues.is_empty(), "{:#?}", loaded.issues);
     loaded.config
 }
@@ -41,7 +41,7 @@ impl<'a> Case<'a> {
             now_ms: self.now_ms,
             forced: &self.forced,
             sticky: &self.sticky,
-            regex: &NativeRegex,
+            regex: &NativeJs,
         };
         let d = &assign(cfg, &visitor)[0];
         (d.variant_key().map(String::from), d.reason, d.tracked)
@@ -116,7 +116,7 @@ fn a_sticky_assignment_wins_while_the_variants_are_unchanged() {
 fn a_new_assignment_is_returned_for_storing() {
     let cfg = config(&format!(r#"{{"key": "e", "status": "running", {AB}}}"#));
     let attributes = attrs("v_1", &[]);
-    let visitor = Visitor { attributes: &attributes, href: "/", now_ms: 0.0, forced: &[], sticky: &[], regex: &NativeRegex };
+    let visitor = Visitor { attributes: &attributes, href: "/", now_ms: 0.0, forced: &[], sticky: &[], regex: &NativeJs };
     let d = &assign(&cfg, &visitor)[0];
     let sticky = d.sticky.as_ref().unwrap();
     assert_eq!((sticky.experiment.as_str(), sticky.fingerprint.as_str()), ("e", "control|b"));

@@ -5,13 +5,13 @@ use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::compiled::{decode, decode_without_goals, encode, needs_conditions, write_changes};
 use splitbeam_core::config::{load_text, Change, Config};
 use splitbeam_core::json::Value;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 const FULL: &str = include_str!("../../tests/fixtures/config/full.json");
 const SNIPPET: &str = include_str!("../../tests/fixtures/snippet/experiments.json");
 
 fn read(text: &str) -> Config {
-    load_text(text, &NativeRegex).expect("fixture parses").0.config
+    load_text(text, &NativeJs).expect("fixture parses").0.config
 }
 
 /// Everything the browser uses, printed: names and funnels are not compiled, and a variant's
@@ -67,7 +67,7 @@ fn the_decoded_config_assigns_every_visitor_as_the_original() {
             ("browser".into(), Value::String("chrome".into())),
         ]);
         for href in urls {
-            let visitor = Visitor { attributes: &attributes, href, now_ms: 1.79e12, forced: &[], sticky: &[], regex: &NativeRegex };
+            let visitor = Visitor { attributes: &attributes, href, now_ms: 1.79e12, forced: &[], sticky: &[], regex: &NativeJs };
             let want: Vec<_> = assign(&config, &visitor).iter().map(|d| (d.variant, d.reason)).collect();
             let got: Vec<_> = assign(&decoded, &visitor).iter().map(|d| (d.variant, d.reason)).collect();
             assert_eq!(got, want, "visitor {id} on {href}");
@@ -120,7 +120,7 @@ fn globs_travel_parsed_with_their_host_and_query() {
     assert_eq!(browser_view(&decoded), browser_view(&config));
     let pages = &decoded.experiments[0].pages;
     let url = |href: &str| splitbeam_core::url::Url::parse(href);
-    let on = |href: &str| pages.matches(&url(href), &NativeRegex);
+    let on = |href: &str| pages.matches(&url(href), &NativeJs);
     assert!(on("https://eu.shop.example/cart/?coupon=X&step=pay"));
     assert!(!on("https://eu.shop.example/cart/?step=pay"), "the coupon parameter is required");
     assert!(!on("https://eu.shop.example/cart?step=pay&coupon&debug=1"), "excluded");

@@ -3,7 +3,7 @@
 
 use splitbeam_core::config::{load_text, GoalTrigger, Move, Status};
 use splitbeam_core::json::Pos;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 const FULL: &str = include_str!("../../tests/fixtures/config/full.json");
 const BROKEN: &str = include_str!("../../tests/fixtures/config/broken.json");
@@ -11,7 +11,7 @@ const BROKEN: &str = include_str!("../../tests/fixtures/config/broken.json");
 /// Wraps one experiment (JSON text) in a config and returns its issues as (path, message).
 fn issues_of_experiment(experiment: &str) -> Vec<(String, String)> {
     let text = format!("{{\"version\": 1, \"experiments\": [{experiment}]}}");
-    let (loaded, _) = load_text(&text, &NativeRegex).expect("test config is valid JSON");
+    let (loaded, _) = load_text(&text, &NativeJs).expect("test config is valid JSON");
     loaded.issues.into_iter().map(|i| (i.path, i.message)).collect()
 }
 
@@ -27,7 +27,7 @@ const VARIANTS: &str = r#""variants": [{"key": "a"}, {"key": "b"}]"#;
 
 #[test]
 fn the_full_example_is_valid_and_read_completely() {
-    let (loaded, _) = load_text(FULL, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(FULL, &NativeJs).unwrap();
     assert!(loaded.issues.is_empty(), "{:#?}", loaded.issues);
     let exps = &loaded.config.experiments;
     assert_eq!(exps.len(), 3);
@@ -69,7 +69,7 @@ fn the_full_example_is_valid_and_read_completely() {
 
 #[test]
 fn an_invalid_experiment_is_dropped_and_the_valid_ones_still_run() {
-    let (loaded, _) = load_text(BROKEN, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(BROKEN, &NativeJs).unwrap();
     let keys: Vec<_> = loaded.config.experiments.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys, vec!["good"]);
     assert_eq!(loaded.dropped, vec!["bad-weights", "bad-bits", "good"]);
@@ -77,7 +77,7 @@ fn an_invalid_experiment_is_dropped_and_the_valid_ones_still_run() {
 
 #[test]
 fn all_problems_are_reported_at_once_with_line_and_column() {
-    let (loaded, positions) = load_text(BROKEN, &NativeRegex).unwrap();
+    let (loaded, positions) = load_text(BROKEN, &NativeJs).unwrap();
     let at = |path: &str| positions.find(path).unwrap();
     let paths: Vec<_> = loaded.issues.iter().map(|i| i.path.as_str()).collect();
     for expected in [
@@ -112,7 +112,7 @@ fn unknown_fields_are_errors_that_name_the_known_ones() {
 #[test]
 fn duplicate_json_keys_are_reported() {
     let text = r#"{"version": 1, "experiments": [{"key": "e", "key": "f", "status": "running", "variants": [{"key": "a"}, {"key": "b"}]}]}"#;
-    let (loaded, _) = load_text(text, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(text, &NativeJs).unwrap();
     assert!(loaded.issues.iter().any(|i| i.path == "experiments[0].key" && i.message.contains("duplicate key")));
 }
 
@@ -132,7 +132,7 @@ fn one_duplicate_among_twenty_thousand_experiments_is_the_only_issue() {
     let mut experiments: Vec<String> = (0..20_000).map(|i| experiment(&format!("exp-{i}"))).collect();
     experiments.push(experiment("exp-12345"));
     let text = format!(r#"{{"version": 1, "experiments": [{}]}}"#, experiments.join(","));
-    let (loaded, _) = load_text(&text, &NativeRegex).expect("test config is valid JSON");
+    let (loaded, _) = load_text(&text, &NativeJs).expect("test config is valid JSON");
     let issues: Vec<_> = loaded.issues.iter().map(|i| (i.path.as_str(), i.message.as_str())).collect();
     assert_eq!(issues, vec![("experiments[20000].key", "duplicate experiment key \"exp-12345\"")]);
     assert_eq!(loaded.config.experiments.len(), 20_000, "the first exp-12345 still runs");
@@ -244,12 +244,12 @@ fn status_dates_namespace_and_hash_settings_are_checked() {
 
 #[test]
 fn the_top_level_must_be_a_versioned_object() {
-    let (loaded, _) = load_text("[]", &NativeRegex).unwrap();
+    let (loaded, _) = load_text("[]", &NativeJs).unwrap();
     assert_eq!(loaded.issues.len(), 1);
-    let (loaded, _) = load_text(r#"{"version": 2, "experiments": []}"#, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(r#"{"version": 2, "experiments": []}"#, &NativeJs).unwrap();
     assert_eq!(loaded.issues[0].path, "version");
-    let (loaded, _) = load_text(r#"{"version": 1, "experiments": {}}"#, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(r#"{"version": 1, "experiments": {}}"#, &NativeJs).unwrap();
     assert_eq!(loaded.issues[0].path, "experiments");
-    let (loaded, _) = load_text(r#"{"version": 1, "experiments": [], "groups": {"g": "x"}}"#, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(r#"{"version": 1, "experiments": [], "groups": {"g": "x"}}"#, &NativeJs).unwrap();
     assert_eq!(loaded.issues[0].path, "groups.g");
 }

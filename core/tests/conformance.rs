@@ -6,7 +6,7 @@ mod common;
 use splitbeam_core::condition;
 use splitbeam_core::hash;
 use splitbeam_core::json::{write_str, Value};
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 /// The cases of one section of growthbook-cases.json, or `None` when the folder is absent.
 fn cases(section: &str) -> Option<Vec<Value>> {
@@ -213,7 +213,7 @@ fn eval_condition_matches_growthbook() {
         let expected = boolean(field(case, 3, SECTION), SECTION);
         // The optional fifth element holds the saved groups.
         let groups = case.as_array().and_then(|fields| fields.get(4)).cloned().unwrap_or(Value::Object(Vec::new()));
-        let got = condition::eval(attributes, condition, &groups, &NativeRegex);
+        let got = condition::eval(attributes, condition, &groups, &NativeJs);
         if got != expected {
             failures.push(format!(
                 "{name}: expected {expected}, got {got} (condition {}, attributes {})",

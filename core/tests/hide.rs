@@ -5,12 +5,12 @@ use regex::RegexBuilder;
 use splitbeam_core::config::{load_text, Config};
 use splitbeam_core::hide::{hide_list, PagePattern};
 use splitbeam_core::url::Url;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 const FULL: &str = include_str!("../../tests/fixtures/config/full.json");
 
 fn read(text: &str) -> Config {
-    load_text(text, &NativeRegex).expect("parses").0.config
+    load_text(text, &NativeJs).expect("parses").0.config
 }
 
 /// What the tag tests path rules against: the decoded path (`decodeURIComponent(location.pathname)`).
@@ -45,7 +45,7 @@ fn wherever_an_experiment_runs_its_selectors_are_hidden() {
         }
         for href in urls {
             let url = Url::parse(href);
-            if !exp.pages.matches(&url, &NativeRegex) {
+            if !exp.pages.matches(&url, &NativeJs) {
                 continue;
             }
             checked += 1;

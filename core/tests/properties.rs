@@ -5,11 +5,11 @@ use proptest::prelude::*;
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::config::{load_text, Config};
 use splitbeam_core::json::Value;
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 
 fn config(experiments: &str) -> Config {
     let text = format!(r#"{{"version": 1, "experiments": [{experiments}]}}"#);
-    let (loaded, _) = load_text(&text, &NativeRegex).unwrap();
+    let (loaded, _) = load_text(&text, &NativeJs).unwrap();
     assert!(loaded.issues.is_empty(), "{:#?}", loaded.issues);
     loaded.config
 }
@@ -17,7 +17,7 @@ fn config(experiments: &str) -> Config {
 /// The variant index of each experiment for one visitor id.
 fn variants_of(cfg: &Config, id: &str) -> Vec<Option<usize>> {
     let attributes = Value::Object(vec![("id".into(), id.into())]);
-    let visitor = Visitor { attributes: &attributes, href: "/", now_ms: 0.0, forced: &[], sticky: &[], regex: &NativeRegex };
+    let visitor = Visitor { attributes: &attributes, href: "/", now_ms: 0.0, forced: &[], sticky: &[], regex: &NativeJs };
     assign(cfg, &visitor).iter().map(|d| d.variant).collect()
 }
 

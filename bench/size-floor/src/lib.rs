@@ -4,13 +4,13 @@
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::config;
 use splitbeam_core::json::{self, Value};
-use splitbeam_core::regex::RegexMatcher;
+use splitbeam_core::js_engine::JsEngine;
 use wasm_bindgen::prelude::*;
 
 /// The snippet passes JavaScript's RegExp; this measurement has no regexes to run.
 struct NoRegex;
 
-impl RegexMatcher for NoRegex {
+impl JsEngine for NoRegex {
     fn is_match(&self, _pattern: &str, _text: &str, _ignore_case: bool) -> Result<bool, String> {
         Ok(false)
     }

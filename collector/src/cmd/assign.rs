@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 use splitbeam_core::assign::{assign, forced_from_query, Visitor};
 use splitbeam_core::attributes::{self, PageContext};
-use splitbeam_core::regex::NativeRegex;
+use splitbeam_core::js_engine::NativeJs;
 use splitbeam_core::{json, time};
 
 use crate::config_file;
@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or(0.0),
     };
     let forced: Vec<(String, String)> = args.force.iter().flat_map(|f| forced_from_query(f)).collect();
-    let visitor = Visitor { attributes: &attributes, href: &args.url, now_ms, forced: &forced, sticky: &[], regex: &NativeRegex };
+    let visitor = Visitor { attributes: &attributes, href: &args.url, now_ms, forced: &forced, sticky: &[], regex: &NativeJs };
     let decisions = assign(&file.loaded.config, &visitor);
 
     if args.json {

@@ -2,6 +2,7 @@
 //! beside the conditions because nothing else in splitbeam should compare like this.
 
 use super::{deeper, Abort, Outcome};
+use crate::js_engine::JsEngine;
 use crate::json::Value;
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -26,10 +27,20 @@ pub fn entries(condition: &Value) -> Outcome<Vec<(Cow<'_, str>, Cow<'_, Value>)>
     })
 }
 
-/// An array index as a property key. Through `number_to_string`, not `usize::to_string`, which
-/// would bring `core::fmt` into the snippet. Indexes are far below 2^53: the cast is exact.
-fn index_to_string(i: usize) -> String {
-    number_to_string(i as f64)
+/// An array index as a property key: its decimal digits (not `usize::to_string`, which would
+/// bring `core::fmt` into the snippet).
+fn index_to_string(mut i: usize) -> String {
+    let mut digits = Vec::new();
+    loop {
+        // `i % 10` is below 10: no truncation.
+        digits.insert(0, b'0' + (i % 10) as u8);
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    String::from_utf8(digits).unwrap_or_default()
 }
 
 /// The conditions of `$or` / `$and`, read the way GrowthBook's loops read them: through
@@ -44,30 +55,32 @@ pub fn list(conditions: &Value) -> Outcome<Vec<Cow<'_, Value>>> {
     })
 }
 
-/// A string's UTF-16 units, each as a string (a lone surrogate cannot live in a Rust string: U+FFFD).
+/// A string's UTF-16 units, each as a string (a lone surrogate cannot live in a Rust string: an
+/// astral character gives two U+FFFD).
 fn code_unit_strings(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.encode_utf16().map(|unit| String::from_utf16_lossy(&[unit]))
+    text.chars().flat_map(|c| {
+        let astral = c.len_utf16() == 2;
+        let unit = if astral { char::REPLACEMENT_CHARACTER } else { c };
+        std::iter::repeat_n(String::from(unit), 1 + usize::from(astral))
+    })
 }
 
 /// An object's entries in JavaScript's property order: array-index keys ("0", "7") first in
 /// ascending order, then the others in insertion order. `JSON.stringify` and `Object.entries`
 /// both follow it, so `{"b": 1, "1": 2}` stringifies as `{"1":2,"b":1}`.
 pub fn key_order(fields: &[(String, Value)]) -> Vec<&(String, Value)> {
-    let mut indexed: Vec<(u32, &(String, Value))> =
-        fields.iter().filter_map(|field| array_index(&field.0).map(|i| (i, field))).collect();
-    if indexed.is_empty() {
-        return fields.iter().collect();
-    }
+    // Names rank after every index and keep their order: the sort is stable.
+    let mut ranked: Vec<(u64, &(String, Value))> =
+        fields.iter().map(|field| (array_index(&field.0).map_or(u64::MAX, u64::from), field)).collect();
     // Insertion sort: objects have few index keys, and slice::sort would add kilobytes to the wasm.
-    for i in 1..indexed.len() {
+    for i in 1..ranked.len() {
         let mut j = i;
-        while j > 0 && indexed[j - 1].0 > indexed[j].0 {
-            indexed.swap(j - 1, j);
+        while j > 0 && ranked[j - 1].0 > ranked[j].0 {
+            ranked.swap(j - 1, j);
             j -= 1;
         }
     }
-    let named = fields.iter().filter(|field| array_index(&field.0).is_none());
-    indexed.into_iter().map(|(_, field)| field).chain(named).collect()
+    ranked.into_iter().map(|(_, field)| field).collect()
 }
 
 /// The value of a canonical array index key ("0", "42"; not "01", "-1" or "1e3"), below 2^32 - 1.
@@ -150,11 +163,11 @@ fn same_value_zero(a: &Value, b: &Value) -> bool {
 
 /// GrowthBook's `isIn`: an array attribute matches when any element is listed (intersection).
 /// `insensitive` lower-cases strings on both sides and then uses `===`, not `includes`.
-pub fn is_in(actual: &Value, list: &[Value], insensitive: bool) -> bool {
+pub fn is_in(actual: &Value, list: &[Value], insensitive: bool, js: &dyn JsEngine) -> bool {
     let listed = |item: &Value| {
         if insensitive {
             list.iter().any(|entry| match (item, entry) {
-                (Value::String(x), Value::String(y)) => to_lower(x) == to_lower(y),
+                (Value::String(x), Value::String(y)) => js.to_lower(x) == js.to_lower(y),
                 _ => strict_equal(item, entry),
             })
         } else {
@@ -209,12 +222,12 @@ pub fn json_equal(a: &Value, b: &Value, depth: usize) -> Outcome {
 /// The abstract relational comparison behind `<`, `<=`, `>`, `>=`: two strings (arrays and
 /// objects become strings first) compare by UTF-16 units; anything else compares as numbers,
 /// with null as 0, so a missing attribute is "less than 5". `None` when a side is NaN.
-pub fn compare(a: &Value, b: &Value, depth: usize) -> Outcome<Option<Ordering>> {
-    let (a, b) = (to_primitive(a, depth)?, to_primitive(b, depth)?);
+pub fn compare(a: &Value, b: &Value, js: &dyn JsEngine, depth: usize) -> Outcome<Option<Ordering>> {
+    let (a, b) = (to_primitive(a, js, depth)?, to_primitive(b, js, depth)?);
     if let (Primitive::String(x), Primitive::String(y)) = (&a, &b) {
         return Ok(Some(compare_utf16(x, y)));
     }
-    Ok(a.to_number().partial_cmp(&b.to_number()))
+    Ok(a.to_number(js).partial_cmp(&b.to_number(js)))
 }
 
 /// JavaScript orders strings by UTF-16 code units; Rust's `str` order is by code point, which
@@ -233,41 +246,41 @@ enum Primitive<'v> {
 
 impl Primitive<'_> {
     /// `ToNumber` of a primitive.
-    fn to_number(&self) -> f64 {
+    fn to_number(&self, js: &dyn JsEngine) -> f64 {
         match self {
             Primitive::Null => 0.0,
             Primitive::Bool(b) => f64::from(u8::from(*b)),
             Primitive::Number(n) => *n,
-            Primitive::String(s) => string_to_number(s),
+            Primitive::String(s) => js.string_to_number(s),
         }
     }
 }
 
 /// `ToPrimitive`: arrays join their elements (`[1, 2]` → "1,2"), objects are "[object Object]".
-fn to_primitive(value: &Value, depth: usize) -> Outcome<Primitive<'_>> {
+fn to_primitive<'v>(value: &'v Value, js: &dyn JsEngine, depth: usize) -> Outcome<Primitive<'v>> {
     Ok(match value {
         Value::Null => Primitive::Null,
         Value::Bool(b) => Primitive::Bool(*b),
         Value::Number(n) => Primitive::Number(*n),
         Value::String(s) => Primitive::String(Cow::Borrowed(s)),
-        Value::Array(_) | Value::Object(_) => Primitive::String(to_string(value, depth)?),
+        Value::Array(_) | Value::Object(_) => Primitive::String(to_string(value, js, depth)?),
     })
 }
 
 /// `ToNumber` (what `value * 1` does): null → 0, booleans → 0/1, strings parsed (`""` → 0),
 /// arrays through their joined string (`[7]` → 7), objects NaN.
-pub fn to_number(value: &Value, depth: usize) -> Outcome<f64> {
-    Ok(to_primitive(value, depth)?.to_number())
+pub fn to_number(value: &Value, js: &dyn JsEngine, depth: usize) -> Outcome<f64> {
+    Ok(to_primitive(value, js, depth)?.to_number(js))
 }
 
 /// `ToString` (what `value + ""` and `String(value)` do): null → "null", numbers as JavaScript
 /// prints them, arrays joined with "," (null elements empty), objects "[object Object]".
-pub fn to_string(value: &Value, depth: usize) -> Outcome<Cow<'_, str>> {
+pub fn to_string<'v>(value: &'v Value, js: &dyn JsEngine, depth: usize) -> Outcome<Cow<'v, str>> {
     Ok(match value {
         Value::Null => Cow::Borrowed("null"),
         Value::Bool(true) => Cow::Borrowed("true"),
         Value::Bool(false) => Cow::Borrowed("false"),
-        Value::Number(n) => Cow::Owned(number_to_string(*n)),
+        Value::Number(n) => Cow::Owned(js.number_to_string(*n)),
         Value::String(s) => Cow::Borrowed(s),
         Value::Object(_) => Cow::Borrowed("[object Object]"),
         Value::Array(items) => {
@@ -278,7 +291,7 @@ pub fn to_string(value: &Value, depth: usize) -> Outcome<Cow<'_, str>> {
                     joined.push(',');
                 }
                 if !item.is_null() {
-                    joined.push_str(&to_string(item, depth)?);
+                    joined.push_str(&to_string(item, js, depth)?);
                 }
             }
             Cow::Owned(joined)

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 
 use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
-use crate::regex::RegexMatcher;
+use crate::js_engine::JsEngine;
 
 /// Conditions (and attribute values they are compared with) nested deeper than this evaluate to
 /// false and are reported by `validate`: a hostile config must not be able to overflow the stack.
@@ -24,8 +24,8 @@ pub const MAX_DEPTH: usize = 64;
 /// Where GrowthBook's JavaScript would throw (a `null` where a condition belongs) or the condition is
 /// nested too deeply, the whole condition is false: the visitor is not in the audience. An enclosing
 /// `$not` does not turn that into a match.
-pub fn eval(attributes: &Value, condition: &Value, groups: &Value, regex: &dyn RegexMatcher) -> bool {
-    let eval = Eval { groups, regex };
+pub fn eval(attributes: &Value, condition: &Value, groups: &Value, regex: &dyn JsEngine) -> bool {
+    let eval = Eval { groups, js: regex };
     eval.condition(attributes, condition, 0).unwrap_or(false)
 }
 
@@ -41,9 +41,9 @@ enum Group<'a> {
 
 impl Group<'_> {
     /// GrowthBook's `$inGroup` test (`isIn`): the value, or any element of an array value, is listed.
-    fn contains(&self, actual: &Value) -> bool {
+    fn contains(&self, actual: &Value, js: &dyn JsEngine) -> bool {
         match self {
-            Group::Plain(ids) => js::is_in(actual, ids, false),
+            Group::Plain(ids) => js::is_in(actual, ids, false, js),
             Group::Hashed { salt, values } => {
                 let listed = |item: &Value| match item {
                     Value::String(id) => {
@@ -51,7 +51,7 @@ impl Group<'_> {
                         values.iter().any(|v| v.as_str() == Some(hashed.as_str()))
                     }
                     // Never equal to a hash (a string): compared with the members kept as written.
-                    other => js::is_in(other, values, false),
+                    other => js::is_in(other, values, false, js),
                 };
                 match actual {
                     Value::Array(items) => items.iter().any(listed),
@@ -130,7 +130,7 @@ fn deeper(depth: usize) -> Outcome<usize> {
 /// The evaluation context: what stays the same while a condition is walked.
 struct Eval<'a> {
     groups: &'a Value,
-    regex: &'a dyn RegexMatcher,
+    js: &'a dyn JsEngine,
 }
 
 impl Eval<'_> {
@@ -187,15 +187,15 @@ impl Eval<'_> {
         match condition {
             // JavaScript: `value + "" === condition`, so 10 matches "10" and a missing attribute matches "null".
             Value::String(expected) => {
-                let actual = js::to_string(value, depth)?;
+                let actual = js::to_string(value, self.js, depth)?;
                 Ok(if insensitive {
-                    js::to_lower(&actual) == js::to_lower(expected)
+                    self.js.to_lower(&actual) == self.js.to_lower(expected)
                 } else {
                     actual == expected.as_str()
                 })
             }
             // JavaScript: `value * 1 === condition`, so "10" matches 10, and null, "" and false match 0.
-            Value::Number(expected) => Ok(js::to_number(value, depth)? == *expected),
+            Value::Number(expected) => Ok(js::to_number(value, self.js, depth)? == *expected),
             // JavaScript: `value !== null && !!value === condition` (truthiness: "yes" matches true).
             Value::Bool(expected) => Ok(!value.is_null() && js::truthy(value) == *expected),
             Value::Null => Ok(value.is_null()),
@@ -218,27 +218,27 @@ impl Eval<'_> {
     /// Every operator, in one place (GrowthBook's `evalOperatorCondition`). Unknown operators are false.
     fn operator(&self, operator: &str, actual: &Value, expected: &Value, depth: usize) -> Outcome {
         Ok(match operator {
-            "$veq" => version::compare(actual, expected) == Ordering::Equal,
-            "$vne" => version::compare(actual, expected) != Ordering::Equal,
-            "$vgt" => version::compare(actual, expected) == Ordering::Greater,
-            "$vgte" => version::compare(actual, expected) != Ordering::Less,
-            "$vlt" => version::compare(actual, expected) == Ordering::Less,
-            "$vlte" => version::compare(actual, expected) != Ordering::Greater,
+            "$veq" => version::compare(actual, expected, self.js) == Ordering::Equal,
+            "$vne" => version::compare(actual, expected, self.js) != Ordering::Equal,
+            "$vgt" => version::compare(actual, expected, self.js) == Ordering::Greater,
+            "$vgte" => version::compare(actual, expected, self.js) != Ordering::Less,
+            "$vlt" => version::compare(actual, expected, self.js) == Ordering::Less,
+            "$vlte" => version::compare(actual, expected, self.js) != Ordering::Greater,
             "$eq" => js::strict_equal(actual, expected),
             "$ne" => !js::strict_equal(actual, expected),
-            "$lt" => js::compare(actual, expected, depth)? == Some(Ordering::Less),
-            "$lte" => matches!(js::compare(actual, expected, depth)?, Some(Ordering::Less | Ordering::Equal)),
-            "$gt" => js::compare(actual, expected, depth)? == Some(Ordering::Greater),
-            "$gte" => matches!(js::compare(actual, expected, depth)?, Some(Ordering::Greater | Ordering::Equal)),
+            "$lt" => js::compare(actual, expected, self.js, depth)? == Some(Ordering::Less),
+            "$lte" => matches!(js::compare(actual, expected, self.js, depth)?, Some(Ordering::Less | Ordering::Equal)),
+            "$gt" => js::compare(actual, expected, self.js, depth)? == Some(Ordering::Greater),
+            "$gte" => matches!(js::compare(actual, expected, self.js, depth)?, Some(Ordering::Greater | Ordering::Equal)),
             // JavaScript's loose `!= null`: the argument only counts by its truthiness.
             "$exists" => js::truthy(expected) != actual.is_null(),
-            "$in" => expected.as_array().is_some_and(|list| js::is_in(actual, list, false)),
-            "$ini" => expected.as_array().is_some_and(|list| js::is_in(actual, list, true)),
-            "$nin" => expected.as_array().is_some_and(|list| !js::is_in(actual, list, false)),
-            "$nini" => expected.as_array().is_some_and(|list| !js::is_in(actual, list, true)),
-            "$inGroup" => self.group(expected, depth)?.is_some_and(|group| group.contains(actual)),
+            "$in" => expected.as_array().is_some_and(|list| js::is_in(actual, list, false, self.js)),
+            "$ini" => expected.as_array().is_some_and(|list| js::is_in(actual, list, true, self.js)),
+            "$nin" => expected.as_array().is_some_and(|list| !js::is_in(actual, list, false, self.js)),
+            "$nini" => expected.as_array().is_some_and(|list| !js::is_in(actual, list, true, self.js)),
+            "$inGroup" => self.group(expected, depth)?.is_some_and(|group| group.contains(actual, self.js)),
             // A malformed group matches nobody either way; an unknown one is an empty list.
-            "$notInGroup" => self.group(expected, depth)?.is_some_and(|group| !group.contains(actual)),
+            "$notInGroup" => self.group(expected, depth)?.is_some_and(|group| !group.contains(actual, self.js)),
             "$not" => !self.value(expected, actual, false, depth)?,
             "$size" => match actual {
                 Value::Array(items) => self.value(expected, &Value::Number(items.len() as f64), false, depth)?,
@@ -250,9 +250,9 @@ impl Eval<'_> {
             "$regex" | "$regexi" => match expected {
                 // JavaScript's `RegExp.test` reads its argument as a string: 42 is tested as "42".
                 Value::String(pattern) => {
-                    let text = js::to_string(actual, depth)?;
+                    let text = js::to_string(actual, self.js, depth)?;
                     // An invalid pattern throws inside GrowthBook's try/catch: false.
-                    self.regex.is_match(pattern, &text, operator == "$regexi").unwrap_or(false)
+                    self.js.is_match(pattern, &text, operator == "$regexi").unwrap_or(false)
                 }
                 // A non-string pattern has no `.replace` there: a caught TypeError, false.
                 _ => false,
@@ -266,7 +266,7 @@ impl Eval<'_> {
     /// unknown name, `None` for a malformed entry (so `$notInGroup` cannot pass everyone).
     /// Names are property keys there, so a number argument 1 names group "1".
     fn group(&self, name: &Value, depth: usize) -> Outcome<Option<Group<'_>>> {
-        let name = js::to_string(name, depth)?;
+        let name = js::to_string(name, self.js, depth)?;
         Ok(match self.groups.get(&name) {
             None => Some(Group::Plain(&[])),
             Some(Value::Array(ids)) => Some(Group::Plain(ids)),
@@ -373,14 +373,14 @@ const TYPE_NAMES: &[&str] = &["string", "number", "boolean", "object", "array", 
 /// Problems in a condition found before any visitor is evaluated: unknown `$operators`, operator
 /// arguments of the wrong type, invalid regular expressions, nesting beyond `MAX_DEPTH`. Each issue
 /// carries the JSON path below `path` (e.g. `experiments[0].audience.device.$foo`).
-pub fn validate(condition: &Value, path: &str, regex: &dyn RegexMatcher) -> Vec<Issue> {
+pub fn validate(condition: &Value, path: &str, regex: &dyn JsEngine) -> Vec<Issue> {
     let mut validator = Validator { regex, issues: Vec::new() };
     validator.condition(condition, path, 0);
     validator.issues
 }
 
 struct Validator<'a> {
-    regex: &'a dyn RegexMatcher,
+    regex: &'a dyn JsEngine,
     issues: Vec<Issue>,
 }
 
@@ -597,6 +597,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // JavaScript semantics
 
 mod js;
+// The Rust imitations behind `JsEngine`'s provided methods (the platform's own where there is one).
+pub(crate) use js::{number_to_string, string_to_number, to_lower};
 
 // ---------------------------------------------------------------------------------------------
 // Versions
@@ -612,7 +614,7 @@ mod tests {
     /// anything else matches when it is a substring (case-insensitively on request).
     struct SubstringRegex;
 
-    impl RegexMatcher for SubstringRegex {
+    impl JsEngine for SubstringRegex {
         fn is_match(&self, pattern: &str, text: &str, ignore_case: bool) -> Result<bool, String> {
             if pattern.contains("((") {
                 return Err("regex parse error:\n    ((\n    ^\nerror: unclosed group".to_string());
@@ -920,7 +922,7 @@ mod tests {
     #[cfg(feature = "regex")]
     #[test]
     fn invalid_regular_expressions_are_reported_by_the_native_engine() {
-        let found = validate(&json(r#"{"ua": {"$regex": "/???***[)"}}"#), "audience", &crate::regex::NativeRegex);
+        let found = validate(&json(r#"{"ua": {"$regex": "/???***[)"}}"#), "audience", &crate::js_engine::NativeJs);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.starts_with("invalid regular expression: "), "{found:?}");
         assert!(!found[0].message.contains('\n'), "one line: {found:?}");
@@ -990,6 +992,19 @@ mod tests {
     }
 
     #[test]
+    fn entries_key_arrays_by_index_and_strings_by_utf16_unit() {
+        let keys = |v: &Value| js::entries(v).map(|entries| entries.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect::<Vec<_>>());
+        let list = Value::Array((0..12).map(|i| Value::Number(f64::from(i))).collect());
+        let entries = keys(&list).unwrap_or_default();
+        assert_eq!(entries.len(), 12);
+        assert_eq!((entries[0].0.as_str(), entries[10].0.as_str(), entries[11].0.as_str()), ("0", "10", "11"));
+        // "a😀": three UTF-16 units; the surrogate halves cannot be Rust strings.
+        let units: Vec<_> = keys(&Value::from("a\u{1F600}")).unwrap_or_default().into_iter().map(|(k, v)| (k, v.as_str().map(String::from))).collect();
+        let fffd = Some("\u{FFFD}".to_string());
+        assert_eq!(units, [("0".into(), Some("a".into())), ("1".into(), fffd.clone()), ("2".into(), fffd)]);
+    }
+
+    #[test]
     fn strings_read_as_numbers_like_javascript() {
         let cases: &[(&str, f64)] = &[
             ("", 0.0),
@@ -1037,10 +1052,10 @@ mod tests {
 
     #[test]
     fn versions_are_padded_like_growthbook() {
-        assert_eq!(version::padded(&Value::from("v1.2.3+build")), "    1-    2-    3-~");
-        assert_eq!(version::padded(&Value::from("1.0.0-rc.1")), "    1-    0-    0-rc-    1");
-        assert_eq!(version::padded(&Value::Null), "    0");
-        assert_eq!(version::padded(&Value::from("")), "    0");
-        assert_eq!(version::padded(&Value::from("123456.1")), "123456-    1");
+        assert_eq!(version::padded(&Value::from("v1.2.3+build"), &SubstringRegex), "    1-    2-    3-~");
+        assert_eq!(version::padded(&Value::from("1.0.0-rc.1"), &SubstringRegex), "    1-    0-    0-rc-    1");
+        assert_eq!(version::padded(&Value::Null, &SubstringRegex), "    0");
+        assert_eq!(version::padded(&Value::from(""), &SubstringRegex), "    0");
+        assert_eq!(version::padded(&Value::from("123456.1"), &SubstringRegex), "123456-    1");
     }
 }

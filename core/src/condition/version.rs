@@ -3,20 +3,21 @@
 //! and "~" (the largest printable ASCII) appended to a bare x.y.z so 1.0.0 sorts after 1.0.0-beta.
 
 use super::js;
+use crate::js_engine::JsEngine;
 use crate::json::Value;
 use std::cmp::Ordering;
 
 /// Compares two attribute or condition values as versions, the way `$veq`...`$vlte` do.
-pub fn compare(actual: &Value, expected: &Value) -> Ordering {
-    js::compare_utf16(&padded(actual), &padded(expected))
+pub fn compare(actual: &Value, expected: &Value, js: &dyn JsEngine) -> Ordering {
+    js::compare_utf16(&padded(actual, js), &padded(expected, js))
 }
 
-pub fn padded(value: &Value) -> String {
+pub fn padded(value: &Value, js: &dyn JsEngine) -> String {
     // Numbers are printed first (1.5 → "1.5"); empty strings and non-strings count as "0".
     let printed;
     let input = match value {
         Value::Number(n) => {
-            printed = js::number_to_string(*n);
+            printed = js.number_to_string(*n);
             printed.as_str()
         }
         Value::String(s) if !s.is_empty() => s.as_str(),

@@ -1,15 +1,37 @@
-//! Regular expressions are evaluated by the platform: JavaScript's RegExp in the browser
-//! (no regex engine in the wasm), the `regex` crate natively (feature `regex`, on by default).
+//! What GrowthBook's SDK gets from JavaScript itself, asked of the platform: regular expressions,
+//! and the three coercions its condition operators lean on (`Number(string)`, `String(number)`,
+//! `toLowerCase`). In the browser the page's own engine answers (no regex engine, number printer or
+//! case table ships in the first-paint wasm: `src/first_paint.rs`); natively, the `regex` crate
+//! (feature `regex`, on by default) and Rust imitations of the coercions (`condition::js`), which
+//! the conformance tests check against GrowthBook's vectors.
 
-/// Tests `text` against `pattern`. `Err` carries why the pattern is invalid.
-pub trait RegexMatcher {
+use std::borrow::Cow;
+
+/// JavaScript, as the condition engine and page rules need it.
+pub trait JsEngine {
+    /// Tests `text` against `pattern`. `Err` carries why the pattern is invalid.
     fn is_match(&self, pattern: &str, text: &str, ignore_case: bool) -> Result<bool, String>;
+
+    /// `Number(text)`.
+    fn string_to_number(&self, text: &str) -> f64 {
+        crate::condition::string_to_number(text)
+    }
+
+    /// `String(x)`.
+    fn number_to_string(&self, x: f64) -> String {
+        crate::condition::number_to_string(x)
+    }
+
+    /// `text.toLowerCase()`.
+    fn to_lower<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        crate::condition::to_lower(text)
+    }
 }
 
 /// The native matcher, backed by the `regex` crate.
 #[cfg(feature = "regex")]
 #[derive(Debug, Default, Clone, Copy)]
-pub struct NativeRegex;
+pub struct NativeJs;
 
 #[cfg(feature = "regex")]
 mod native {
@@ -54,7 +76,7 @@ mod native {
 }
 
 #[cfg(feature = "regex")]
-impl RegexMatcher for NativeRegex {
+impl JsEngine for NativeJs {
     fn is_match(&self, pattern: &str, text: &str, ignore_case: bool) -> Result<bool, String> {
         native::is_match(pattern, text, ignore_case)
     }
@@ -66,15 +88,15 @@ mod tests {
 
     #[test]
     fn matches_and_caches_patterns_with_their_case_setting() {
-        assert_eq!(NativeRegex.is_match("^ab", "ABc", true), Ok(true));
-        assert_eq!(NativeRegex.is_match("^ab", "ABc", false), Ok(false), "the cache keys on case sensitivity");
-        assert_eq!(NativeRegex.is_match("^ab", "abc", false), Ok(true));
+        assert_eq!(NativeJs.is_match("^ab", "ABc", true), Ok(true));
+        assert_eq!(NativeJs.is_match("^ab", "ABc", false), Ok(false), "the cache keys on case sensitivity");
+        assert_eq!(NativeJs.is_match("^ab", "abc", false), Ok(true));
     }
 
     #[test]
     fn an_invalid_pattern_is_an_error_of_one_line() {
-        let err = NativeRegex.is_match("(unclosed", "x", false).unwrap_err();
+        let err = NativeJs.is_match("(unclosed", "x", false).unwrap_err();
         assert_eq!(err, "unclosed group");
-        assert_eq!(NativeRegex.is_match("(unclosed", "x", false).unwrap_err(), "unclosed group", "cached errors too");
+        assert_eq!(NativeJs.is_match("(unclosed", "x", false).unwrap_err(), "unclosed group", "cached errors too");
     }
 }
