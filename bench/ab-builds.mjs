@@ -37,7 +37,7 @@ const browser = await launch();
 try {
   for (let i = 0; i < rounds; i++) {
     for (const arm of i % 2 ? [...arms].reverse() : arms) {
-      const { results } = await startupBench({ browser, baseUrl: arm.server.url, loads: 1, profile });
+      const { results } = await startupBench({ browser, baseUrl: arm.server.url, loads: 1, profile, peer: false });
       for (const config of ['1', '50']) arm.runs[config].push(results[config][0].first);
     }
     console.error(`  ab-builds (${profile}): round ${i + 1}/${rounds}`);

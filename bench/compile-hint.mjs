@@ -32,7 +32,7 @@ try {
     });
     return context;
   };
-  const { results } = await startupBench({ browser, baseUrl: server.url, loads: rounds * 2, profile, log: (line) => console.error(line) });
+  const { results } = await startupBench({ browser, baseUrl: server.url, loads: rounds * 2, profile, peer: false, log: (line) => console.error(line) });
   const rows = [];
   for (const config of ['1', '50']) {
     for (const hinted of [false, true]) {

@@ -1,6 +1,8 @@
 // (c) The snippet's main-thread time before the reveal (loader evaluation, the first-paint module's
 // compile and its `decide` call), then the whole snippet's after it, and what 50 running experiments
 // with conditions cost next to 1: evaluation and compile from a Chromium trace, wasm calls timed in the page.
+// The peer in the same rounds: GrowthBook's auto.min.js (async, payload inline) on the 1-experiment
+// page, its main-thread time before the changed headline is in the page, from the same kind of trace.
 import { freshLoad, settle, PROFILES } from './lib/browser.mjs';
 import { VARIANT } from './lib/configs.mjs';
 import { median, percentile, ms, table } from './lib/stats.mjs';
@@ -23,6 +25,16 @@ function unionLength(intervals) {
   return total;
 }
 
+/** The page's own navigation (the trace also holds one of an empty document): the last one of the
+ * script's renderer to an http URL before the script ran. Maps performance.now() onto trace time. */
+function pageNavigation(events, evaluate) {
+  const navigation = events
+    .filter((e) => e.name === 'navigationStart' && e.pid === evaluate.pid && e.ts < evaluate.ts && /^https?:/.test(e.args?.data?.documentLoaderURL || ''))
+    .sort((x, y) => y.ts - x.ts)[0];
+  if (!navigation) throw new Error('the trace has no navigationStart of the page (category blink.user_timing)');
+  return navigation;
+}
+
 /** The figures of one traced load, in ms: before the reveal, and the whole snippet after it. The
  * three parts before the reveal can nest: when the first-paint module is ready by the time
  * splitbeam.js runs, `decide` and the reveal happen in the microtask checkpoint at the end of the
@@ -31,12 +43,7 @@ function unionLength(intervals) {
 function fromTrace(events, timing) {
   const evaluate = events.find((e) => e.name === 'EvaluateScript' && /\/splitbeam\.js\b/.test(e.args?.data?.url || ''));
   if (!evaluate) throw new Error('the trace has no EvaluateScript event for splitbeam.js (did the tag load?)');
-  // The page's own navigation (the trace also holds one of an empty document): the last one of its
-  // renderer to an http URL before the script ran.
-  const navigation = events
-    .filter((e) => e.name === 'navigationStart' && e.pid === evaluate.pid && e.ts < evaluate.ts && /^https?:/.test(e.args?.data?.documentLoaderURL || ''))
-    .sort((x, y) => y.ts - x.ts)[0];
-  if (!navigation) throw new Error('the trace has no navigationStart of the page (category blink.user_timing)');
+  const navigation = pageNavigation(events, evaluate);
   const onMain = (e) => e.pid === evaluate.pid && e.tid === evaluate.tid && e.ph === 'X';
   const calls = timing?.calls || [];
   const decide = calls.find((c) => c.name === 'decide');
@@ -70,6 +77,81 @@ function fromTrace(events, timing) {
   };
 }
 
+// The peer: GrowthBook's recommended async install with the payload inline (setup `gb-inline` in
+// lib/server.mjs, which serves the script at this path), on the 1-experiment page.
+const GB_SETUP = 'gb-inline';
+const GB_LABEL = 'GrowthBook auto.min.js async, payload inline';
+const GB_SCRIPT = /\/growthbook\/auto\.min\.js$/;
+// Main-thread trace events that carry the script's URL: its evaluation (compile and the microtask
+// checkpoint at its end included), compile and code-cache work, and calls into its functions from
+// the browser (mutation observers, event listeners, timers).
+const GB_EVENTS = new Set(['EvaluateScript', 'v8.compile', 'v8.produceCache', 'FunctionCall']);
+
+/** In the page before any of its scripts: when `#hero h1` first reads `variant` (GrowthBook applies
+ * the change in a task of its own or in its mutation observer; this observer's callback runs in the
+ * same microtask checkpoint). GrowthBook's setup has no anti-flicker, so that is when the changed
+ * copy can be painted. */
+function watchHeadline(variant) {
+  new MutationObserver((_, observer) => {
+    const hero = document.querySelector('#hero h1');
+    if (hero && hero.textContent === variant) {
+      window.__gbChangedAt = performance.now();
+      observer.disconnect();
+    }
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+}
+
+/** GrowthBook's figures of one traced load, in ms: the union of its main-thread events (GB_EVENTS
+ * with its URL) that start before the changed headline is in the page, each counted whole (the
+ * copy is not painted before the task that changed it ends; splitbeam's evaluation counts whole
+ * too). `changedAt` is performance.now() from watchHeadline, undefined if the copy never changed. */
+function fromGrowthBookTrace(events, changedAt) {
+  const evaluate = events.find((e) => e.name === 'EvaluateScript' && GB_SCRIPT.test(e.args?.data?.url || ''));
+  if (!evaluate) throw new Error('the trace has no EvaluateScript event for GrowthBook\'s auto.min.js (did the script load? is the setup still served at /growthbook/auto.min.js?)');
+  const navigation = pageNavigation(events, evaluate);
+  if (changedAt == null) return { evaluation: null, calls: null, beforeChange: null, changed: false };
+  const changeTs = navigation.ts + changedAt * 1000;
+  // The change is GrowthBook's own work: it cannot come before its script started.
+  if (changeTs < evaluate.ts) throw new Error(`the headline changed ${((evaluate.ts - changeTs) / 1000).toFixed(1)} ms before auto.min.js was evaluated (page time not mapped onto the trace?)`);
+  // From its evaluation on: on the next view, the previous page's GrowthBook can still run in the
+  // trace before it is unloaded (its 500 ms URL-polling interval).
+  const spans = events
+    .filter((e) => e.pid === evaluate.pid && e.tid === evaluate.tid && e.ph === 'X' && GB_EVENTS.has(e.name))
+    .filter((e) => GB_SCRIPT.test(e.args?.data?.url || '') && e.ts >= evaluate.ts && e.ts < changeTs)
+    .map((e) => [e.ts, e.ts + e.dur]);
+  const beforeChange = unionLength(spans) / 1000;
+  const evaluation = evaluate.dur / 1000;
+  return { evaluation, calls: Math.max(0, beforeChange - evaluation), beforeChange, changed: true };
+}
+
+/** One traced view of GrowthBook's page in `page` (its init script watches the headline). */
+async function measureGrowthBookView(browser, page, baseUrl) {
+  await browser.startTracing(page, { categories: CATEGORIES });
+  let trace;
+  try {
+    await page.goto(`${baseUrl}/?setup=${GB_SETUP}&config=1`, { waitUntil: 'load' });
+    await settle(page, true, VARIANT);
+  } finally {
+    trace = JSON.parse((await browser.stopTracing()).toString('utf8'));
+  }
+  const changedAt = await page.evaluate(() => window.__gbChangedAt);
+  return fromGrowthBookTrace(trace.traceEvents || trace, changedAt);
+}
+
+/** GrowthBook's first-time visitor: the first page view, then the next one in the same tab. */
+async function measureGrowthBookLoad(browser, baseUrl, profile) {
+  return freshLoad(
+    browser,
+    async (page) => {
+      await page.addInitScript(watchHeadline, VARIANT);
+      const first = await measureGrowthBookView(browser, page, baseUrl);
+      const next = await measureGrowthBookView(browser, page, baseUrl);
+      return { first, next };
+    },
+    profile,
+  );
+}
+
 /** One traced page view of the storefront in `page` (a fresh context's first view, or a later one). */
 async function measureView(browser, page, baseUrl, config) {
   await browser.startTracing(page, { categories: CATEGORIES });
@@ -97,10 +179,18 @@ async function measureLoad(browser, baseUrl, config, profile) {
   );
 }
 
-export async function startupBench({ browser, baseUrl, loads, profile = 'desktop', log = () => {} }) {
-  const results = { 1: [], 50: [] };
+/** `peer: false` leaves GrowthBook out (one fresh context fewer per round: bench/compile-hint.mjs
+ * assigns its arms by counting contexts, two per round). */
+export async function startupBench({ browser, baseUrl, loads, profile = 'desktop', log = () => {}, peer = true }) {
+  const results = { 1: [], 50: [], growthbook: [] };
   for (let i = 0; i < loads; i++) {
-    for (const config of i % 2 ? ['50', '1'] : ['1', '50']) results[config].push(await measureLoad(browser, baseUrl, config, profile));
+    // GrowthBook in the same rounds, first or last by turns, so that drift in the machine's load
+    // reaches it as it reaches splitbeam.
+    const order = i % 2 ? ['50', '1'] : ['1', '50'];
+    if (peer) i % 2 ? order.unshift('growthbook') : order.push('growthbook');
+    for (const config of order) {
+      results[config].push(config === 'growthbook' ? await measureGrowthBookLoad(browser, baseUrl, profile) : await measureLoad(browser, baseUrl, config, profile));
+    }
     log(`  start-up (${profile}): round ${i + 1}/${loads}`);
   }
   const row = (config, view) => {
@@ -133,6 +223,49 @@ export async function startupBench({ browser, baseUrl, loads, profile = 'desktop
     'page (the snippet is unchanged); decide + apply runs from the moment the first-paint module is ready (its ' +
     'instantiation resolved) to the reveal: the loader\'s storage reads and the module\'s input built in JavaScript, the ' +
     '`decide` call, and the loader\'s JavaScript applying the changes (a mutation observer in the page sees the hiding style go). Tracing adds some overhead of its own. The next page view loads the same page again ' +
-    'in the same tab, with the HTTP cache warm.';
+    'in the same tab, with the HTTP cache warm.' +
+    (peer ? '\n\n' + growthbookMarkdown(results, profile) : '');
   return { markdown, results };
+}
+
+/** The peer's table: GrowthBook on the 1-experiment page, loads interleaved with splitbeam's. */
+function growthbookMarkdown(results, profile) {
+  const row = (view) => {
+    const runs = results.growthbook.map((r) => r[view]);
+    const col = (key) => ms(median(runs.map((r) => r[key])), 1);
+    return [
+      `${GB_LABEL}, 1 experiment, ${view === 'first' ? "a new visitor's first page view" : 'their next page view (same tab)'}`,
+      String(runs.length),
+      col('evaluation'),
+      col('calls'),
+      col('beforeChange'),
+      ms(percentile(runs.map((r) => r.beforeChange), 90), 1),
+      '–',
+      String(runs.filter((r) => !r.changed).length),
+    ];
+  };
+  const header = ['setup', 'loads', 'auto.min.js evaluation', 'its other main-thread work outside the evaluation', 'before the changed copy (median)', 'before the changed copy p90', 'after the changed copy', 'loads where the copy never changed'];
+  const ratio = (view) => {
+    const gb = median(results.growthbook.map((r) => r[view].beforeChange));
+    const sb = median(results[1].map((r) => r[view].beforeReveal));
+    return `${view === 'first' ? 'first page view' : 'next page view'} ${ms(sb, 1)} against ${ms(gb, 1)}${gb && sb != null ? ` (${(sb / gb).toFixed(2)}x GrowthBook's)` : ''}`;
+  };
+  return (
+    `### GrowthBook's main-thread time before its changed copy (medians, same rounds, ${PROFILES[profile].label})\n\n` +
+    table(header, [row('first'), row('next')]) +
+    `\n\nsplitbeam before the reveal against GrowthBook before the changed copy, 1 experiment (median vs median): ${ratio('first')}; ${ratio('next')}. ` +
+    'GrowthBook\'s recommended async install with its payload inline (the same headline experiment as a visual-editor change), one fresh ' +
+    'context per load in the same rounds as splitbeam\'s, first or last by turns, traced the same way. "Before the changed copy" is the union ' +
+    'of the main-thread trace events that carry auto.min.js\'s URL (`EvaluateScript`, with the compile and the microtask checkpoint at its end inside it; ' +
+    '`v8.compile`, `v8.produceCache`; `FunctionCall`: its mutation observers, event listeners and timers) that start before `#hero h1` first reads the ' +
+    'variant, each counted whole, since the copy cannot be painted before the task that changed it ends (splitbeam\'s evaluation also counts whole). ' +
+    'The moment is taken by a mutation observer added before any page script (`page.addInitScript`) and placed in the trace through the page\'s `navigationStart`; ' +
+    'with no anti-flicker set, the changed text is what the visitor sees in the next frame, as splitbeam\'s reveal is. "Its other main-thread work" is ' +
+    'what of that lies outside `EvaluateScript`. One difference in splitbeam\'s disfavour: its decide + apply is the wall time between two ' +
+    'moments in the page, so other main-thread work in between counts there, where GrowthBook\'s figure holds only events of its own script. Not counted, for either: parsing and compiling on a background thread (GrowthBook\'s script is streamed), and ' +
+    'the style and layout work that follows the change; on the next view, the previous page\'s GrowthBook timers that fire before it is unloaded. ' +
+    'There is no module compile or `decide` to split out of GrowthBook\'s time: its evaluation runs the payload\'s experiment and applies the change, ' +
+    'or, when the headline is not parsed yet, its mutation observer applies it as the parser inserts it. "After the changed copy" is –: splitbeam\'s column is the whole snippet\'s wasm compile and calls, ' +
+    'which GrowthBook has no counterpart of (its work after the change is the observers it keeps running for the rest of the page\'s life).'
+  );
 }
