@@ -225,8 +225,7 @@ impl Snippet {
                 exposures.push((key.to_string(), variant.key.clone()));
             }
             // A split-URL variant navigates, unless it is already on the page (nothing to do).
-            let redirect = variant.changes.iter().find_map(|c| c.redirect.as_deref());
-            match redirect {
+            match variant.redirect.as_deref() {
                 Some(target) if !self.active.iter().any(|(experiment, _)| experiment == key) => redirects.push(target.to_string()),
                 _ => on_page.push((key, variant)),
             }

@@ -267,8 +267,8 @@ mod tests {
             audience: None,
             traffic: 1.0,
             variants: vec![
-                Variant { key: "control".to_string(), weight: 1.0, changes: vec![], applier_json: String::new() },
-                Variant { key: "b".to_string(), weight: 1.0, changes: vec![], applier_json: String::new() },
+                Variant { key: "control".to_string(), weight: 1.0, changes: vec![], applier_json: String::new(), redirect: None },
+                Variant { key: "b".to_string(), weight: 1.0, changes: vec![], applier_json: String::new(), redirect: None },
             ],
             goals: vec![Goal { key: "buy".to_string(), trigger: GoalTrigger::Event("buy".to_string()), value_prop: Some("value".to_string()) }],
             funnel: vec![],

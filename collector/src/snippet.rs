@@ -39,6 +39,7 @@ pub fn public(config: &Config, preview: Option<&str>) -> PublicConfig {
                 for (i, variant) in shown.variants.iter_mut().enumerate() {
                     if i != kept {
                         variant.changes.clear();
+                        variant.redirect = None;
                     }
                 }
             }
@@ -246,6 +247,17 @@ mod tests {
         // A valid preview link's loader holds that one draft.
         let preview = public(&full, Some("next"));
         assert_eq!(preview.config().experiments.len(), 2);
+    }
+
+    #[test]
+    fn a_stopped_experiment_ships_only_the_kept_variants_changes_and_redirect() {
+        let stopped = r##"{"version":1,"experiments":[{"key":"checkout","status":"stopped","winner":"c",
+            "variants":[{"key":"c"},{"key":"one-page","changes":[{"redirect":"/checkout/one-page"},{"selector":"h1","text":"Pay now"}]}]}]}"##;
+        let shown = config(stopped);
+        let lost = &shown.config().experiments[0].variants[1];
+        assert_eq!((lost.changes.len(), lost.redirect.as_deref()), (0, None), "{lost:?}");
+        let text = String::from_utf8_lossy(&splitbeam_core::compiled::encode(shown.config())).into_owned();
+        assert!(!text.contains("/checkout/one-page") && !text.contains("Pay now"), "{text}");
     }
 
     const ONE: &str = r##"{"version":1,"experiments":[{"key":"h","status":"running","pages":["/"],

@@ -172,7 +172,7 @@ impl Writer {
         for variant in &exp.variants {
             self.str(&variant.key);
             self.num(variant.weight);
-            self.opt_str(&variant.changes.iter().find_map(|c| c.redirect.clone()));
+            self.opt_str(&variant.redirect);
             let mut json = String::new();
             write_changes(&mut json, &variant.changes);
             self.str(&json);
@@ -368,8 +368,7 @@ impl<'a> Reader<'a> {
         let variants = self.list(|r| {
             let (key, weight) = (r.str()?, r.num()?);
             let redirect = r.opt(Reader::str)?;
-            let changes = redirect.map(|to| Change { redirect: Some(to), ..Change::default() }).into_iter().collect();
-            Some(Variant { key, weight, changes, applier_json: r.str()? })
+            Some(Variant { key, weight, changes: Vec::new(), applier_json: r.str()?, redirect })
         })?;
         let goals = self.part(GOALS, |r| r.list(Reader::goal))?.unwrap_or_default();
         let seed = self.str()?;

@@ -88,12 +88,15 @@ pub struct Namespace {
 pub struct Variant {
     pub key: String,
     pub weight: f64,
-    /// As read from experiments.json. In a config from `compiled::decode` (the browser's), only a
-    /// split-URL redirect is here: the rest is `applier_json`.
+    /// As read from experiments.json; empty in a config from `compiled::decode` (the browser's),
+    /// which has `applier_json` and `redirect` instead.
     pub changes: Vec<Change>,
     /// The changes as the loader's applier takes them (`compiled::write_changes`), written by the
     /// compiler so the browser never builds them; empty in a config read from experiments.json.
     pub applier_json: String,
+    /// A split-URL test's target (the first `redirect` of `changes`): the whole snippet navigates
+    /// there, so the first paint leaves such a variant alone.
+    pub redirect: Option<String>,
 }
 
 /// One entry of a variant's `changes`: several operations may target the same selector.

@@ -373,7 +373,8 @@ fn read_variants(value: &Value, path: &str, issues: &mut Vec<Issue>) -> Vec<Vari
             if !seen_keys.insert(written_key(item)) {
                 issues.push(issue!(&join_key(&path, "key"), "duplicate variant key \"{key}\""));
             }
-            variants.push(Variant { key, weight, changes, applier_json: String::new() });
+            let redirect = changes.iter().find_map(|c| c.redirect.clone());
+            variants.push(Variant { key, weight, changes, applier_json: String::new(), redirect });
         }
     }
     if !items.is_empty() && variants.iter().map(|v| v.weight).sum::<f64>() <= 0.0 {

@@ -97,7 +97,7 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Strin
         if page.apply && decision.tracked {
             push_item(&mut exposures, |out| write_strs(out, &[key, &variant.key]));
         }
-        if page.apply && !variant.changes.iter().any(|c| c.redirect.is_some()) {
+        if page.apply && variant.redirect.is_none() {
             push_item(&mut variants, |out| write_variant(out, key, &variant.key, &variant.applier_json));
         }
     }

@@ -3,7 +3,7 @@
 
 use splitbeam_core::assign::{assign, Visitor};
 use splitbeam_core::compiled::{decode, decode_without_goals, encode, needs_conditions, write_changes};
-use splitbeam_core::config::{load_text, Change, Config};
+use splitbeam_core::config::{load_text, Config};
 use splitbeam_core::json::Value;
 use splitbeam_core::js_engine::NativeJs;
 
@@ -24,8 +24,7 @@ fn browser_view(config: &Config) -> String {
         for variant in &mut exp.variants {
             if variant.applier_json.is_empty() {
                 write_changes(&mut variant.applier_json, &variant.changes);
-                variant.changes.retain(|c| c.redirect.is_some());
-                variant.changes.iter_mut().for_each(|c| *c = Change { redirect: c.redirect.take(), ..Change::default() });
+                variant.changes.clear();
             }
         }
     }

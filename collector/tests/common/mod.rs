@@ -61,8 +61,8 @@ pub fn hero_experiment() -> Experiment {
         audience: None,
         traffic: 1.0,
         variants: vec![
-            Variant { key: "control".to_string(), weight: 50.0, changes: vec![], applier_json: String::new() },
-            Variant { key: "b".to_string(), weight: 50.0, changes: vec![], applier_json: String::new() },
+            Variant { key: "control".to_string(), weight: 50.0, changes: vec![], applier_json: String::new(), redirect: None },
+            Variant { key: "b".to_string(), weight: 50.0, changes: vec![], applier_json: String::new(), redirect: None },
         ],
         goals: vec![
             Goal { key: "add_to_cart".to_string(), trigger: GoalTrigger::Click(".add-to-cart".to_string()), value_prop: None },
