@@ -2,6 +2,7 @@
 // needs from the page, hands it over as length-prefixed bytes, reads the answer's JSON back, and
 // later writes what the answer says to store. No wasm-bindgen glue: this file is all of it.
 
+// core/src/identity.rs's keys (a test there checks these three lines).
 const VISITOR = 'splitbeam_visitor';
 const STICKY = 'splitbeam_sticky';
 const FORCED = 'splitbeam_forced';

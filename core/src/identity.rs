@@ -112,4 +112,15 @@ mod tests {
         assert!(note_sticky(&mut rows, vec![sticky("hero", "b")]));
         assert_eq!(rows, [sticky("cta", "b"), sticky("hero", "b")]);
     }
+
+    /// The first-paint module's loader (www/first.js) reads and writes storage itself: its key
+    /// names are written out there once, and must stay these.
+    #[test]
+    fn the_loader_uses_the_same_storage_keys() {
+        let loader = include_str!("../../www/first.js");
+        for (name, key) in [("VISITOR", VISITOR_KEY), ("STICKY", STICKY_KEY), ("FORCED", FORCED_KEY)] {
+            let line = ["const ", name, " = '", key, "';"].concat();
+            assert!(loader.contains(&line), "www/first.js should say {line}");
+        }
+    }
 }
