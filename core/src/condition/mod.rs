@@ -1057,5 +1057,9 @@ mod tests {
         assert_eq!(version::padded(&Value::Null, &SubstringRegex), "    0");
         assert_eq!(version::padded(&Value::from(""), &SubstringRegex), "    0");
         assert_eq!(version::padded(&Value::from("123456.1"), &SubstringRegex), "123456-    1");
+        // Only a "+" after the last line terminator starts the dropped build metadata.
+        assert_eq!(version::padded(&Value::from("1+a\n2.0+b"), &SubstringRegex), "1+a\n2-    0");
+        assert_eq!(version::padded(&Value::from("1.0+a\u{2028}2"), &SubstringRegex), "    1-0+a\u{2028}2");
+        assert_eq!(version::padded(&Value::from("1.2.3+x+y"), &SubstringRegex), "    1-    2-    3-~");
     }
 }

@@ -24,31 +24,38 @@ pub fn padded(value: &Value, js: &dyn JsEngine) -> String {
         _ => "0",
     };
     // `replace(/(^v|\+.*$)/g, "")`: one leading lowercase "v", and from the first "+" to the
-    // end, but `.` stops at line terminators, so only a "+" after the last one can match.
+    // end, but `.` stops at line terminators, so only a "+" after the last one can match. Bytes:
+    // every character looked for is ASCII, and U+2028/U+2029 are E2 80 A8/A9 in UTF-8.
     let input = input.strip_prefix('v').unwrap_or(input);
-    let tail_start = input
-        .rfind(['\n', '\r', '\u{2028}', '\u{2029}'])
-        .map_or(0, |at| at + input.get(at..).and_then(|rest| rest.chars().next()).map_or(1, char::len_utf8));
-    let input = match input.get(tail_start..).and_then(|tail| tail.find('+')) {
-        Some(plus) => input.get(..tail_start + plus).unwrap_or(input),
-        None => input,
-    };
-
-    let mut parts: Vec<&str> = input.split(['-', '.']).collect();
-    if parts.len() == 3 {
-        parts.push("~");
+    let bytes = input.as_bytes();
+    let mut cut = bytes.len();
+    for (at, &b) in bytes.iter().enumerate().rev() {
+        let line_end = matches!(b, b'\n' | b'\r') || (matches!(b, 0xA8 | 0xA9) && at >= 2 && bytes[at - 2..at] == [0xE2, 0x80]);
+        if line_end {
+            break;
+        }
+        if b == b'+' {
+            cut = at;
+        }
     }
+    let input = input.get(..cut).unwrap_or(input);
+
     let mut padded = String::with_capacity(input.len() + 16);
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
+    let mut parts = 0;
+    for part in input.split(|c| c == '-' || c == '.') {
+        if parts > 0 {
             padded.push('-');
         }
+        parts += 1;
         if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
             for _ in part.len()..5 {
                 padded.push(' ');
             }
         }
         padded.push_str(part);
+    }
+    if parts == 3 {
+        padded.push_str("-~");
     }
     padded
 }
