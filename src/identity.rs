@@ -89,13 +89,11 @@ impl Identity {
 }
 
 /// QA overrides: this URL's `?splitbeam=` (in `search`, the query string) plus earlier ones of this
-/// session (none on a tab's first page, `fresh`); kept for the session when storing is allowed.
-pub fn forced(search: &str, consent: Consent, fresh: bool) -> Vec<(String, String)> {
+/// session; kept for the session when storing is allowed.
+pub fn forced(search: &str, consent: Consent) -> Vec<(String, String)> {
     let query_value = splitbeam_core::url::query_param(search, "splitbeam");
-    // Not even opened on a fresh tab's page without a QA link: nothing to read or write there.
-    let session = if fresh && query_value.is_none() { None } else { storage::session() };
-    let stored = |s: &web_sys::Storage| s.get_item(FORCED_KEY).ok().flatten();
-    let earlier = if fresh { None } else { session.as_ref().and_then(stored) }.unwrap_or_default();
+    let session = storage::session();
+    let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
     let forced = rules::forced(&earlier, query_value.as_deref());
     if consent.may_store() && query_value.is_some() {
         if let Some(session) = session {

@@ -59,10 +59,9 @@ pub(crate) fn announce_all(announcements: Announcements) {
 }
 
 /// Starts the snippet with the compiled config (`splitbeam snippet`, base64-decoded by the loader)
-/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor, fresh}`:
+/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor}`:
 /// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so both
-/// modules decide alike even where storage fails; `fresh`: the tab's first page, whose earlier QA
-/// overrides the first paint did not read (www/tab.js), so neither does this. Problems become one console line, never a throw.
+/// modules decide alike even where storage fails. Problems become one console line, never a throw.
 #[wasm_bindgen]
 pub fn start(compiled: &[u8], options: JsValue) {
     let Some(window) = web_sys::window() else { return };
@@ -82,7 +81,7 @@ pub fn start(compiled: &[u8], options: JsValue) {
     let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
     let consent = Consent::new(Consent::required_by(option("consent").as_string()), respect_dnt && do_not_track(&window.navigator()));
     let identity = Identity::load(consent, handover);
-    let forced = identity::forced(&search, consent, option("fresh").as_bool() == Some(true));
+    let forced = identity::forced(&search, consent);
     let snippet = Snippet {
         config,
         identity,

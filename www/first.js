@@ -56,10 +56,9 @@ export const load = (response) => {
 
 // The answer of splitbeam_core::first_paint::decide: [visitor id, new visitor, exposures, variants,
 // persist, forced, log], or null when the compiled config cannot be read.
-export const decide = (compiled, { consent, apply, fresh }) => {
+export const decide = (compiled, { consent, apply }) => {
   const local = attempt(() => localStorage);
-  // Only a page that may follow another of the site in this tab reads the tab's QA overrides (tab.js).
-  const session = attempt(() => (fresh ? null : sessionStorage));
+  const session = attempt(() => sessionStorage);
   const sticky = [];
   const rows = attempt(() => JSON.parse(local.getItem(STICKY)));
   if (Array.isArray(rows))
@@ -91,7 +90,7 @@ export const decide = (compiled, { consent, apply, fresh }) => {
   const out = wasm.decide(input, size, Date.now(), (apply ? 1 : 0) | (consent == 'required' ? 2 : 0));
   if (!out) return null;
   const answer = JSON.parse(text(out + 4, new DataView(wasm.memory.buffer).getUint32(out, true)));
-  if (typeof answer[5] == 'string') attempt(() => sessionStorage.setItem(FORCED, answer[5]));
+  if (typeof answer[5] == 'string') attempt(() => session.setItem(FORCED, answer[5]));
   answer[6].forEach((line) => console.log('splitbeam: ' + line));
   return answer;
 };

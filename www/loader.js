@@ -5,7 +5,6 @@
 import * as first from './first.js';
 import { setVariants, variantOf } from './changes.js';
 import { hide, hideFor } from './hide.js';
-import { freshTab } from './tab.js';
 
 // `splitbeam snippet` / the collector replace the marker with {b: the compiled config (base64),
 // h: the hide list}. (Written as a property read so the minifier keeps the marker.)
@@ -122,8 +121,6 @@ try {
   // The inline tag hid the elements and runs the timeout; on its own, this script does both.
   const tag = window.splitbeamTag;
   if (tag) tag.loaded = true;
-  // A tab's first page: no earlier QA overrides to read (tab.js); the tag found out already.
-  const fresh = tag ? tag.fresh : freshTab();
   // With the tag, this script's hide list still covers what the tag's (pasted earlier) did not.
   // This page's hide list, once: hidden here, and the elements whose paint starts the whole snippet.
   const hidden = hideFor(BAKED.h);
@@ -158,7 +155,7 @@ try {
           // after the page's queued commands, below.
           const held = takeHeld();
           const early = held.filter((cmd) => cmd[0] == 'exposure');
-          full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early, fresh }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
+          full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
           // For tests and benchmarks that wait for the takeover (nothing in the page needs it).
           window.splitbeamFull.started = true;
@@ -180,7 +177,7 @@ try {
   // critical path, and never fetched for any other visitor.
   const editor = () => {
     try {
-      if (/[?&]splitbeam-editor=/.test(location.search) || (!fresh && sessionStorage.getItem('splitbeam_editor'))) {
+      if (/[?&]splitbeam-editor=/.test(location.search) || sessionStorage.getItem('splitbeam_editor')) {
         const s = document.createElement('script');
         s.src = url('splitbeam-editor.js');
         document.head.appendChild(s);
@@ -199,7 +196,7 @@ try {
       const applied = !late();
       // One line per page: the tag has said so if this script itself came after the timeout.
       if (!applied && !(tag && tag.said)) say('ready after the ' + ((tag && tag.timeout) || timeoutMs) + ' ms timeout; this page view shows the original');
-      const identity = first.decide(compiled, { consent, apply: applied, fresh });
+      const identity = first.decide(compiled, { consent, apply: applied });
       if (identity) setVariants(identity[3]);
       reveal();
       // No identity: the config could not be read; the rest could not either.

@@ -3,7 +3,6 @@
 // may change, starts the command queue and adds splitbeam.js async. Nothing in it waits on the
 // collector: whatever the collector does, the hidden elements show again after the timeout.
 import { hide, hideFor } from './hide.js';
-import { freshTab } from './tab.js';
 
 (() => {
   try {
@@ -37,13 +36,9 @@ import { freshTab } from './tab.js';
     let preview = /[?&]splitbeam-preview=([^&#]+)/.exec(location.search);
     preview = preview && preview[1];
     try {
-      // Not stored where consent comes first (the link then works on its own page only). A page
-      // that starts the visit in this tab does not open sessionStorage (tab.js; the loader knows it
-      // as `fresh`); it makes the page's first storage access here instead, while the first-paint
-      // module downloads (the costly one: it was paid between the module's arrival and the reveal).
+      // Not stored where consent comes first (the link then works on its own page only).
       if (preview) tag.a['data-consent'] == 'required' || sessionStorage.setItem('splitbeam_preview', preview);
-      else if (!(state.fresh = freshTab())) preview = sessionStorage.getItem('splitbeam_preview');
-      else localStorage.getItem('splitbeam_visitor');
+      else preview = sessionStorage.getItem('splitbeam_preview');
     } catch (_) {}
     const script = document.createElement('script');
     script.async = true;

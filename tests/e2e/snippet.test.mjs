@@ -90,32 +90,6 @@ test('a QA link forces a variant and is not exposed; a draft is not in the publi
   await ctx.close();
 });
 
-test("a page that starts the visit in a tab never opens sessionStorage; the tab's next pages keep a QA link's overrides", async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  // Counts every access to sessionStorage, page by page (www/tab.js says why the first page skips it).
-  await page.addInitScript(() => {
-    window.__sessionReads = 0;
-    const getter = Object.getOwnPropertyDescriptor(window, 'sessionStorage').get;
-    Object.defineProperty(window, 'sessionStorage', { configurable: true, get: () => (window.__sessionReads++, getter.call(window)) });
-  });
-  const started = () => page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
-  await page.goto(server.url + '/tagged.html');
-  await started();
-  await waitForText(page, '#hero h1', VARIANT);
-  assert.equal(await page.evaluate(() => window.__sessionReads), 0, 'the inline tag, the first paint and the whole snippet left it alone');
-  // A QA link in the same tab, then a page without it: the overrides hold, read from sessionStorage.
-  await page.goto(server.url + '/tagged.html?splitbeam=hero:control');
-  await started();
-  assert.equal(await textOf(page, '#hero h1'), ORIGINAL, 'hero forced to control by the link');
-  await page.goto(server.url + '/tagged.html');
-  await started();
-  assert.equal(await textOf(page, '#hero h1'), ORIGINAL, 'still forced on the next page of the tab');
-  assert.ok((await page.evaluate(() => window.__sessionReads)) > 0, 'the next page read the overrides');
-  assert.deepEqual(seen.uncaught, []);
-  assert.deepEqual(seen.splitbeamErrors, []);
-  await ctx.close();
-});
-
 test('a single-page app route change applies the new route\'s variant and reverts it on leaving', async () => {
   const { page, ctx, seen } = await load('/spa/home');
   assert.equal(await textOf(page, '#title'), 'Cart', 'not on the cart route: untouched');
