@@ -36,10 +36,10 @@ function pageNavigation(events, evaluate) {
 }
 
 /** The figures of one traced load, in ms: before the reveal, and the whole snippet after it. The
- * three parts before the reveal can nest: when the first-paint module is ready by the time
- * splitbeam.js runs, `decide` and the reveal happen in the microtask checkpoint at the end of the
- * script's evaluation, inside its `EvaluateScript`. So the total is the union of the three, and
- * the evaluation column is what of it is neither module compile nor decide + apply. */
+ * inline tag runs first, on its own; the three parts after it can nest: when the first-paint module
+ * is ready by the time splitbeam.js runs, `decide` and the reveal happen in the microtask checkpoint
+ * at the end of the script's evaluation, inside its `EvaluateScript`. So the total is the union of
+ * the four, and the evaluation column is what of it is neither module compile nor decide + apply. */
 function fromTrace(events, timing) {
   const evaluate = events.find((e) => e.name === 'EvaluateScript' && /\/splitbeam\.js\b/.test(e.args?.data?.url || ''));
   if (!evaluate) throw new Error('the trace has no EvaluateScript event for splitbeam.js (did the tag load?)');
@@ -60,14 +60,20 @@ function fromTrace(events, timing) {
   const compiles = events.filter((e) => onMain(e) && e.cat.includes('v8.wasm') && !LAZY.has(e.name));
   const compileSpans = compiles.filter((e) => e.ts < revealTs).map((e) => [e.ts, Math.min(e.ts + e.dur, revealTs)]);
   const evaluation = [[evaluate.ts, evaluate.ts + evaluate.dur]];
-  const beforeReveal = unionLength([...evaluation, ...compileSpans, ...decideSpan]) / 1000;
+  // The inline tag's own run, in the page's parser before anything else of splitbeam's: from the end
+  // of wasm-timing.js (the script right before it) to the server's one-line script right after it.
+  if (timing?.tagStart == null || timing?.tagEnd == null) throw new Error('the page has no marks around the inline tag (bench/lib/server.mjs, fixtures/wasm-timing.js)');
+  const tagSpan = [[navigation.ts + timing.tagStart * 1000, navigation.ts + timing.tagEnd * 1000]];
+  const withoutTag = unionLength([...evaluation, ...compileSpans, ...decideSpan]) / 1000;
+  const beforeReveal = unionLength([...tagSpan, ...evaluation, ...compileSpans, ...decideSpan]) / 1000;
   const compile = unionLength(compileSpans) / 1000;
   const later = unionLength(compiles.filter((e) => e.ts >= revealTs).map((e) => [e.ts, e.ts + e.dur])) / 1000;
   const sum = (pred) => calls.filter(pred).reduce((total, c) => total + c.ms, 0);
   const start = sum((c) => c.name === 'start');
   const other = sum((c) => c.name !== 'start' && c.name !== 'decide');
   return {
-    loader: beforeReveal - unionLength([...compileSpans, ...decideSpan]) / 1000,
+    tag: timing.tagEnd - timing.tagStart,
+    loader: withoutTag - unionLength([...compileSpans, ...decideSpan]) / 1000,
     compile,
     decide: decideMs,
     beforeReveal,
@@ -199,6 +205,7 @@ export async function startupBench({ browser, baseUrl, loads, profile = 'desktop
     return [
       `${config} experiment${config === '1' ? '' : 's'}, ${view === 'first' ? "a new visitor's first page view" : 'their next page view (same tab)'}`,
       String(runs.length),
+      col('tag'),
       col('loader'),
       col('compile'),
       col('decide'),
@@ -208,16 +215,18 @@ export async function startupBench({ browser, baseUrl, loads, profile = 'desktop
       String(runs.filter((r) => !r.started).length),
     ];
   };
-  const header = ['config', 'loads', 'splitbeam.js evaluation', 'first-paint module compile (main thread)', 'decide + apply', 'before the reveal (median)', 'before the reveal p90', 'the whole snippet after the reveal (compile + start + calls)', 'loads where decide never ran'];
+  const header = ['config', 'loads', 'inline tag', 'splitbeam.js evaluation', 'first-paint module compile (main thread)', 'decide + apply', 'before the reveal (median)', 'before the reveal p90', 'the whole snippet after the reveal (compile + start + calls)', 'loads where decide never ran'];
   const delta = median(results[50].map((r) => r.first.decide)) - median(results[1].map((r) => r.first.decide));
   const markdown =
     `### Snippet main-thread time (medians, fresh context per load, ${PROFILES[profile].label})\n\n` +
     table(header, [row('1', 'first'), row('1', 'next'), row('50', 'first'), row('50', 'next')]) +
     `\n\n50 experiments with conditions vs 1: decide + apply takes ${ms(delta, 1)} more (median vs median). ` +
-    'The recommended install (the inline tag). splitbeam.js evaluation is the trace\'s `EvaluateScript` of it (compile ' +
-    'included; the inline tag\'s own few lines are not counted) except what of it is module compile or decide + apply: when the ' +
+    'The recommended install (the inline tag). The inline tag is its own run in the page\'s parser (hiding, the first storage ' +
+    'access, fetching the module and adding splitbeam.js), timed in the page between the script before it and one after it. ' +
+    'splitbeam.js evaluation is the trace\'s `EvaluateScript` of it (compile ' +
+    'included) except what of it is module compile or decide + apply: when the ' +
     'module is ready before the script runs, `decide` and the reveal run in the microtask checkpoint at the end of its evaluation, ' +
-    'inside that trace event, and "before the reveal" is the union of the three, each counted once; module compile is the union of the main-thread `v8.wasm` ' +
+    'inside that trace event, and "before the reveal" is the union of the four, each counted once; module compile is the union of the main-thread `v8.wasm` ' +
     'trace events before the reveal except per-function lazy compiles, which happen inside the calls; the wasm calls are ' +
     'the outermost calls from the page into the modules, timed by a wrapper around `WebAssembly.instantiateStreaming` in the ' +
     'page (the snippet is unchanged); decide + apply runs from the moment the first-paint module is ready (its ' +

@@ -98,7 +98,8 @@ export async function startServer() {
         if (!setup) return send(404, 'text/plain', 'unknown setup');
         const config = url.searchParams.get('config') === '50' ? '50' : '1';
         let tags = setup.tags(config);
-        if (url.searchParams.has('wasm-timing')) tags = wasmTiming(config) + tags;
+        // The timing wrapper goes first; a one-line script after the tags marks where they ended.
+        if (url.searchParams.has('wasm-timing')) tags = wasmTiming(config) + tags + '<script>window.__wasmTiming.tagEnd = performance.now()</script>';
         const html = template.replace('<!--probe-->', probe).replace('<!--setup-->', tags);
         return send(200, 'text/html; charset=utf-8', Buffer.from(html), 'page ' + req.url);
       }
