@@ -50,7 +50,11 @@ pub(super) fn claim_orphans() {
     if claimed.is_empty() {
         return;
     }
-    later(50 + u64::from(storage::random_u32() % 150), move || adopt(claimed));
+    // Long enough for the other tab's claim to reach this tab's copy of localStorage: it is not
+    // shared memory, and a write can take longer than 50-200 ms to show in another tab under load
+    // (a clean-clone CI run saw both tabs adopt the same snapshot with that pause). Orphans are a
+    // closed page's leftovers: half a second more before they go costs nothing.
+    later(250 + u64::from(storage::random_u32() % 500), move || adopt(claimed));
 }
 
 fn adopt(claimed: Vec<String>) {
