@@ -16,7 +16,6 @@
 use splitbeam_core::assign::Sticky;
 use splitbeam_core::first_paint::{decide as decide_page, Page};
 use splitbeam_core::js_engine::JsEngine;
-use std::borrow::Cow;
 
 // Strings go in as UTF-8 in this module's memory (pointer, length); strings come back in room the
 // loader took with `alloc`: a u32 little-endian length, then the UTF-8 bytes.
@@ -70,12 +69,9 @@ impl JsEngine for BrowserJs {
         unsafe { returned(string(x)) }
     }
 
-    fn to_lower<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if !text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-            return Cow::Borrowed(text);
-        }
+    fn lowered(&self, text: &str) -> String {
         // SAFETY: a live `str` in; `lower` returns a length-prefixed string.
-        Cow::Owned(unsafe { returned(lower(text.as_ptr(), text.len())) })
+        unsafe { returned(lower(text.as_ptr(), text.len())) }
     }
 }
 

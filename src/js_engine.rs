@@ -4,7 +4,6 @@
 //! it), never a throw.
 
 use splitbeam_core::js_engine::JsEngine;
-use std::borrow::Cow;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -42,11 +41,8 @@ impl JsEngine for BrowserJs {
         string(x)
     }
 
-    fn to_lower<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        if !text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-            return Cow::Borrowed(text);
-        }
-        Cow::Owned(js_sys::JsString::from(text).to_lower_case().into())
+    fn lowered(&self, text: &str) -> String {
+        js_sys::JsString::from(text).to_lower_case().into()
     }
 }
 

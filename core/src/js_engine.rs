@@ -22,9 +22,18 @@ pub trait JsEngine {
         crate::condition::number_to_string(x)
     }
 
-    /// `text.toLowerCase()`.
+    /// `text.toLowerCase()`: borrowed when `text` is lower-case ASCII already, else `lowered`.
     fn to_lower<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        crate::condition::to_lower(text)
+        if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            Cow::Owned(self.lowered(text))
+        } else {
+            Cow::Borrowed(text)
+        }
+    }
+
+    /// `text.toLowerCase()` of a text that may change: what a platform answers.
+    fn lowered(&self, text: &str) -> String {
+        crate::condition::to_lower(text).into_owned()
     }
 }
 

@@ -27,20 +27,10 @@ pub fn entries(condition: &Value) -> Outcome<Vec<(Cow<'_, str>, Cow<'_, Value>)>
     })
 }
 
-/// An array index as a property key: its decimal digits (not `usize::to_string`, which would
-/// bring `core::fmt` into the snippet).
-fn index_to_string(mut i: usize) -> String {
-    let mut digits = Vec::new();
-    loop {
-        // `i % 10` is below 10: no truncation.
-        digits.insert(0, b'0' + (i % 10) as u8);
-        i /= 10;
-        if i == 0 {
-            break;
-        }
-    }
-    // ASCII digits only.
-    String::from_utf8(digits).unwrap_or_default()
+/// An array index as a property key: its decimal digits (`digits`, not `usize::to_string`, which
+/// would bring `core::fmt` into the snippet).
+fn index_to_string(i: usize) -> String {
+    crate::digits::unsigned(i as u64)
 }
 
 /// The conditions of `$or` / `$and`, read the way GrowthBook's loops read them: through
