@@ -169,7 +169,8 @@ pub unsafe extern "C" fn eval_condition(input: *const u8, len: usize) -> u32 {
     let mut json = || -> Option<Value> { parse(std::str::from_utf8(fields.next()?).ok()?).ok().map(|(value, _)| value) };
     match (json(), json(), json()) {
         (Some(condition), Some(attributes), Some(groups)) => {
-            splitbeam_core::condition::eval(&attributes, &condition, &groups, &BrowserJs).into()
+            use splitbeam_core::condition::{eval, Condition};
+            eval(&attributes, &Condition::read(&condition), &groups, &BrowserJs).into()
         }
         _ => 2,
     }

@@ -69,7 +69,7 @@ mod tests {
     #[wasm_bindgen_test]
     fn conditions_evaluate_through_them() {
         let attributes = Value::Object(vec![("n".into(), Value::from("10")), ("s".into(), Value::from("apfel"))]);
-        let holds = |condition: Value| condition::eval(&attributes, &condition, &Value::Null, &BrowserJs);
+        let holds = |condition: Value| condition::eval(&attributes, &condition::Condition::read(&condition), &Value::Null, &BrowserJs);
         let op = |path: &str, operator: &str, argument: Value| {
             Value::Object(vec![(path.into(), Value::Object(vec![(operator.into(), argument)]))])
         };

@@ -10,6 +10,7 @@
 //! A variant's changes travel as the JSON the loader's applier takes (`write_changes`), and its
 //! split-URL redirect on its own: the browser builds neither.
 
+use crate::condition::Condition;
 use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespace, Status, Variant};
 use crate::json::Value;
 use crate::pages::{Glob, PageRules, Pattern};
@@ -165,7 +166,7 @@ impl Writer {
         self.pages(&exp.pages);
         self.flag(exp.audience.is_some());
         if let Some(audience) = &exp.audience {
-            self.part(|out| out.value(audience));
+            self.part(|out| out.value(audience.value()));
         }
         self.num(exp.traffic);
         self.uint(exp.variants.len());
@@ -363,7 +364,7 @@ impl<'a> Reader<'a> {
             _ => return None,
         };
         let pages = self.pages()?;
-        let audience = self.opt(|r| Some(r.part(CONDITIONS, |r| r.value(0))?.unwrap_or(Value::Null)))?;
+        let audience = self.opt(|r| Some(Condition::compiled(r.part(CONDITIONS, |r| r.value(0))?.unwrap_or(Value::Null))))?;
         let traffic = self.num()?;
         let variants = self.list(|r| {
             let (key, weight) = (r.str()?, r.num()?);
@@ -427,7 +428,7 @@ mod tests {
     #[test]
     fn without_the_condition_engine_audiences_and_groups_are_skipped_unread() {
         let config = round_trip();
-        assert_eq!(config.experiments[0].audience, Some(Value::Null));
+        assert_eq!(config.experiments[0].audience.as_ref().map(Condition::value), Some(&Value::Null));
         assert_eq!(config.groups, Value::Null);
     }
 
@@ -435,7 +436,7 @@ mod tests {
     #[test]
     fn with_the_condition_engine_audiences_and_groups_are_read() {
         let config = round_trip();
-        assert!(config.experiments[0].audience.as_ref().and_then(|a| a.get("device")).is_some());
+        assert!(config.experiments[0].audience.as_ref().and_then(|a| a.value().get("device")).is_some());
         assert!(config.groups.get("staff").is_some());
     }
 }

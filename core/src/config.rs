@@ -1,6 +1,7 @@
 //! experiments.json as typed Rust: the schema, read from a `json::Value` and validated strictly.
 //! An invalid experiment is dropped with its issues; the valid ones still run.
 
+use crate::condition::Condition;
 use crate::json::{self, ParseError, Positions, Value};
 use crate::issue::Issue;
 use crate::pages::PageRules;
@@ -29,7 +30,7 @@ pub struct Experiment {
     pub status: Status,
     pub pages: PageRules,
     /// A GrowthBook/MongoDB-style condition over the visitor's attributes; `None` = everyone.
-    pub audience: Option<Value>,
+    pub audience: Option<Condition>,
     /// Share of visitors in the experiment, in [0, 1].
     pub traffic: f64,
     pub variants: Vec<Variant>,

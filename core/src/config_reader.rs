@@ -3,6 +3,7 @@
 
 #[cfg(feature = "validate")]
 use crate::condition;
+use crate::condition::Condition;
 use crate::config::{Change, Experiment, Goal, GoalTrigger, Loaded, Move, Namespace, Status, Variant};
 use crate::issue::Issue;
 use crate::json::{join_index, join_key, Value};
@@ -213,7 +214,7 @@ fn read_experiment(value: &Value, path: &str, regex: &dyn JsEngine, issues: &mut
             // Validated by `splitbeam validate` before publishing; the snippet skips the ~10 KB validator.
             #[cfg(feature = "validate")]
             issues.extend(condition::validate(cond, &join_key(path, "audience"), regex));
-            Some(cond.clone())
+            Some(Condition::read(cond))
         }
         Some(other) => {
             issues.push(issue!(&join_key(path, "audience"), "expected a condition object, found {}", other.type_name()));

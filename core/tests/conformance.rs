@@ -213,7 +213,7 @@ fn eval_condition_matches_growthbook() {
         let expected = boolean(field(case, 3, SECTION), SECTION);
         // The optional fifth element holds the saved groups.
         let groups = case.as_array().and_then(|fields| fields.get(4)).cloned().unwrap_or(Value::Object(Vec::new()));
-        let got = condition::eval(attributes, condition, &groups, &NativeJs);
+        let got = condition::eval(attributes, &condition::Condition::read(condition), &groups, &NativeJs);
         if got != expected {
             failures.push(format!(
                 "{name}: expected {expected}, got {got} (condition {}, attributes {})",

@@ -7,52 +7,24 @@ use crate::json::Value;
 use std::borrow::Cow;
 use std::cmp::Ordering;
 
-/// `Object.entries(condition)` in JavaScript's key order (see `key_order`). Strings have one
-/// entry per UTF-16 unit, numbers and booleans none, and `null` throws.
-pub fn entries(condition: &Value) -> Outcome<Vec<(Cow<'_, str>, Cow<'_, Value>)>> {
+/// `Object.entries(condition)` in JavaScript's key order (see `key_order`); `null` throws. What
+/// else JavaScript reads entries from (strings, arrays, numbers) `Condition::read` made objects.
+pub fn entries(condition: &Value) -> Outcome<Vec<(&str, &Value)>> {
     Ok(match condition {
         Value::Null => return Err(Abort::JsTypeError),
-        Value::Bool(_) | Value::Number(_) => Vec::new(),
-        Value::Object(fields) => key_order(fields)
-            .into_iter()
-            .map(|(key, value)| (Cow::Borrowed(key.as_str()), Cow::Borrowed(value)))
-            .collect(),
-        Value::Array(items) => {
-            items.iter().enumerate().map(|(i, item)| (Cow::Owned(index_to_string(i)), Cow::Borrowed(item))).collect()
-        }
-        Value::String(text) => code_unit_strings(text)
-            .enumerate()
-            .map(|(i, unit)| (Cow::Owned(index_to_string(i)), Cow::Owned(Value::String(unit))))
-            .collect(),
-    })
-}
-
-/// An array index as a property key: its decimal digits (`digits`, not `usize::to_string`, which
-/// would bring `core::fmt` into the snippet).
-fn index_to_string(i: usize) -> String {
-    crate::digits::unsigned(i as u64)
-}
-
-/// The conditions of `$or` / `$and`, read the way GrowthBook's loops read them: through
-/// `.length` and `[i]`. A string is a list of one-unit strings, `null` throws, and anything
-/// else has no length (an empty list).
-pub fn list(conditions: &Value) -> Outcome<Vec<Cow<'_, Value>>> {
-    Ok(match conditions {
-        Value::Null => return Err(Abort::JsTypeError),
-        Value::Array(items) => items.iter().map(Cow::Borrowed).collect(),
-        Value::String(text) => code_unit_strings(text).map(|unit| Cow::Owned(Value::String(unit))).collect(),
+        Value::Object(fields) => key_order(fields).into_iter().map(|(key, value)| (key.as_str(), value)).collect(),
         _ => Vec::new(),
     })
 }
 
-/// A string's UTF-16 units, each as a string (a lone surrogate cannot live in a Rust string: an
-/// astral character gives two U+FFFD).
-fn code_unit_strings(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.chars().flat_map(|c| {
-        let astral = c.len_utf16() == 2;
-        let unit = if astral { char::REPLACEMENT_CHARACTER } else { c };
-        std::iter::repeat_n(String::from(unit), 1 + usize::from(astral))
-    })
+/// The conditions of `$or` / `$and`, read the way GrowthBook's loops read them: through
+/// `.length` and `[i]`; `null` throws. `Condition::read` made every other list an array.
+pub fn list(conditions: &Value) -> Outcome<&[Value]> {
+    match conditions {
+        Value::Null => Err(Abort::JsTypeError),
+        Value::Array(items) => Ok(items),
+        _ => Ok(&[]),
+    }
 }
 
 /// An object's entries in JavaScript's property order: array-index keys ("0", "7") first in

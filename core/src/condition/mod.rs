@@ -18,15 +18,30 @@ use crate::js_engine::JsEngine;
 /// false and are reported by `validate`: a hostile config must not be able to overflow the stack.
 pub const MAX_DEPTH: usize = 64;
 
+/// A condition, read (`Condition::read`, in `read.rs`) into the shape `eval` walks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition(Value);
+
+impl Condition {
+    /// A condition as `compiled::encode` wrote it: it was read when the config was.
+    pub(crate) fn compiled(condition: Value) -> Condition {
+        Condition(condition)
+    }
+
+    pub fn value(&self) -> &Value {
+        &self.0
+    }
+}
+
 /// Whether `attributes` satisfy `condition`. `groups` holds named id lists for `$inGroup` /
 /// `$notInGroup` (GrowthBook's saved groups: `{"beta": ["v_1", "v_2"]}`).
 ///
 /// Where GrowthBook's JavaScript would throw (a `null` where a condition belongs) or the condition is
 /// nested too deeply, the whole condition is false: the visitor is not in the audience. An enclosing
 /// `$not` does not turn that into a match.
-pub fn eval(attributes: &Value, condition: &Value, groups: &Value, regex: &dyn JsEngine) -> bool {
+pub fn eval(attributes: &Value, condition: &Condition, groups: &Value, regex: &dyn JsEngine) -> bool {
     let eval = Eval { groups, js: regex };
-    eval.condition(attributes, condition, 0).unwrap_or(false)
+    eval.condition(attributes, &condition.0, 0).unwrap_or(false)
 }
 
 /// The `type` of a saved group whose string ids are SHA-256 hashed (`secure_groups`).
@@ -139,14 +154,14 @@ impl Eval<'_> {
     fn condition(&self, attributes: &Value, condition: &Value, depth: usize) -> Outcome {
         let depth = deeper(depth)?;
         for (key, argument) in js::entries(condition)? {
-            let holds = match key.as_ref() {
-                "$or" => self.any(attributes, &argument, depth)?,
-                "$nor" => !self.any(attributes, &argument, depth)?,
-                "$and" => self.all(attributes, &argument, depth)?,
-                "$not" => !self.condition(attributes, &argument, depth)?,
+            let holds = match key {
+                "$or" => self.any(attributes, argument, depth)?,
+                "$nor" => !self.any(attributes, argument, depth)?,
+                "$and" => self.all(attributes, argument, depth)?,
+                "$not" => !self.condition(attributes, argument, depth)?,
                 path => {
                     let value = js::get_path(attributes, path);
-                    self.value(&argument, &value, false, depth)?
+                    self.value(argument, &value, false, depth)?
                 }
             };
             if !holds {
@@ -162,7 +177,7 @@ impl Eval<'_> {
         if conditions.is_empty() {
             return Ok(true);
         }
-        for condition in &conditions {
+        for condition in conditions {
             if self.condition(attributes, condition, depth)? {
                 return Ok(true);
             }
@@ -172,7 +187,7 @@ impl Eval<'_> {
 
     /// `$and`: every listed condition holds.
     fn all(&self, attributes: &Value, list: &Value, depth: usize) -> Outcome {
-        for condition in &js::list(list)? {
+        for condition in js::list(list)? {
             if !self.condition(attributes, condition, depth)? {
                 return Ok(false);
             }
@@ -605,6 +620,11 @@ pub(crate) use js::{number_to_string, string_to_number, to_lower};
 
 mod version;
 
+// ---------------------------------------------------------------------------------------------
+// Reading a condition once, for every evaluation
+
+mod read;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,7 +651,11 @@ mod tests {
     }
 
     fn matches(condition: &str, attributes: &str) -> bool {
-        eval(&json(attributes), &json(condition), &Value::Null, &SubstringRegex)
+        eval(&json(attributes), &read(condition), &Value::Null, &SubstringRegex)
+    }
+
+    fn read(condition: &str) -> Condition {
+        Condition::read(&json(condition))
     }
 
     fn issues(condition: &str) -> Vec<Issue> {
@@ -724,7 +748,7 @@ mod tests {
         let groups = json(r#"{"beta": ["v1"], "vip": {"type": "list", "values": ["v2"]}, "broken": 3}"#);
         let check = |condition: &str, id: &str| {
             let attributes = Value::Object(vec![("id".to_string(), Value::from(id))]);
-            eval(&attributes, &json(condition), &groups, &SubstringRegex)
+            eval(&attributes, &read(condition), &groups, &SubstringRegex)
         };
         assert!(check(r#"{"id": {"$inGroup": "beta"}}"#, "v1"));
         assert!(check(r#"{"id": {"$inGroup": "vip"}}"#, "v2"));
@@ -763,8 +787,8 @@ mod tests {
             for id in &ids {
                 let attributes = Value::Object(vec![("id".to_string(), id.clone())]);
                 assert_eq!(
-                    eval(&attributes, &json(condition), &hashed, &SubstringRegex),
-                    eval(&attributes, &json(condition), &clear, &SubstringRegex),
+                    eval(&attributes, &read(condition), &hashed, &SubstringRegex),
+                    eval(&attributes, &read(condition), &clear, &SubstringRegex),
                     "{condition} with id {id:?}"
                 );
             }
@@ -801,22 +825,22 @@ mod tests {
     #[test]
     fn conditions_within_the_depth_limit_evaluate_normally() {
         let attributes = json(r#"{"a": 1}"#);
-        assert!(eval(&attributes, &nested_nots(60), &Value::Null, &SubstringRegex));
-        assert!(!eval(&attributes, &nested_nots(61), &Value::Null, &SubstringRegex));
+        assert!(eval(&attributes, &Condition::read(&nested_nots(60)), &Value::Null, &SubstringRegex));
+        assert!(!eval(&attributes, &Condition::read(&nested_nots(61)), &Value::Null, &SubstringRegex));
     }
 
     #[test]
     fn conditions_nested_beyond_the_limit_evaluate_to_false() {
         // An even number of nots around a true condition would be true if evaluated.
         let attributes = json(r#"{"a": 1}"#);
-        assert!(!eval(&attributes, &nested_nots(100), &Value::Null, &SubstringRegex));
-        assert!(!eval(&attributes, &nested_nots(101), &Value::Null, &SubstringRegex));
+        assert!(!eval(&attributes, &Condition::read(&nested_nots(100)), &Value::Null, &SubstringRegex));
+        assert!(!eval(&attributes, &Condition::read(&nested_nots(101)), &Value::Null, &SubstringRegex));
     }
 
     #[test]
     fn very_deep_conditions_neither_overflow_the_stack_nor_validate() {
         let deep = nested_nots(20_000);
-        assert!(!eval(&json(r#"{"a": 1}"#), &deep, &Value::Null, &SubstringRegex));
+        assert!(!eval(&json(r#"{"a": 1}"#), &Condition::read(&deep), &Value::Null, &SubstringRegex));
         let found = validate(&deep, "audience", &SubstringRegex);
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.contains("nested too deeply"), "{found:?}");
@@ -834,7 +858,7 @@ mod tests {
             attribute = Value::Array(vec![attribute]);
         }
         let attributes = Value::Object(vec![("a".to_string(), attribute)]);
-        assert!(!eval(&attributes, &json(r#"{"a": "x"}"#), &Value::Null, &SubstringRegex));
+        assert!(!eval(&attributes, &read(r#"{"a": "x"}"#), &Value::Null, &SubstringRegex));
     }
 
     // --- validation ---
@@ -989,19 +1013,6 @@ mod tests {
         for &(x, printed) in cases {
             assert_eq!(js::number_to_string(x), printed, "for {x:e}");
         }
-    }
-
-    #[test]
-    fn entries_key_arrays_by_index_and_strings_by_utf16_unit() {
-        let keys = |v: &Value| js::entries(v).map(|entries| entries.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect::<Vec<_>>());
-        let list = Value::Array((0..12).map(|i| Value::Number(f64::from(i))).collect());
-        let entries = keys(&list).unwrap_or_default();
-        assert_eq!(entries.len(), 12);
-        assert_eq!((entries[0].0.as_str(), entries[10].0.as_str(), entries[11].0.as_str()), ("0", "10", "11"));
-        // "a😀": three UTF-16 units; the surrogate halves cannot be Rust strings.
-        let units: Vec<_> = keys(&Value::from("a\u{1F600}")).unwrap_or_default().into_iter().map(|(k, v)| (k, v.as_str().map(String::from))).collect();
-        let fffd = Some("\u{FFFD}".to_string());
-        assert_eq!(units, [("0".into(), Some("a".into())), ("1".into(), fffd.clone()), ("2".into(), fffd)]);
     }
 
     #[test]
