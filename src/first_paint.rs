@@ -30,6 +30,8 @@ extern "C" {
     fn string(x: f64) -> *const u8;
     /// `text.toLowerCase()`.
     fn lower(text: *const u8, len: usize) -> *const u8;
+    /// GrowthBook's `paddedVersionString(text)`.
+    fn version(text: *const u8, len: usize) -> *const u8;
 }
 
 /// A string the loader wrote into `alloc`'s room (`""` if it is not UTF-8, which `TextEncoder`
@@ -72,6 +74,11 @@ impl JsEngine for BrowserJs {
     fn lowered(&self, text: &str) -> String {
         // SAFETY: a live `str` in; `lower` returns a length-prefixed string.
         unsafe { returned(lower(text.as_ptr(), text.len())) }
+    }
+
+    fn padded_version(&self, text: &str) -> String {
+        // SAFETY: a live `str` in; `version` returns a length-prefixed string.
+        unsafe { returned(version(text.as_ptr(), text.len())) }
     }
 }
 

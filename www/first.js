@@ -40,6 +40,12 @@ export const load = (response) => {
       number: (at, len) => +text(at, len),
       string: (x) => give(String(x)),
       lower: (at, len) => give(text(at, len).toLowerCase()),
+      // GrowthBook's paddedVersionString: versions compare as these strings.
+      version: (at, len) => {
+        const parts = text(at, len).replace(/(^v|\+.*$)/g, '').split(/[-.]/);
+        if (parts.length == 3) parts.push('~');
+        return give(parts.map((part) => (/^[0-9]+$/.test(part) ? part.padStart(5, ' ') : part)).join('-'));
+      },
     },
   };
   return Promise.resolve(response)

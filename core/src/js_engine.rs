@@ -1,6 +1,6 @@
 //! What GrowthBook's SDK gets from JavaScript itself, asked of the platform: regular expressions,
-//! and the three coercions its condition operators lean on (`Number(string)`, `String(number)`,
-//! `toLowerCase`). In the browser the page's own engine answers (no regex engine, number printer or
+//! the three coercions its condition operators lean on (`Number(string)`, `String(number)`,
+//! `toLowerCase`), and its version padding, which is regular expressions at heart. In the browser the page's own engine answers (no regex engine, number printer or
 //! case table ships in the first-paint wasm: `src/first_paint.rs`); natively, the `regex` crate
 //! (feature `regex`, on by default) and Rust imitations of the coercions (`condition::js`), which
 //! the conformance tests check against GrowthBook's vectors.
@@ -34,6 +34,12 @@ pub trait JsEngine {
     /// `text.toLowerCase()` of a text that may change: what a platform answers.
     fn lowered(&self, text: &str) -> String {
         crate::condition::to_lower(text).into_owned()
+    }
+
+    /// GrowthBook's `paddedVersionString` of a non-empty text: two regular expressions and
+    /// `padStart` there (`condition/version.rs` imitates them).
+    fn padded_version(&self, version: &str) -> String {
+        crate::condition::padded_version(version)
     }
 }
 

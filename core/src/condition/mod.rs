@@ -619,6 +619,7 @@ pub(crate) use js::{number_to_string, string_to_number, to_lower};
 // Versions
 
 mod version;
+pub(crate) use version::padded_text as padded_version;
 
 // ---------------------------------------------------------------------------------------------
 // Reading a condition once, for every evaluation

@@ -14,15 +14,16 @@ pub fn compare(actual: &Value, expected: &Value, js: &dyn JsEngine) -> Ordering 
 
 pub fn padded(value: &Value, js: &dyn JsEngine) -> String {
     // Numbers are printed first (1.5 → "1.5"); empty strings and non-strings count as "0".
-    let printed;
-    let input = match value {
-        Value::Number(n) => {
-            printed = js.number_to_string(*n);
-            printed.as_str()
-        }
-        Value::String(s) if !s.is_empty() => s.as_str(),
-        _ => "0",
-    };
+    match value {
+        Value::Number(n) => js.padded_version(&js.number_to_string(*n)),
+        Value::String(s) if !s.is_empty() => js.padded_version(s),
+        _ => js.padded_version("0"),
+    }
+}
+
+/// The Rust imitation behind `JsEngine::padded_version`: the padding of a version text, with
+/// GrowthBook's regular expressions done by hand.
+pub(crate) fn padded_text(input: &str) -> String {
     // `replace(/(^v|\+.*$)/g, "")`: one leading lowercase "v", and from the first "+" to the
     // end, but `.` stops at line terminators, so only a "+" after the last one can match. Bytes:
     // every character looked for is ASCII, and U+2028/U+2029 are E2 80 A8/A9 in UTF-8.
