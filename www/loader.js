@@ -6,7 +6,8 @@ import * as first from './first.js';
 import { setVariants, variantOf } from './changes.js';
 import { hide, hideFor } from './hide.js';
 
-// `splitbeam snippet` / the collector replace the marker with {b: the compiled config (base64),
+// `splitbeam snippet` / the collector replace the marker with {b: the compiled config (a string of
+// one character per byte, which gzip compresses better than base64),
 // h: the hide list}. (Written as a property read so the minifier keeps the marker.)
 const BAKED = { c: '__SPLITBEAM_CONFIG__' }.c;
 
@@ -117,7 +118,7 @@ try {
   });
 
   if (typeof BAKED != 'object') throw new Error('no compiled config (serve splitbeam.js from `splitbeam serve` or `splitbeam snippet`)');
-  const compiled = Uint8Array.from(atob(BAKED.b), (c) => c.charCodeAt(0));
+  const compiled = Uint8Array.from(BAKED.b, (c) => c.charCodeAt(0));
   // The inline tag hid the elements and runs the timeout; on its own, this script does both.
   const tag = window.splitbeamTag;
   if (tag) tag.loaded = true;
