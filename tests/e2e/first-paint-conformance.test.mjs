@@ -1,6 +1,6 @@
 // GrowthBook's evalCondition vectors through the first-paint module as Chromium runs it: the
-// module's condition engine asks the page's JavaScript for Number(string), String(number) and
-// toLowerCase (www/first.js), so the browser build must pass the vectors core passes natively
+// module's condition engine asks the page's JavaScript for Number(string), String(number),
+// toLowerCase and GrowthBook's version padding (www/first.js), so the browser build must pass the vectors core passes natively
 // (core/tests/conformance.rs). The module is built with the test-only `conformance-probe` feature,
 // which adds an `eval_condition` export to the same code; www/first.js loads it as it loads the
 // real module.
@@ -95,6 +95,8 @@ const COERCIONS = [
   ['string', [{ n: '10' }, { n: 10 }], (string) => (x) => string(-x)],
   // "APFEL" is lowered by the page ("apfel" is already lower case ASCII and stays in the module).
   ['lower', [{ s: { $ini: ['APFEL'] } }, { s: 'apfel' }], (lower) => (at) => lower(at, 0)],
+  // "1.10.0" > "1.9.0" only once both are padded ("    1-   10-    0-~" > "    1-    9-    0-~").
+  ['version', [{ v: { $vgt: '1.9.0' } }, { v: '1.10.0' }], (version) => (at) => version(at, 0)],
 ];
 
 for (const [name, [condition, attributes], wrong] of COERCIONS) {
