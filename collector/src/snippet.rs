@@ -310,7 +310,11 @@ mod tests {
             match chars.next() {
                 Some('x') => units.push(hex(&mut chars, 2)),
                 Some('u') => units.push(hex(&mut chars, 4)),
+                Some('b') => units.push(8),
+                Some('t') => units.push(9),
                 Some('n') => units.push(10),
+                Some('f') => units.push(12),
+                Some('r') => units.push(13),
                 Some(other) => units.push(other as u16),
                 None => panic!("a lone backslash"),
             }
