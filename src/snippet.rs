@@ -58,7 +58,7 @@ pub(crate) fn announce_all(announcements: Announcements) {
     }
 }
 
-/// Starts the snippet with the compiled config (`splitbeam snippet`, base64-decoded by the loader)
+/// Starts the snippet with the compiled config (`splitbeam snippet`, turned into bytes by the loader)
 /// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor}`:
 /// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so both
 /// modules decide alike even where storage fails. Problems become one console line, never a throw.

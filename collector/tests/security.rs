@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{batch, exposure, request, TestServer, ADMIN, CONFIG};
+use common::{baked_config, batch, exposure, request, TestServer, ADMIN, CONFIG};
 use splitbeam_collector::preview::{now_secs, PreviewKey};
 
 const DRAFT_COPY: &str = "UNRELEASED-DRAFT-COPY";
@@ -44,42 +44,14 @@ fn fake_dist(dir: &Path) {
     std::fs::write(dir.join("splitbeam_first.0123456789abcdef.wasm"), b"\0asm\x01\0\0\0").expect("wasm");
 }
 
-/// A loader's text with its compiled config (`"b":"…"`, a string of one character per byte in
-/// JavaScript's escapes) decoded next to it, so a grep sees the strings the browser would decode.
+/// A loader's text with its compiled config decoded next to it, so a grep sees the strings the
+/// browser would decode.
 fn readable(body: &str) -> String {
     let mut out = body.to_string();
-    if let Some(start) = body.find("\"b\":\"") {
-        let mut bytes = Vec::new();
-        let mut chars = body[start + 5..].chars();
-        let hex = |chars: &mut std::str::Chars, n| u32::from_str_radix(&chars.by_ref().take(n).collect::<String>(), 16).expect("hex digits");
-        while let Some(c) = chars.next() {
-            let code = match c {
-                '"' => break,
-                '\\' => match chars.next() {
-                    Some('x') => hex(&mut chars, 2),
-                    Some('u') => hex(&mut chars, 4),
-                    Some(short) => u32::from(short_escape(short)),
-                    None => break,
-                },
-                c => u32::from(c),
-            };
-            bytes.push(u8::try_from(code).expect("one byte per character"));
-        }
-        out.push_str(&String::from_utf8_lossy(&bytes));
+    if body.contains("\"b\":\"") {
+        out.push_str(&String::from_utf8_lossy(&baked_config(body)));
     }
     out
-}
-
-/// The character JSON's two-character escape `\\<c>` stands for.
-fn short_escape(c: char) -> char {
-    match c {
-        'b' => '\u{8}',
-        't' => '\t',
-        'n' => '\n',
-        'f' => '\u{c}',
-        'r' => '\r',
-        other => other,
-    }
 }
 
 fn splitbeam(args: &[&str]) -> std::process::Output {

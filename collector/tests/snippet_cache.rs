@@ -5,8 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use base64::Engine;
-use common::{request, Response, TestServer, CONFIG};
+use common::{baked_config, request, Response, TestServer, CONFIG};
 
 /// A built loader with the marker where the config is baked in.
 const LOADER: &str = r#"var config = "__SPLITBEAM_CONFIG__"; /* loader v1 */"#;
@@ -24,13 +23,9 @@ fn snippet(server: &TestServer) -> Response {
     response
 }
 
-/// The compiled config baked into a served loader (`{"b":"<base64>",…}`), as text where it is UTF-8.
+/// The compiled config baked into a served loader, as text where it is UTF-8.
 fn baked(response: &Response) -> String {
-    let text = response.text();
-    let start = text.find("\"b\":\"").map(|i| i + 5).unwrap_or_else(|| panic!("no compiled config in {text}"));
-    let len = text[start..].find('"').expect("end of the base64");
-    let bytes = base64::engine::general_purpose::STANDARD.decode(&text[start..start + len]).expect("base64");
-    String::from_utf8_lossy(&bytes).into_owned()
+    String::from_utf8_lossy(&baked_config(&response.text())).into_owned()
 }
 
 fn etag(response: &Response) -> String {

@@ -319,3 +319,30 @@ pub fn visitors(t: &splitbeam_collector::store::ExperimentTotals, variant: &str)
 pub fn conversions(t: &splitbeam_collector::store::ExperimentTotals, variant: &str, goal: &str) -> u64 {
     t.goals.iter().find(|g| g.variant == variant && g.goal == goal).map_or(0, |g| g.conversions)
 }
+
+/// The compiled config a loader carries in `"b":"…"`: a string of one character per byte, in
+/// JavaScript's escapes (`snippet::render`), read back as the browser reads it.
+pub fn baked_config(loader: &str) -> Vec<u8> {
+    let start = loader.find("\"b\":\"").map(|i| i + 5).unwrap_or_else(|| panic!("no compiled config in {loader}"));
+    let mut chars = loader[start..].chars();
+    let hex = |chars: &mut std::str::Chars, n| u32::from_str_radix(&chars.by_ref().take(n).collect::<String>(), 16).expect("hex digits");
+    let mut bytes = Vec::new();
+    while let Some(c) = chars.next() {
+        let code = match c {
+            '"' => return bytes,
+            '\\' => match chars.next().expect("an escape after a backslash") {
+                'x' => hex(&mut chars, 2),
+                'u' => hex(&mut chars, 4),
+                'b' => 8,
+                't' => 9,
+                'n' => 10,
+                'f' => 12,
+                'r' => 13,
+                other => u32::from(other),
+            },
+            c => u32::from(c),
+        };
+        bytes.push(u8::try_from(code).expect("one byte per character"));
+    }
+    panic!("the compiled config's string does not end")
+}
