@@ -504,12 +504,13 @@ impl Outbox {
         let dropped = std::mem::take(&mut self.dropped_unreported);
         let mut body = String::with_capacity(1024);
         body.push_str("{\"v\":1,\"sent_at\":");
-        body.push_str(&now.to_string());
+        // `digits`, not `to_string()`: integer `Display` brings `core::fmt` into the snippet.
+        crate::digits::push_unsigned(&mut body, now);
         body.push_str(",\"events\":[");
         let mut suffix = String::from("]");
         if dropped > 0 {
             suffix.push_str(",\"dropped\":");
-            suffix.push_str(&dropped.to_string());
+            crate::digits::push_unsigned(&mut suffix, dropped as u64);
         }
         if self.policy.automated {
             suffix.push_str(AUTOMATED);
