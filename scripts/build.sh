@@ -91,7 +91,8 @@ for variant in first first_audience; do
   if [ "$variant" = first_audience ]; then
     wasm_var=first_audience_wasm full_js_var=full_audience_js full_wasm_var=full_audience_wasm
   fi
-  esbuild www/loader.js --banner:js="$compile_hint" \
+  conditions=$([ "$variant" = first_audience ] && echo true || echo false)
+  esbuild www/loader.js --banner:js="$compile_hint" --define:SPLITBEAM_CONDITIONS="$conditions" \
     --define:SPLITBEAM_FIRST_WASM="\"${!wasm_var}\"" --define:SPLITBEAM_FULL_JS="\"${!full_js_var}\"" \
     --define:SPLITBEAM_FULL_WASM="\"${!full_wasm_var}\"" --outfile="$work/loader.$variant.js"
 done

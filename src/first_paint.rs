@@ -8,8 +8,9 @@
 //! wasm-bindgen's glue and runtime cost the critical path more than the decision itself (README,
 //! "Why the snippet has this shape").
 //!
-//! The imports are JavaScript itself: `RegExp`, and the three coercions GrowthBook's conditions
-//! lean on (`Number(string)`, `String(number)`, `toLowerCase`). The page's engine answers them as
+//! The imports are JavaScript itself: `RegExp`, and (with the condition engine only) the three
+//! coercions GrowthBook's conditions lean on (`Number(string)`, `String(number)`, `toLowerCase`) and
+//! its version padding. The page's engine answers them as
 //! GrowthBook's SDK gets them, and the module carries no number printer, no exact decimal reader and
 //! no case table (5.8 KB gzip of the audience module, README "Why the snippet has this shape").
 
@@ -24,29 +25,80 @@ extern "C" {
     /// `new RegExp(pattern, ignore_case ? "i" : "").test(text)`: 1 a match, 0 none, 2 a pattern
     /// the browser refuses.
     fn regex_test(pattern: *const u8, pattern_len: usize, text: *const u8, text_len: usize, ignore_case: u32) -> u32;
-    /// `Number(text)`.
-    fn number(text: *const u8, len: usize) -> f64;
-    /// `String(x)`.
-    fn string(x: f64) -> *const u8;
-    /// `text.toLowerCase()`.
-    fn lower(text: *const u8, len: usize) -> *const u8;
-    /// GrowthBook's `paddedVersionString(text)`.
-    fn version(text: *const u8, len: usize) -> *const u8;
 }
 
-/// A string the loader wrote into `alloc`'s room (`""` if it is not UTF-8, which `TextEncoder`
-/// never writes).
-///
-/// # Safety
-/// `at` must be where an import above returned a length-prefixed string.
-unsafe fn returned(at: *const u8) -> String {
-    // SAFETY: the caller's contract: 4 bytes of length, then that many bytes, all written by the loader.
-    let bytes = unsafe {
-        let len = u32::from_le_bytes(std::ptr::read_unaligned(at.cast::<[u8; 4]>())) as usize;
-        std::slice::from_raw_parts(at.add(4), len)
-    };
-    std::str::from_utf8(bytes).unwrap_or_default().into()
+/// The conditions' coercions, from the page.
+#[cfg(feature = "conditions")]
+mod coercions {
+    /// A string the loader wrote into `alloc`'s room (`""` if it is not UTF-8, which `TextEncoder`
+    /// never writes).
+    ///
+    /// # Safety
+    /// `at` must be where an import below returned a length-prefixed string.
+    unsafe fn returned(at: *const u8) -> String {
+        // SAFETY: the caller's contract: 4 bytes of length, then that many bytes, all written by the loader.
+        let bytes = unsafe {
+            let len = u32::from_le_bytes(std::ptr::read_unaligned(at.cast::<[u8; 4]>())) as usize;
+            std::slice::from_raw_parts(at.add(4), len)
+        };
+        std::str::from_utf8(bytes).unwrap_or_default().into()
+    }
+
+    #[link(wasm_import_module = "splitbeam")]
+    extern "C" {
+        /// `Number(text)`.
+        fn number(text: *const u8, len: usize) -> f64;
+        /// `String(x)`.
+        fn string(x: f64) -> *const u8;
+        /// `text.toLowerCase()`.
+        fn lower(text: *const u8, len: usize) -> *const u8;
+        /// GrowthBook's `paddedVersionString(text)`.
+        fn version(text: *const u8, len: usize) -> *const u8;
+    }
+
+    pub fn to_number(text: &str) -> f64 {
+        // SAFETY: a live `str`; the import only reads it.
+        unsafe { number(text.as_ptr(), text.len()) }
+    }
+
+    pub fn to_string(x: f64) -> String {
+        // SAFETY: `string` returns a length-prefixed string.
+        unsafe { returned(string(x)) }
+    }
+
+    pub fn lowered(text: &str) -> String {
+        // SAFETY: a live `str` in; `lower` returns a length-prefixed string.
+        unsafe { returned(lower(text.as_ptr(), text.len())) }
+    }
+
+    pub fn padded_version(text: &str) -> String {
+        // SAFETY: a live `str` in; `version` returns a length-prefixed string.
+        unsafe { returned(version(text.as_ptr(), text.len())) }
+    }
 }
+
+/// Without the condition engine nothing asks for a coercion, and the loader of this module has none
+/// (`www/first.js`): these stand in for core's Rust imitations, which the trait's vtable would
+/// otherwise keep in the module.
+#[cfg(not(feature = "conditions"))]
+mod coercions {
+    pub fn to_number(_: &str) -> f64 {
+        f64::NAN
+    }
+
+    pub fn to_string(_: f64) -> String {
+        String::new()
+    }
+
+    pub fn lowered(_: &str) -> String {
+        String::new()
+    }
+
+    pub fn padded_version(_: &str) -> String {
+        String::new()
+    }
+}
+
 
 /// Page patterns written as regular expressions, and the conditions' coercions, run on the browser's own engine.
 struct BrowserJs;
@@ -62,23 +114,19 @@ impl JsEngine for BrowserJs {
     }
 
     fn string_to_number(&self, text: &str) -> f64 {
-        // SAFETY: a live `str`; the import only reads it.
-        unsafe { number(text.as_ptr(), text.len()) }
+        coercions::to_number(text)
     }
 
     fn number_to_string(&self, x: f64) -> String {
-        // SAFETY: `string` returns a length-prefixed string.
-        unsafe { returned(string(x)) }
+        coercions::to_string(x)
     }
 
     fn lowered(&self, text: &str) -> String {
-        // SAFETY: a live `str` in; `lower` returns a length-prefixed string.
-        unsafe { returned(lower(text.as_ptr(), text.len())) }
+        coercions::lowered(text)
     }
 
     fn padded_version(&self, text: &str) -> String {
-        // SAFETY: a live `str` in; `version` returns a length-prefixed string.
-        unsafe { returned(version(text.as_ptr(), text.len())) }
+        coercions::padded_version(text)
     }
 }
 

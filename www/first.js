@@ -13,6 +13,11 @@ const attempt = (f) => {
   } catch (_) {}
 };
 
+// scripts/build.sh bundles this file once per first-paint module and defines SPLITBEAM_CONDITIONS
+// (false for the module without the condition engine: the minifier then drops what only conditions
+// import); loaded as it is (a test), it serves both.
+const CONDITIONS = typeof SPLITBEAM_CONDITIONS == 'undefined' || SPLITBEAM_CONDITIONS;
+
 let wasm;
 // One of each for every string: a TextDecoder made per call (twice per regular expression tested)
 // took decide + apply from 5 to 19 ms with 50 experiments (`node bench/ab-builds.mjs`).
@@ -37,15 +42,18 @@ export const load = (response) => {
     splitbeam: {
       regex_test: (pattern, patternLen, at, len, ignoreCase) =>
         attempt(() => +new RegExp(text(pattern, patternLen), ignoreCase ? 'i' : '').test(text(at, len))) ?? 2,
-      number: (at, len) => +text(at, len),
-      string: (x) => give(String(x)),
-      lower: (at, len) => give(text(at, len).toLowerCase()),
-      // GrowthBook's paddedVersionString: versions compare as these strings.
-      version: (at, len) => {
-        const parts = text(at, len).replace(/(^v|\+.*$)/g, '').split(/[-.]/);
-        if (parts.length == 3) parts.push('~');
-        return give(parts.map((part) => (/^[0-9]+$/.test(part) ? part.padStart(5, ' ') : part)).join('-'));
-      },
+      // Only the module with the condition engine asks for these.
+      ...(CONDITIONS && {
+        number: (at, len) => +text(at, len),
+        string: (x) => give(String(x)),
+        lower: (at, len) => give(text(at, len).toLowerCase()),
+        // GrowthBook's paddedVersionString: versions compare as these strings.
+        version: (at, len) => {
+          const parts = text(at, len).replace(/(^v|\+.*$)/g, '').split(/[-.]/);
+          if (parts.length == 3) parts.push('~');
+          return give(parts.map((part) => (/^[0-9]+$/.test(part) ? part.padStart(5, ' ') : part)).join('-'));
+        },
+      }),
     },
   };
   return Promise.resolve(response)
