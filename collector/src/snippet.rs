@@ -291,7 +291,7 @@ mod tests {
     #[test]
     fn the_compiled_config_and_the_hide_list_replace_the_marker() {
         let out = render("var c={c:\"__SPLITBEAM_CONFIG__\"}.c;", &config(ONE));
-        assert!(out.starts_with("var c={c:{\"b\":\"SB\\x03"), "{out}");
+        assert!(out.starts_with("var c={c:{\"b\":\"SB\\x04"), "{out}");
         assert!(out.contains(r##""h":[[1,"^(?:)/?$",["#hero h1"]]]"##), "{out}");
     }
 

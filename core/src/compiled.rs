@@ -15,9 +15,10 @@ use crate::config::{Change, Config, Experiment, Goal, GoalTrigger, Move, Namespa
 use crate::json::Value;
 use crate::pages::{Glob, PageRules, Pattern};
 
-/// The format byte changes with the layout: a loader only ever decodes the config baked with it,
-/// and anything else reads as damaged (one console line), never as a different config.
-const MAGIC: [u8; 3] = *b"SB\x03";
+/// The format byte changes with the layout or the meaning of what it holds (4: conditions arrive
+/// read, `condition/read.rs`): a loader only ever decodes the config baked with it, and anything
+/// else reads as damaged (one console line), never as a different config.
+const MAGIC: [u8; 3] = *b"SB\x04";
 
 /// The valid experiments of `config` in the compiled form.
 pub fn encode(config: &Config) -> Vec<u8> {

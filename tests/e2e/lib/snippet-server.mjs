@@ -28,7 +28,7 @@ export async function startServer(options = {}) {
       let p = url.pathname;
       if (p.endsWith('.wasm') && options.missingWasm) return send(404, 'text/plain', 'not found');
       if (p === '/splitbeam.js' || p === '/baked/splitbeam.js') return send(200, types['.js'], bakedLoader(config));
-      if (p === '/damaged/splitbeam.js') return send(200, types['.js'], bakedLoader(config).replace('"b":"SB\\x03', '"b":"SB\\x03\\x7f\\x7f\\x7f\\x7f'));
+      if (p === '/damaged/splitbeam.js') return send(200, types['.js'], bakedLoader(config).replace(/"b":"SB(\\x[0-9a-f]{2})/, '"b":"SB$1\\x7f\\x7f\\x7f\\x7f'));
       if (p === '/tagged.html') {
         const page = fs.readFileSync(path.join(fixtures, 'tagged.html'), 'utf8');
         return send(200, types['.html'], page.replace('__TAG__', () => inlineTag(config, '/splitbeam.js', options.tag || {})));
