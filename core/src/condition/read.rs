@@ -25,13 +25,14 @@ impl Condition {
 /// the value condition it must meet.
 fn condition_at(condition: &Value, depth: usize) -> Value {
     let Ok(depth) = deeper(depth) else { return Value::Null };
-    let keyed = |entries: Vec<(String, Value)>| Value::Object(entries.into_iter().map(|(key, value)| (key, value_at(&value, depth))).collect());
     match condition {
         // `Object.entries(null)` throws: left for `eval` to abort on.
         Value::Null => Value::Null,
         Value::Bool(_) | Value::Number(_) => Value::Object(Vec::new()),
-        Value::Array(items) => keyed(items.iter().enumerate().map(|(i, item)| (index(i), item.clone())).collect()),
-        Value::String(text) => keyed(code_units(text).enumerate().map(|(i, unit)| (index(i), Value::String(unit))).collect()),
+        Value::Array(items) => Value::Object(items.iter().enumerate().map(|(i, item)| (index(i), value_at(item, depth))).collect()),
+        Value::String(text) => {
+            Value::Object(code_units(text).enumerate().map(|(i, unit)| (index(i), value_at(&Value::String(unit), depth))).collect())
+        }
         Value::Object(fields) => Value::Object(
             fields
                 .iter()

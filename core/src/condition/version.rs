@@ -14,11 +14,16 @@ pub fn compare(actual: &Value, expected: &Value, js: &dyn JsEngine) -> Ordering 
 
 pub fn padded(value: &Value, js: &dyn JsEngine) -> String {
     // Numbers are printed first (1.5 → "1.5"); empty strings and non-strings count as "0".
-    match value {
-        Value::Number(n) => js.padded_version(&js.number_to_string(*n)),
-        Value::String(s) if !s.is_empty() => js.padded_version(s),
-        _ => js.padded_version("0"),
-    }
+    let printed;
+    let input = match value {
+        Value::Number(n) => {
+            printed = js.number_to_string(*n);
+            printed.as_str()
+        }
+        Value::String(s) if !s.is_empty() => s.as_str(),
+        _ => "0",
+    };
+    js.padded_version(input)
 }
 
 /// The Rust imitation behind `JsEngine::padded_version`: the padding of a version text, with
