@@ -3,10 +3,10 @@
 # cargo → wasm-bindgen → wasm-opt → short names, each with and without the condition engine:
 #   first paint (decide + apply) on the critical path,
 #   the whole snippet (delivery, goals, SPA, API), fetched once the page is revealed.
-# Files: splitbeam.js / splitbeam-audience.js (the loader with a first-paint glue, each naming its
-# own whole snippet; `splitbeam snippet` and the collector bake the compiled config into the one
-# that fits it), splitbeam_full.<hash>.js + splitbeam_bg.<hash>.wasm (the whole snippet, two of
-# each), splitbeam_first*.<hash>.wasm,
+# Files: splitbeam.js / splitbeam-audience.js (the loader with a first-paint glue; `splitbeam snippet`
+# and the collector bake the compiled config into the one that fits it), splitbeam_full.<hash>.js +
+# splitbeam_bg.<hash>.wasm (the whole snippet: one for both, since it asks the first-paint module
+# for every decision, src/redecide.rs), splitbeam_first*.<hash>.wasm,
 # tag.js (the inline tag's template for `splitbeam tag`), splitbeam-editor.js (the in-page editor,
 # loaded only with an editor link), splitbeam.d.ts.
 set -euo pipefail
@@ -34,9 +34,17 @@ else
   wasm_cargo=(cargo build)
 fi
 
+features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals)
 wasm_opt() {
   # --converge: repeat -Oz until it stops shrinking.
-  "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals "$1" -o "$2"
+  "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers "${features[@]}" "$1" -o "$2"
+}
+# The target_features section (132 B) is for tools, and browsers skip it: dropped as the last step
+# (the steps before read the features from it).
+strip_features() {
+  local file=$1
+  shift
+  "$bin/wasm-opt" --strip-target-features "${features[@]}" "$@" "$file" -o "$file"
 }
 # module <name> <cargo feature flags...>: $work/<name>.wasm + $work/<name>.js (wasm-bindgen's glue), short names.
 module() {
@@ -47,6 +55,7 @@ module() {
   wasm_opt "$work/$name.bg/${name}_bg.wasm" "$work/$name.opt.wasm"
   # Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
   node scripts/minify-wasm-names.mjs "$work/$name.opt.wasm" "$work/$name.bg/$name.js" "$work/$name.wasm" "$work/$name.js"
+  strip_features "$work/$name.wasm" --enable-reference-types
 }
 # first_module <name> <cargo feature flags...>: $work/<name>.wasm. The first-paint module has no
 # wasm-bindgen: its whole boundary is www/first.js (src/first_paint.rs says why).
@@ -55,19 +64,17 @@ first_module() {
   shift
   "${wasm_cargo[@]}" --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
   wasm_opt target/wasm32-unknown-unknown/wasm/splitbeam.wasm "$work/$name.wasm"
+  strip_features "$work/$name.wasm"
 }
 first_module first --no-default-features
 first_module first_audience --no-default-features --features conditions
-# The whole snippet without the condition engine goes with the loader for configs without audiences
-# (as its first-paint module does): about 9 KB gzip less of what such a shop's visitors load.
+# The whole snippet decides nothing itself: no condition engine in it, whatever the config.
 module full --no-default-features --features full
-module full_audience
 
 # Content-hashed names: a loader always fetches the modules it was built with, and browsers may
 # cache them for good (the collector sends them `immutable`).
 hashed() { echo "$1.$(sha256sum "$2" | cut -c1-16).$3"; }
 full_wasm=$(hashed splitbeam_bg "$work/full.wasm" wasm)
-full_audience_wasm=$(hashed splitbeam_bg "$work/full_audience.wasm" wasm)
 first_wasm=$(hashed splitbeam_first "$work/first.wasm" wasm)
 first_audience_wasm=$(hashed splitbeam_first_audience "$work/first_audience.wasm" wasm)
 
@@ -79,22 +86,17 @@ compile_hint='//# allFunctionsCalledOnLoad'
 esbuild() {
   "$bin/esbuild" --bundle --minify --format=iife --target=es2019 --log-level=warning --log-override:empty-import-meta=silent "$@"
 }
-# The whole snippet's glue, a classic script that registers itself for the loader; one per module.
+# The whole snippet's glue, a classic script that registers itself for the loader.
 esbuild www/full.js --banner:js="$compile_hint" --alias:splitbeam-glue=./"$work"/full.js --outfile="$work/full.bundle.js"
-esbuild www/full.js --banner:js="$compile_hint" --alias:splitbeam-glue=./"$work"/full_audience.js --outfile="$work/full_audience.bundle.js"
 full_js=$(hashed splitbeam_full "$work/full.bundle.js" js)
-full_audience_js=$(hashed splitbeam_full "$work/full_audience.bundle.js" js)
-# The loader, once per first-paint module, with the whole snippet of the same kind; it names the
-# other files by their hashes.
+# The loader, once per first-paint module; it names the other files by their hashes.
 for variant in first first_audience; do
-  wasm_var=first_wasm full_js_var=full_js full_wasm_var=full_wasm
-  if [ "$variant" = first_audience ]; then
-    wasm_var=first_audience_wasm full_js_var=full_audience_js full_wasm_var=full_audience_wasm
-  fi
+  wasm_var=first_wasm
+  [ "$variant" = first_audience ] && wasm_var=first_audience_wasm
   conditions=$([ "$variant" = first_audience ] && echo true || echo false)
   esbuild www/loader.js --banner:js="$compile_hint" --define:SPLITBEAM_CONDITIONS="$conditions" \
-    --define:SPLITBEAM_FIRST_WASM="\"${!wasm_var}\"" --define:SPLITBEAM_FULL_JS="\"${!full_js_var}\"" \
-    --define:SPLITBEAM_FULL_WASM="\"${!full_wasm_var}\"" --outfile="$work/loader.$variant.js"
+    --define:SPLITBEAM_FIRST_WASM="\"${!wasm_var}\"" --define:SPLITBEAM_FULL_JS="\"$full_js\"" \
+    --define:SPLITBEAM_FULL_WASM="\"$full_wasm\"" --outfile="$work/loader.$variant.js"
 done
 esbuild www/tag.js --outfile="$work/tag.js"
 # The in-page visual editor: fetched by the loader only with an editor link ("Edit on page").
@@ -104,17 +106,15 @@ esbuild www/editor/main.js --target=es2022 --outfile="$work/editor.js"
 # collector serves dist/, and a loader only ever names files that are already there.
 install_file() { cp "$1" "$out/.$2.new" && mv -f "$out/.$2.new" "$out/$2"; }
 install_file "$work/full.wasm" "$full_wasm"
-install_file "$work/full_audience.wasm" "$full_audience_wasm"
 install_file "$work/first.wasm" "$first_wasm"
 install_file "$work/first_audience.wasm" "$first_audience_wasm"
 install_file "$work/full.bundle.js" "$full_js"
-install_file "$work/full_audience.bundle.js" "$full_audience_js"
 install_file "$work/tag.js" tag.js
 install_file "$work/editor.js" splitbeam-editor.js
 install_file "$work/loader.first_audience.js" splitbeam-audience.js
 install_file "$work/loader.first.js" splitbeam.js
 # Earlier builds' hashed files stay for pages that loaded an earlier loader: the last three builds'
-# of each kind (a build writes two whole snippets).
+# of each kind (builds before this one wrote two whole snippets).
 for kind in splitbeam_bg:7 splitbeam_first:4 splitbeam_first_audience:4 splitbeam_full:7; do
   ls -t "$out/${kind%:*}".*.* 2>/dev/null | grep -E "^$out/${kind%:*}\.[0-9a-f]{16}\.(wasm|js)$" | tail -n +"${kind#*:}" | xargs -r rm -f
 done
@@ -123,6 +123,6 @@ cp www/splitbeam.d.ts "$out/splitbeam.d.ts"
 gz() { gzip -9 -n -c "$1" | wc -c; }
 echo "build (gzip -9): critical path: splitbeam.js $(gz "$out/splitbeam.js") B + $first_wasm $(gz "$out/$first_wasm") B" \
   "(with audiences: splitbeam-audience.js $(gz "$out/splitbeam-audience.js") B + $(gz "$out/$first_audience_wasm") B);" \
-  "after the reveal: $full_js $(gz "$out/$full_js") B + $full_wasm $(gz "$out/$full_wasm") B" \
-  "(with audiences: $(gz "$out/$full_audience_js") B + $(gz "$out/$full_audience_wasm") B); inline tag template $(gz "$out/tag.js") B;" \
+  "after the reveal: $full_js $(gz "$out/$full_js") B + $full_wasm $(gz "$out/$full_wasm") B;" \
+  "inline tag template $(gz "$out/tag.js") B;" \
   "in-page editor (only with an editor link) splitbeam-editor.js $(gz "$out/splitbeam-editor.js") B"

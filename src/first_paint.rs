@@ -133,6 +133,11 @@ impl JsEngine for BrowserJs {
 /// `flags` bits of `decide`.
 const APPLY: u32 = 1;
 const CONSENT_REQUIRED: u32 = 2;
+/// The whole snippet deciding again with the identity it holds (`Page::again`): the answer is the
+/// decisions' bytes, not the first view's JSON.
+const AGAIN: u32 = 4;
+/// With `AGAIN`: the visitor id given is a new visitor's.
+const NEW_VISITOR: u32 = 8;
 
 /// `len` bytes for the loader to write `decide`'s input into. The module decides once per page, so
 /// nothing is ever freed (the allocator in lib.rs only grows).
@@ -147,9 +152,11 @@ pub extern "C" fn alloc(len: usize) -> *mut u8 {
 /// Decides this page. `input` (`len` bytes from `alloc`) is a run of fields, each a u32
 /// little-endian byte length and the bytes: the compiled config, `location.href`,
 /// `location.search`, the stored visitor id, the session's QA overrides, the user agent, the
-/// language, 16 random bytes, then the stored sticky rows as experiment, variant, fingerprint.
-/// Returns where the answer is (a u32 length, then the JSON of `splitbeam_core::first_paint::decide`),
-/// or 0 when the input or the compiled config cannot be read.
+/// language, 16 random bytes, the page's own attributes (`compiled::encode_value`, or none), then
+/// the stored sticky rows as experiment, variant, fingerprint.
+/// Returns where the answer is (a u32 length, then the JSON of `splitbeam_core::first_paint::decide`,
+/// or with `AGAIN` the decisions' bytes), or 0 when the input or the compiled config
+/// cannot be read.
 ///
 /// # Safety
 /// `input` must point to `len` initialised bytes (the loader writes them into `alloc`'s room).
@@ -158,22 +165,23 @@ pub unsafe extern "C" fn decide(input: *const u8, len: usize, now_ms: f64, flags
     // SAFETY: the caller's contract above.
     let input = unsafe { std::slice::from_raw_parts(input, len) };
     match answer(input, now_ms, flags) {
-        Some(text) => {
-            let mut out = Vec::with_capacity(4 + text.len());
-            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-            out.extend_from_slice(text.as_bytes());
+        Some(bytes) => {
+            let mut out = Vec::with_capacity(4 + bytes.len());
+            out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+            out.extend_from_slice(&bytes);
             out.leak().as_ptr()
         }
         None => std::ptr::null(),
     }
 }
 
-fn answer(input: &[u8], now_ms: f64, flags: u32) -> Option<String> {
+fn answer(input: &[u8], now_ms: f64, flags: u32) -> Option<Vec<u8>> {
     let mut fields = Fields(input);
     let compiled = fields.next()?;
     let mut text = || fields.next().and_then(|bytes| std::str::from_utf8(bytes).ok());
     let (href, search, stored_visitor, forced_earlier, user_agent, language) = (text()?, text()?, text()?, text()?, text()?, text()?);
     let random = fields.next()?.try_into().ok()?;
+    let custom = fields.next()?;
     let mut sticky = Vec::new();
     while let Some(experiment) = fields.next() {
         let text = |bytes: &[u8]| std::str::from_utf8(bytes).ok().map(String::from);
@@ -192,6 +200,8 @@ fn answer(input: &[u8], now_ms: f64, flags: u32) -> Option<String> {
         random,
         consent_required: flags & CONSENT_REQUIRED != 0,
         apply: flags & APPLY != 0,
+        custom,
+        again: (flags & AGAIN != 0).then_some(flags & NEW_VISITOR != 0),
     };
     decide_page(compiled, page, &BrowserJs)
 }

@@ -25,6 +25,8 @@ mod page_changes;
 #[cfg(feature = "full")]
 mod js_engine;
 #[cfg(feature = "full")]
+mod redecide;
+#[cfg(feature = "full")]
 mod session;
 #[cfg(feature = "full")]
 mod snippet;

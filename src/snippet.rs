@@ -5,8 +5,6 @@
 use std::cell::RefCell;
 
 use js_sys::Function;
-use splitbeam_core::assign::{assign, Visitor};
-use splitbeam_core::attributes::{self, PageContext};
 use splitbeam_core::config::{Config, Status};
 use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
@@ -15,7 +13,8 @@ use wasm_bindgen::prelude::*;
 use crate::api::{self, Exposures};
 use crate::consent::Consent;
 use crate::identity::{self, Identity};
-use crate::{debug, goals, js_engine, outbox, page_changes, spa};
+use crate::redecide::Decider;
+use crate::{debug, goals, outbox, page_changes, spa};
 
 thread_local! {
     static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
@@ -42,6 +41,8 @@ pub(crate) struct Snippet {
     consent: Consent,
     /// The URL of the last page view (the referrer of the next SPA view).
     viewed: String,
+    /// The first-paint module, which decides every view (`redecide.rs`).
+    decider: Option<Decider>,
 }
 
 /// Exposures to announce once the state is no longer borrowed.
@@ -59,9 +60,9 @@ pub(crate) fn announce_all(announcements: Announcements) {
 }
 
 /// Starts the snippet with the compiled config (`splitbeam snippet`, turned into bytes by the loader)
-/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor}`:
-/// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so both
-/// modules decide alike even where storage fails. Problems become one console line, never a throw.
+/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor, decide}`:
+/// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so later
+/// views are decided alike even where storage fails; `decide` asks that module again (`redecide.rs`). Problems become one console line, never a throw.
 #[wasm_bindgen]
 pub fn start(compiled: &[u8], options: JsValue) {
     let Some(window) = web_sys::window() else { return };
@@ -95,6 +96,7 @@ pub fn start(compiled: &[u8], options: JsValue) {
         collector,
         consent,
         viewed: String::new(),
+        decider: Decider::from_option(option("decide")),
     };
     let announcements = SNIPPET.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
@@ -174,24 +176,11 @@ impl Snippet {
     fn evaluate(&mut self) -> Announcements {
         let Some(window) = web_sys::window() else { return Vec::new() };
         let href = window.location().href().unwrap_or_default();
-        let navigator = window.navigator();
-        let attributes = attributes::build(&PageContext {
-            visitor_id: &self.identity.visitor_id,
-            href: &href,
-            user_agent: &navigator.user_agent().unwrap_or_default(),
-            language: &navigator.language().unwrap_or_default(),
-            new_visitor: self.identity.new_visitor,
-            custom: Some(&self.custom),
-        });
-        let visitor = Visitor {
-            attributes: &attributes,
-            href: &href,
-            now_ms: js_sys::Date::now(),
-            forced: &self.forced,
-            sticky: &self.identity.sticky,
-            regex: &js_engine::BrowserJs,
+        let decided = self.decider.as_ref().and_then(|decider| decider.decide(&self.config, &self.identity, &self.forced, &self.custom));
+        let Some(decisions) = decided else {
+            debug::error("cannot decide this view (the first-paint module did not answer): the page keeps what it shows");
+            return Vec::new();
         };
-        let decisions = assign(&self.config, &visitor);
         let mut announcements = Vec::new();
         let mut wanted: Vec<(&str, &str)> = Vec::new();
         let mut assigned = Vec::new();

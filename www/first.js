@@ -19,6 +19,10 @@ const attempt = (f) => {
 const CONDITIONS = typeof SPLITBEAM_CONDITIONS == 'undefined' || SPLITBEAM_CONDITIONS;
 
 let wasm;
+// The compiled module and its imports: the whole snippet decides again (an SPA route change, new
+// attributes) on a fresh instance of it (`redecide`), since this module's memory only grows.
+let compiled;
+let imports;
 // One of each for every string: a TextDecoder made per call (twice per regular expression tested)
 // took decide + apply from 5 to 19 ms with 50 experiments (`node bench/ab-builds.mjs`).
 const encoder = new TextEncoder();
@@ -37,7 +41,7 @@ const give = (string) => {
 // `response`: a fetch of the module (or its promise). Streaming compilation refuses a module served
 // without `application/wasm` (a shop's own static host may): such bytes are compiled as they are.
 export const load = (response) => {
-  const imports = {
+  imports = {
     // JavaScript itself, for the page rules and GrowthBook's conditions (src/first_paint.rs).
     splitbeam: {
       regex_test: (pattern, patternLen, at, len, ignoreCase) =>
@@ -65,31 +69,13 @@ export const load = (response) => {
     })
     .then((module) => {
       wasm = module.instance.exports;
+      compiled = module.module;
     });
 };
 
-// The answer of splitbeam_core::first_paint::decide: [visitor id, new visitor, exposures, variants,
-// persist, forced, log], or null when the compiled config cannot be read.
-export const decide = (compiled, { consent, apply }) => {
-  const local = attempt(() => localStorage);
-  const session = attempt(() => sessionStorage);
-  const sticky = [];
-  const rows = attempt(() => JSON.parse(local.getItem(STICKY)));
-  if (Array.isArray(rows))
-    for (const row of rows) if (Array.isArray(row) && [0, 1, 2].every((i) => typeof row[i] == 'string')) sticky.push(row[0], row[1], row[2]);
-  const random = crypto.getRandomValues(new Uint8Array(16));
-  const fields = [
-    compiled,
-    location.href,
-    location.search,
-    attempt(() => local.getItem(VISITOR)) || '',
-    attempt(() => session.getItem(FORCED)) || '',
-    navigator.userAgent,
-    navigator.language || '',
-    random,
-  ]
-    .concat(sticky)
-    .map((field) => (typeof field == 'string' ? encoder.encode(field) : field));
+// `fields` (strings and byte arrays) as src/first_paint.rs's `decide` reads them; where its answer is.
+const run = (fields, flags) => {
+  fields = fields.map((field) => (typeof field == 'string' ? encoder.encode(field) : field));
   const size = fields.reduce((n, field) => n + 4 + field.length, 0);
   const input = wasm.alloc(size);
   // Views made once `alloc` has grown the memory (a growth detaches the earlier buffer).
@@ -101,12 +87,47 @@ export const decide = (compiled, { consent, apply }) => {
     memory.set(field, at + 4);
     at += 4 + field.length;
   }
-  const out = wasm.decide(input, size, Date.now(), (apply ? 1 : 0) | (consent == 'required' ? 2 : 0));
+  return wasm.decide(input, size, Date.now(), flags);
+};
+const answerOf = (out) => bytes().subarray(out + 4, out + 4 + new DataView(wasm.memory.buffer).getUint32(out, true));
+
+// The answer of splitbeam_core::first_paint::decide: [visitor id, new visitor, exposures, variants,
+// persist, forced, log], or null when the compiled config cannot be read.
+export const decide = (config, { consent, apply }) => {
+  const local = attempt(() => localStorage);
+  const session = attempt(() => sessionStorage);
+  const sticky = [];
+  const rows = attempt(() => JSON.parse(local.getItem(STICKY)));
+  if (Array.isArray(rows))
+    for (const row of rows) if (Array.isArray(row) && [0, 1, 2].every((i) => typeof row[i] == 'string')) sticky.push(row[0], row[1], row[2]);
+  const fields = [
+    config,
+    location.href,
+    location.search,
+    attempt(() => local.getItem(VISITOR)) || '',
+    attempt(() => session.getItem(FORCED)) || '',
+    navigator.userAgent,
+    navigator.language || '',
+    crypto.getRandomValues(new Uint8Array(16)),
+    '',
+  ];
+  const out = run(fields.concat(sticky), (apply ? 1 : 0) | (consent == 'required' ? 2 : 0));
   if (!out) return null;
-  const answer = JSON.parse(text(out + 4, new DataView(wasm.memory.buffer).getUint32(out, true)));
+  const answer = JSON.parse(decoder.decode(answerOf(out)));
   if (typeof answer[5] == 'string') attempt(() => session.setItem(FORCED, answer[5]));
   answer[6].forEach((line) => console.log('splitbeam: ' + line));
   return answer;
+};
+
+// The whole snippet's decisions for the current URL with the identity it holds (its visitor id and
+// whether it is new, its QA overrides, the page's own attributes encoded, its sticky rows as one
+// flat list): splitbeam_core::first_paint::decisions' bytes, or null. On a fresh instance, so
+// that an SPA's thousandth route change costs what its first did.
+export const redecide = (config, visitor, newVisitor, forced, custom, sticky) => {
+  wasm = new WebAssembly.Instance(compiled, imports).exports;
+  const fields = [config, location.href, '', visitor, forced, navigator.userAgent, navigator.language || '', new Uint8Array(16), custom];
+  const out = run(fields.concat(sticky), 4 | (newVisitor ? 8 : 0));
+  return out ? answerOf(out).slice() : null;
 };
 
 // What `decide` left to store, once the page is revealed (a fresh profile's first localStorage

@@ -156,7 +156,9 @@ try {
           // after the page's queued commands, below.
           const held = takeHeld();
           const early = held.filter((cmd) => cmd[0] == 'exposure');
-          full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
+          // `decide`: later views (SPA routes, new attributes) are decided by the first-paint module too.
+          const decide = (...args) => first.redecide(compiled, ...args);
+          full.start(compiled, Object.assign({ apply: applied, views: earlier, held: early, decide }, options, identity && { visitor: identity[0], newVisitor: identity[1] }));
           ready = full;
           // For tests and benchmarks that wait for the takeover (nothing in the page needs it).
           window.splitbeamFull.started = true;

@@ -62,6 +62,23 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every reason, in the order of their codes (`Reason as u8`): how the first-paint module
+    /// hands its decisions to the whole snippet (`first_paint::decisions`).
+    pub const ALL: [Reason; 12] = [
+        Reason::NotOnPage,
+        Reason::Forced,
+        Reason::Draft,
+        Reason::Stopped,
+        Reason::NotStarted,
+        Reason::Ended,
+        Reason::NoHashAttribute,
+        Reason::Sticky,
+        Reason::NamespaceExcluded,
+        Reason::NotInAudience,
+        Reason::NotInTraffic,
+        Reason::Assigned,
+    ];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Reason::NotOnPage => "not-on-this-page",
@@ -93,7 +110,23 @@ pub struct Decision<'c> {
     pub sticky: Option<Sticky>,
 }
 
-impl Decision<'_> {
+impl<'c> Decision<'c> {
+    /// The decision for `exp` that shows `variant` for `reason`: whether it is tracked and what it
+    /// stores follow from the reason, so a decision travels as the variant and the reason alone.
+    pub fn new(exp: &'c Experiment, variant: Option<usize>, reason: Reason) -> Decision<'c> {
+        // Only a bucketed visitor is in the experiment; only a fresh bucketing is stored.
+        let tracked = matches!(reason, Reason::Sticky | Reason::Assigned);
+        let sticky = match (reason, variant.and_then(|i| exp.variants.get(i))) {
+            (Reason::Assigned, Some(chosen)) => Some(Sticky {
+                experiment: exp.key.clone(),
+                variant: chosen.key.clone(),
+                fingerprint: exp.variants_fingerprint(),
+            }),
+            _ => None,
+        };
+        Decision { experiment: exp, variant, reason, tracked, sticky }
+    }
+
     pub fn variant_key(&self) -> Option<&str> {
         self.variant.and_then(|i| self.experiment.variants.get(i)).map(|v| v.key.as_str())
     }
@@ -111,8 +144,8 @@ pub fn assign<'c>(config: &'c Config, visitor: &Visitor) -> Vec<Decision<'c>> {
 
 /// The steps, in order. Each exit says why.
 pub fn assign_one<'c>(config: &Config, exp: &'c Experiment, visitor: &Visitor, url: &Url) -> Decision<'c> {
-    let out = |reason| Decision { experiment: exp, variant: None, reason, tracked: false, sticky: None };
-    let shown = |variant, reason| Decision { experiment: exp, variant: Some(variant), reason, tracked: false, sticky: None };
+    let out = |reason| Decision::new(exp, None, reason);
+    let shown = |variant, reason| Decision::new(exp, Some(variant), reason);
 
     // 1. Only on the experiment's pages.
     if !exp.pages.matches(url, visitor.regex) {
@@ -141,7 +174,7 @@ pub fn assign_one<'c>(config: &Config, exp: &'c Experiment, visitor: &Visitor, u
     };
     // 6. A stored assignment wins while the variants are the same ones.
     if let Some(i) = sticky_variant(exp, visitor.sticky) {
-        return Decision { experiment: exp, variant: Some(i), reason: Reason::Sticky, tracked: true, sticky: None };
+        return shown(i, Reason::Sticky);
     }
     // 7. Namespace: mutually exclusive experiments share one hash space.
     if let Some(ns) = &exp.namespace {
@@ -172,17 +205,7 @@ pub fn assign_one<'c>(config: &Config, exp: &'c Experiment, visitor: &Visitor, u
     let ranges = hash::bucket_ranges(exp.variants.len() as i64, exp.traffic, Some(&weights));
     match hash::choose_variation(n, &ranges) {
         None => out(Reason::NotInTraffic),
-        Some(i) => Decision {
-            experiment: exp,
-            variant: Some(i),
-            reason: Reason::Assigned,
-            tracked: true,
-            sticky: Some(Sticky {
-                experiment: exp.key.clone(),
-                variant: exp.variants[i].key.clone(),
-                fingerprint: exp.variants_fingerprint(),
-            }),
-        },
+        Some(i) => shown(i, Reason::Assigned),
     }
 }
 

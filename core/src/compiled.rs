@@ -59,6 +59,21 @@ fn decode_parts<const GOALS: bool>(bytes: &[u8]) -> Option<Config> {
     (input.at == bytes.len()).then_some(Config { version, experiments, groups })
 }
 
+/// One attribute value in the compiled form: how the whole snippet hands the page's own
+/// attributes (`splitbeam.attributes({...})`) to the first-paint module, which decides for it.
+pub fn encode_value(value: &Value) -> Vec<u8> {
+    let mut out = Writer(Vec::new());
+    out.value(value);
+    out.0
+}
+
+/// The value `encode_value` wrote, or `None` for bytes it did not write.
+pub fn decode_value(bytes: &[u8]) -> Option<Value> {
+    let mut input = Reader { bytes, at: 0 };
+    let value = input.value(0)?;
+    (input.at == bytes.len()).then_some(value)
+}
+
 /// Whether any experiment of `config` needs the condition engine and the visitor attributes (an
 /// audience, or a hash attribute other than the visitor id): the browser then loads the
 /// first-paint module that has them.
@@ -439,5 +454,17 @@ mod tests {
         let config = round_trip();
         assert!(config.experiments[0].audience.as_ref().and_then(|a| a.value().get("device")).is_some());
         assert!(config.groups.get("staff").is_some());
+    }
+
+    #[test]
+    fn attribute_values_round_trip_and_damaged_ones_are_refused() {
+        let text = r#"{"plan": "pro", "seats": 12.5, "beta": true, "tags": ["a", {"x": null}], "ünï": "ç"}"#;
+        let value = crate::json::parse(text).expect("fixture parses").0;
+        let bytes = encode_value(&value);
+        assert_eq!(decode_value(&bytes), Some(value));
+        // Cut short, or with bytes after the value: not what `encode_value` wrote.
+        assert_eq!(decode_value(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(decode_value(&[bytes.as_slice(), &[0]].concat()), None);
+        assert_eq!(decode_value(&[]), None);
     }
 }

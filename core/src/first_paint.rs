@@ -33,6 +33,13 @@ pub struct Page<'a> {
     pub consent_required: bool,
     /// False once the timeout has revealed the original: decide, but change nothing and track nothing.
     pub apply: bool,
+    /// The page's own attributes (`splitbeam.attributes({...})`) as `compiled::encode_value` wrote
+    /// them; empty for none. Read only by audience conditions.
+    pub custom: &'a [u8],
+    /// `Some(new visitor)` when the whole snippet decides again (an SPA route change, new
+    /// attributes) with the identity it holds: `stored_visitor` is the id the page decided with,
+    /// `forced_earlier` its QA overrides, `search` empty. The answer is then the decisions' bytes.
+    pub again: Option<bool>,
 }
 
 /// The answer, `[visitor id, new visitor, exposures, variants, persist, forced, log]`:
@@ -46,11 +53,17 @@ pub struct Page<'a> {
 /// - forced `0`, or the text to keep in sessionStorage (`identity::FORCED_KEY`);
 /// - log: the `?splitbeam-debug` lines, one per experiment.
 ///
+/// With `page.again`, the answer is the decisions alone, as bytes: per experiment of the config, in
+/// order, the reason's code (`Reason as u8`) and the variant's index + 1 (0: none) as a u32
+/// little-endian. The whole snippet rebuilds each with `Decision::new` (src/redecide.rs), so one
+/// engine decides every view in the browser.
+///
 /// `None` when the compiled config cannot be read.
-pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<String> {
+pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Vec<u8>> {
     let config = crate::compiled::decode_without_goals(compiled)?;
     let may_store = !page.consent_required;
-    let (visitor_id, new_visitor) = identity::visitor_id(page.stored_visitor, &page.random);
+    let (visitor_id, stored_new) = identity::visitor_id(page.stored_visitor, &page.random);
+    let new_visitor = page.again.unwrap_or(stored_new);
     let forced_query = query_param(page.search, "splitbeam");
     let forced = identity::forced(page.forced_earlier, forced_query.as_deref());
     let debug = query_param(page.search, "splitbeam-debug").is_some();
@@ -64,7 +77,7 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Strin
         user_agent: page.user_agent,
         language: page.language,
         new_visitor,
-        custom: None,
+        custom: crate::compiled::decode_value(page.custom).as_ref(),
     });
     #[cfg(not(feature = "conditions"))]
     let attributes = crate::json::Value::Object(vec![("id".into(), crate::json::Value::String(visitor_id.clone()))]);
@@ -81,7 +94,13 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Strin
     let mut variants = String::from("[");
     let mut log = String::from("[");
     let mut assigned = Vec::new();
+    let mut codes = Vec::new();
     for decision in assign(&config, &visitor) {
+        if page.again.is_some() {
+            codes.push(decision.reason as u8);
+            codes.extend_from_slice(&decision.variant.map_or(0, |i| i as u32 + 1).to_le_bytes());
+            continue;
+        }
         let key = decision.experiment.key.as_str();
         if debug {
             let mut line = String::new();
@@ -100,6 +119,9 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Strin
         if page.apply && variant.redirect.is_none() {
             push_item(&mut variants, |out| write_variant(out, key, &variant.key, &variant.applier_json));
         }
+    }
+    if page.again.is_some() {
+        return Some(codes);
     }
     let mut sticky = page.sticky;
     let assigned = identity::note_sticky(&mut sticky, assigned);
@@ -131,7 +153,7 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Strin
     out.push(',');
     out.push_str(&log);
     out.push_str("]]");
-    Some(out)
+    Some(out.into_bytes())
 }
 
 /// `[experiment, variant, [change, …]]`, the changes as the compiler wrote them for the applier
@@ -160,6 +182,7 @@ mod tests {
     use crate::compiled;
     use crate::config::load;
     use crate::json::{self, Value};
+    use crate::assign::{Decision, Reason};
     use crate::js_engine::NativeJs;
 
     const CONFIG: &str = r#"{"version": 1, "experiments": [
@@ -187,8 +210,8 @@ mod tests {
     }
 
     fn answer(page: Page) -> Value {
-        let text = decide(&compiled(), page, &NativeJs).expect("the compiled config decodes");
-        json::parse(&text).expect("the answer is JSON").0
+        let bytes = decide(&compiled(), page, &NativeJs).expect("the compiled config decodes");
+        json::parse(std::str::from_utf8(&bytes).expect("the answer is UTF-8")).expect("the answer is JSON").0
     }
 
     fn strings(value: &Value) -> Vec<&str> {
@@ -290,5 +313,82 @@ mod tests {
         bytes.truncate(bytes.len() - 1);
         assert!(decide(&bytes, page(), &NativeJs).is_none());
         assert!(decide(b"", page(), &NativeJs).is_none());
+    }
+
+    /// What `decisions` wrote, rebuilt as the whole snippet does.
+    fn rebuilt<'c>(config: &'c crate::config::Config, bytes: &[u8]) -> Vec<Decision<'c>> {
+        assert_eq!(bytes.len(), 5 * config.experiments.len());
+        config
+            .experiments
+            .iter()
+            .zip(bytes.chunks(5))
+            .map(|(exp, code)| {
+                let variant = u32::from_le_bytes([code[1], code[2], code[3], code[4]]);
+                Decision::new(exp, variant.checked_sub(1).map(|i| i as usize), Reason::ALL[code[0] as usize])
+            })
+            .collect()
+    }
+
+    fn same(a: &[Decision], b: &[Decision]) {
+        let parts = |d: &Decision| (d.experiment.key.clone(), d.variant, d.reason, d.tracked, d.sticky.clone());
+        assert_eq!(a.iter().map(parts).collect::<Vec<_>>(), b.iter().map(parts).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn reason_codes_are_their_place_in_all() {
+        for (code, reason) in Reason::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, code, "{}", reason.as_str());
+        }
+    }
+
+    #[test]
+    fn decisions_rebuild_to_what_assign_decides() {
+        let bytes = compiled();
+        let config = crate::compiled::decode(&bytes).expect("decodes");
+        let sticky = vec![Sticky { experiment: "split".into(), variant: "b".into(), fingerprint: "control|b".into() }];
+        for (search, forced) in [("", ""), ("?splitbeam=hero:b", "draft:b")] {
+            let page = Page { stored_visitor: Some("v_returning"), sticky: sticky.clone(), search, forced_earlier: forced, ..page() };
+            let forced = identity::forced(forced, query_param(search, "splitbeam").as_deref());
+            let attributes = crate::json::Value::Object(vec![("id".into(), "v_returning".into())]);
+            let visitor = Visitor { attributes: &attributes, href: page.href, now_ms: 0.0, forced: &forced, sticky: &sticky, regex: &NativeJs };
+            let expected = assign(&config, &visitor);
+            // The whole snippet passes the QA overrides it holds as `forced_earlier`, never a query.
+            let whole = Page { search: "", forced_earlier: &identity::forced_text(&forced), ..page };
+            let got = decide(&bytes, Page { again: Some(false), ..whole }, &NativeJs).expect("the compiled config decodes");
+            same(&rebuilt(&config, &got), &expected);
+        }
+        assert!(expected_reasons_cover_sticky_and_assigned(&bytes, &config));
+        assert!(decide(b"", Page { again: Some(false), ..page() }, &NativeJs).is_none());
+    }
+
+    /// The fixture's visitor meets both reasons a stored assignment depends on.
+    fn expected_reasons_cover_sticky_and_assigned(bytes: &[u8], config: &crate::config::Config) -> bool {
+        let sticky = vec![Sticky { experiment: "split".into(), variant: "b".into(), fingerprint: "control|b".into() }];
+        let page = Page { stored_visitor: Some("v_returning"), sticky, ..page() };
+        let got = rebuilt(config, &decide(bytes, Page { again: Some(false), ..page }, &NativeJs).expect("decodes"));
+        let reasons: Vec<Reason> = got.iter().map(|d| d.reason).collect();
+        let hero = &got[0];
+        reasons.contains(&Reason::Sticky) && reasons.contains(&Reason::Assigned) && hero.sticky.is_some() && got[1].variant == Some(1)
+    }
+
+    /// With the condition engine, the page's own attributes and the visitor's newness reach audiences.
+    #[cfg(feature = "conditions")]
+    #[test]
+    fn decisions_read_the_pages_attributes_and_newness() {
+        let text = r#"{"version": 1, "experiments": [
+            {"key": "pro", "status": "running", "audience": {"plan": "pro"}, "variants": [{"key": "a"}, {"key": "b"}]},
+            {"key": "fresh", "status": "running", "audience": {"new_visitor": true}, "variants": [{"key": "a"}, {"key": "b"}]}]}"#;
+        let loaded = load(&json::parse(text).expect("fixture parses").0);
+        let bytes = compiled::encode(&loaded.config);
+        let config = compiled::decode(&bytes).expect("decodes");
+        let reasons = |custom: &[u8], new_visitor| {
+            let page = Page { stored_visitor: Some("v_returning"), custom, again: Some(new_visitor), ..page() };
+            rebuilt(&config, &decide(&bytes, page, &NativeJs).expect("decodes")).iter().map(|d| d.reason).collect::<Vec<_>>()
+        };
+        let pro = compiled::encode_value(&json::parse(r#"{"plan": "pro"}"#).expect("parses").0);
+        assert_eq!(reasons(&[], false), [Reason::NotInAudience, Reason::NotInAudience]);
+        assert_eq!(reasons(&pro, true), [Reason::Assigned, Reason::Assigned]);
+        // Bytes that are not a value read as no attributes of the page's own.
+        assert_eq!(reasons(&[9, 9], false), [Reason::NotInAudience, Reason::NotInAudience]);
     }
 }

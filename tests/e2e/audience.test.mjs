@@ -1,6 +1,7 @@
-// Audiences decided by the whole snippet (after the reveal): the loader of a config with an
-// audience names the whole snippet built with the condition engine, the loader of a config without
-// one the smaller build without it (scripts/build.sh builds both, as for the first-paint module).
+// Audiences after the reveal: the whole snippet has no decision engine of its own. Every later
+// decision (new attributes, an SPA route) is the first-paint module's, on a fresh instance of it
+// (src/redecide.rs, www/first.js `redecide`), so the loaders of configs with and without audiences
+// name the same whole snippet.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -53,11 +54,27 @@ test('an audience the page meets after the takeover (splitbeam.attributes) gets 
   await ctx.close();
 });
 
-test('a config without audiences names the smaller whole snippet, built without the condition engine', () => {
-  const withEngine = wholeModule(bakedLoader(config));
-  const without = wholeModule(bakedLoader(withoutAudiences));
-  assert.ok(withEngine && without, 'both loaders name a whole snippet');
-  assert.notEqual(without, withEngine);
-  const size = (name) => fs.statSync(path.join(root, 'dist', name)).size;
-  assert.ok(size(without) < size(withEngine), `${without} (${size(without)} B) < ${withEngine} (${size(withEngine)} B)`);
+test('both loaders name one whole snippet, which asks the first-paint module for every later decision', async () => {
+  const withAudiences = wholeModule(bakedLoader(config));
+  assert.ok(withAudiences, 'the loader names a whole snippet');
+  assert.equal(wholeModule(bakedLoader(withoutAudiences)), withAudiences);
+
+  // Without a fresh instance of the first-paint module, the whole snippet cannot decide the new
+  // attributes: the page keeps what it shows, with one console line.
+  const { page, ctx, seen } = await openPage(browser);
+  await page.goto(pages.url + '/index.html');
+  await page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
+  await page.evaluate(() => {
+    WebAssembly.Instance = function () {
+      throw new Error('no instance in this test');
+    };
+  });
+  await page.evaluate(() => window.splitbeam.attributes({ plan: 'pro' }));
+  // Console messages reach the test asynchronously: wait for the line (5 s at most).
+  for (let i = 0; i < 50 && !seen.splitbeamErrors.length; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await textOf(page, '#banner'), ORIGINAL);
+  assert.equal(seen.splitbeamErrors.length, 1, seen.splitbeamErrors.join('\n'));
+  assert.match(seen.splitbeamErrors[0], /cannot decide this view/);
+  assert.deepEqual(seen.uncaught, []);
+  await ctx.close();
 });

@@ -1,0 +1,62 @@
+//! Deciding again after the first view (an SPA route change, new attributes). The whole snippet
+//! carries no decision engine of its own: it asks the first-paint module, through the loader
+//! (`www/first.js`'s `redecide`), with the identity it holds, and rebuilds each decision from the
+//! variant and reason that module answers (`splitbeam_core::first_paint::decisions`). One engine
+//! decides every view in the browser, and the whole snippet is that much smaller.
+
+use js_sys::{Array, Function, Uint8Array};
+use splitbeam_core::assign::{Decision, Reason};
+use splitbeam_core::compiled::encode_value;
+use splitbeam_core::config::Config;
+use splitbeam_core::identity::forced_text;
+use splitbeam_core::json::Value;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::identity::Identity;
+
+/// The loader's `redecide`, bound to this page's compiled config.
+pub(crate) struct Decider(Function);
+
+impl Decider {
+    /// The `decide` option the loader starts the snippet with, if it is a function.
+    pub(crate) fn from_option(value: JsValue) -> Option<Decider> {
+        value.dyn_into::<Function>().ok().map(Decider)
+    }
+
+    /// Every experiment of `config` decided for the current URL, in config order, or `None` when
+    /// the first-paint module could not answer (it then says nothing: the caller does).
+    pub(crate) fn decide<'c>(&self, config: &'c Config, identity: &Identity, forced: &[(String, String)], custom: &Value) -> Option<Vec<Decision<'c>>> {
+        let sticky = Array::new();
+        for row in &identity.sticky {
+            for field in [&row.experiment, &row.variant, &row.fingerprint] {
+                sticky.push(&field.as_str().into());
+            }
+        }
+        let custom = match custom {
+            Value::Object(entries) if !entries.is_empty() => encode_value(custom),
+            _ => Vec::new(),
+        };
+        let args = Array::of5(
+            &identity.visitor_id.as_str().into(),
+            &identity.new_visitor.into(),
+            &forced_text(forced).into(),
+            &Uint8Array::from(custom.as_slice()),
+            &sticky,
+        );
+        let answer: Uint8Array = self.0.apply(&JsValue::NULL, &args).ok()?.dyn_into().ok()?;
+        let answer = answer.to_vec();
+        if answer.len() != 5 * config.experiments.len() {
+            return None;
+        }
+        config
+            .experiments
+            .iter()
+            .zip(answer.chunks_exact(5))
+            .map(|(exp, code)| {
+                let reason = *Reason::ALL.get(usize::from(code[0]))?;
+                let variant = u32::from_le_bytes([code[1], code[2], code[3], code[4]]).checked_sub(1).map(|i| i as usize);
+                Some(Decision::new(exp, variant.filter(|i| *i < exp.variants.len()), reason))
+            })
+            .collect()
+    }
+}
