@@ -1,7 +1,7 @@
 //! Core's `JsEngine` backed by the browser's own JavaScript: its RegExp (no regex engine ships in
-//! the wasm) and the coercions GrowthBook's conditions use (no number printer, decimal reader or
-//! case table either). An invalid pattern is an error for the caller (the config reader reports
-//! it), never a throw.
+//! the wasm) for page rules and goals, and, with the `conditions` feature (the web layer's tests;
+//! the whole snippet as built evaluates no condition), the coercions GrowthBook's conditions use.
+//! An invalid pattern is an error for the caller (the config reader reports it), never a throw.
 
 use splitbeam_core::js_engine::JsEngine;
 use wasm_bindgen::prelude::*;
@@ -15,8 +15,10 @@ extern "C" {
     fn new(pattern: &str, flags: &str) -> Result<JsRegExp, JsValue>;
     #[wasm_bindgen(method)]
     fn test(this: &JsRegExp, text: &str) -> bool;
+    #[cfg(feature = "conditions")]
     #[wasm_bindgen(js_name = Number)]
     fn number(text: &str) -> f64;
+    #[cfg(feature = "conditions")]
     #[wasm_bindgen(js_name = String)]
     fn string(x: f64) -> String;
 }
@@ -33,20 +35,39 @@ impl JsEngine for BrowserJs {
         Ok(re.test(text))
     }
 
+    #[cfg(feature = "conditions")]
     fn string_to_number(&self, text: &str) -> f64 {
         number(text)
     }
 
+    #[cfg(feature = "conditions")]
     fn number_to_string(&self, x: f64) -> String {
         string(x)
     }
 
+    #[cfg(feature = "conditions")]
     fn lowered(&self, text: &str) -> String {
         js_sys::JsString::from(text).to_lower_case().into()
     }
 
-    /// Only conditions compare versions. Without the engine this stands in for core's imitation,
-    /// which the trait's vtable would otherwise keep (286 B gzip of the snippet for nothing).
+    // Only conditions coerce and compare versions, and the whole snippet evaluates none (the
+    // first-paint module decides, src/redecide.rs): these stand in for core's Rust imitations,
+    // which the trait's vtable would otherwise keep, and for three imports.
+    #[cfg(not(feature = "conditions"))]
+    fn string_to_number(&self, _: &str) -> f64 {
+        f64::NAN
+    }
+
+    #[cfg(not(feature = "conditions"))]
+    fn number_to_string(&self, _: f64) -> String {
+        String::new()
+    }
+
+    #[cfg(not(feature = "conditions"))]
+    fn lowered(&self, _: &str) -> String {
+        String::new()
+    }
+
     #[cfg(not(feature = "conditions"))]
     fn padded_version(&self, _: &str) -> String {
         String::new()
