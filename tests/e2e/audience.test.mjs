@@ -54,6 +54,27 @@ test('an audience the page meets after the takeover (splitbeam.attributes) gets 
   await ctx.close();
 });
 
+test('300 later decisions in one page, each on a fresh instance of the first-paint module; an assignment then sticks', async () => {
+  const { page, ctx, seen } = await openPage(browser);
+  await page.goto(pages.url + '/index.html');
+  await page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
+  await page.evaluate(() => {
+    for (let i = 0; i < 300; i++) window.splitbeam.attributes({ plan: 'free', visit: i });
+  });
+  assert.equal(await textOf(page, '#banner'), ORIGINAL, 'outside the audience 300 times');
+  await page.evaluate(() => window.splitbeam.attributes({ plan: 'pro' }));
+  assert.equal(await textOf(page, '#banner'), PRO);
+  // Bucketed once, the visitor keeps the variant (the sticky row the whole snippet holds goes with
+  // every later decision), as GrowthBook's sticky bucketing does.
+  await page.evaluate(() => window.splitbeam.attributes({ plan: 'free' }));
+  assert.equal(await textOf(page, '#banner'), PRO);
+  const exposed = await page.evaluate(() => (window.dataLayer || []).map((e) => e.experiment_id));
+  assert.deepEqual(exposed, ['pro-banner']);
+  assert.deepEqual(seen.uncaught, []);
+  assert.deepEqual(seen.splitbeamErrors, []);
+  await ctx.close();
+});
+
 test('both loaders name one whole snippet, which asks the first-paint module for every later decision', async () => {
   const withAudiences = wholeModule(bakedLoader(config));
   assert.ok(withAudiences, 'the loader names a whole snippet');
