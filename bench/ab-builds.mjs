@@ -47,7 +47,7 @@ try {
   arms.forEach((arm) => arm.server.stop());
 }
 
-const keys = [['tag', 'inline tag'], ['loader', 'splitbeam.js evaluation'], ['compile', 'module compile'], ['decide', 'decide + apply'], ['beforeReveal', 'before the reveal']];
+const keys = [['tag', 'inline tag'], ['loader', 'splitbeam.js evaluation'], ['compile', 'module compile'], ['decide', 'decide + apply'], ['beforeReveal', 'before the reveal'], ['after', 'the whole snippet after the reveal']];
 const rows = [];
 for (const config of ['1', '50']) {
   for (const arm of arms) rows.push([`${config} experiment${config === '1' ? '' : 's'}, ${arm.label}`, ...keys.map(([key]) => ms(median(arm.runs[config].map((r) => r[key])), 1))]);

@@ -1,13 +1,14 @@
 //! Deciding again after the first view (an SPA route change, new attributes). The whole snippet
 //! carries no decision engine of its own: it asks the first-paint module, through the loader
 //! (`www/first.js`'s `redecide`), with the identity it holds, and rebuilds each decision from the
-//! variant and reason that module answers (`splitbeam_core::first_paint::decisions`). One engine
+//! variant and reason that module answers (`splitbeam_core::first_paint::read_decisions`). One engine
 //! decides every view in the browser, and the whole snippet is that much smaller.
 
 use js_sys::{Array, Function, Uint8Array};
-use splitbeam_core::assign::{Decision, Reason};
+use splitbeam_core::assign::Decision;
 use splitbeam_core::compiled::encode_value;
 use splitbeam_core::config::Config;
+use splitbeam_core::first_paint::read_decisions;
 use splitbeam_core::identity::forced_text;
 use splitbeam_core::json::Value;
 use wasm_bindgen::{JsCast, JsValue};
@@ -44,19 +45,6 @@ impl Decider {
             &sticky,
         );
         let answer: Uint8Array = self.0.apply(&JsValue::NULL, &args).ok()?.dyn_into().ok()?;
-        let answer = answer.to_vec();
-        if answer.len() != 5 * config.experiments.len() {
-            return None;
-        }
-        config
-            .experiments
-            .iter()
-            .zip(answer.chunks_exact(5))
-            .map(|(exp, code)| {
-                let reason = *Reason::ALL.get(usize::from(code[0]))?;
-                let variant = u32::from_le_bytes([code[1], code[2], code[3], code[4]]).checked_sub(1).map(|i| i as usize);
-                Some(Decision::new(exp, variant.filter(|i| *i < exp.variants.len()), reason))
-            })
-            .collect()
+        read_decisions(config, &answer.to_vec())
     }
 }

@@ -21,7 +21,7 @@ const CONDITIONS = typeof SPLITBEAM_CONDITIONS == 'undefined' || SPLITBEAM_CONDI
 let wasm;
 // The compiled module and its imports: the whole snippet decides again (an SPA route change, new
 // attributes) on a fresh instance of it (`redecide`), since this module's memory only grows.
-let compiled;
+let wasmModule;
 let imports;
 // One of each for every string: a TextDecoder made per call (twice per regular expression tested)
 // took decide + apply from 5 to 19 ms with 50 experiments (`node bench/ab-builds.mjs`).
@@ -69,7 +69,7 @@ export const load = (response) => {
     })
     .then((module) => {
       wasm = module.instance.exports;
-      compiled = module.module;
+      wasmModule = module.module;
     });
 };
 
@@ -93,7 +93,7 @@ const answerOf = (out) => bytes().subarray(out + 4, out + 4 + new DataView(wasm.
 
 // The answer of splitbeam_core::first_paint::decide: [visitor id, new visitor, exposures, variants,
 // persist, forced, log], or null when the compiled config cannot be read.
-export const decide = (config, { consent, apply }) => {
+export const decide = (compiled, { consent, apply }) => {
   const local = attempt(() => localStorage);
   const session = attempt(() => sessionStorage);
   const sticky = [];
@@ -101,7 +101,7 @@ export const decide = (config, { consent, apply }) => {
   if (Array.isArray(rows))
     for (const row of rows) if (Array.isArray(row) && [0, 1, 2].every((i) => typeof row[i] == 'string')) sticky.push(row[0], row[1], row[2]);
   const fields = [
-    config,
+    compiled,
     location.href,
     location.search,
     attempt(() => local.getItem(VISITOR)) || '',
@@ -123,9 +123,9 @@ export const decide = (config, { consent, apply }) => {
 // whether it is new, its QA overrides, the page's own attributes encoded, its sticky rows as one
 // flat list): splitbeam_core::first_paint::decisions' bytes, or null. On a fresh instance, so
 // that an SPA's thousandth route change costs what its first did.
-export const redecide = (config, visitor, newVisitor, forced, custom, sticky) => {
-  wasm = new WebAssembly.Instance(compiled, imports).exports;
-  const fields = [config, location.href, '', visitor, forced, navigator.userAgent, navigator.language || '', new Uint8Array(16), custom];
+export const redecide = (compiled, visitor, newVisitor, forced, custom, sticky) => {
+  wasm = new WebAssembly.Instance(wasmModule, imports).exports;
+  const fields = [compiled, location.href, '', visitor, forced, navigator.userAgent, navigator.language || '', new Uint8Array(16), custom];
   const out = run(fields.concat(sticky), 4 | (newVisitor ? 8 : 0));
   return out ? answerOf(out).slice() : null;
 };

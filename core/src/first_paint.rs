@@ -3,7 +3,8 @@
 //! here with the compiled config, and the answer goes back as one JSON text: the loader applies
 //! the variants at once and writes storage once the page is revealed.
 
-use crate::assign::{assign, Sticky, Visitor};
+use crate::assign::{assign, Decision, Reason, Sticky, Visitor};
+use crate::config::{Config, Experiment};
 #[cfg(feature = "conditions")]
 use crate::attributes::{self, PageContext};
 use crate::identity;
@@ -156,6 +157,23 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Vec<u
     Some(out.into_bytes())
 }
 
+/// The decisions `decide` wrote with `Page::again`, rebuilt on `config` (the whole snippet's own
+/// decoding of the same compiled config), or `None` for bytes it did not write for this config.
+pub fn read_decisions<'c>(config: &'c Config, bytes: &[u8]) -> Option<Vec<Decision<'c>>> {
+    if bytes.len() != 5 * config.experiments.len() {
+        return None;
+    }
+    let decision = |(exp, code): (&'c Experiment, &[u8])| {
+        let reason = *Reason::ALL.get(usize::from(code[0]))?;
+        let variant = u32::from_le_bytes([code[1], code[2], code[3], code[4]]).checked_sub(1).map(|i| i as usize);
+        if let Some(i) = variant {
+            exp.variants.get(i)?;
+        }
+        Some(Decision::new(exp, variant, reason))
+    };
+    config.experiments.iter().zip(bytes.chunks_exact(5)).map(decision).collect()
+}
+
 /// `[experiment, variant, [change, …]]`, the changes as the compiler wrote them for the applier
 /// (`compiled::write_changes`).
 pub fn write_variant(out: &mut String, experiment: &str, variant: &str, applier_json: &str) {
@@ -182,7 +200,6 @@ mod tests {
     use crate::compiled;
     use crate::config::load;
     use crate::json::{self, Value};
-    use crate::assign::{Decision, Reason};
     use crate::js_engine::NativeJs;
 
     const CONFIG: &str = r#"{"version": 1, "experiments": [
@@ -315,18 +332,9 @@ mod tests {
         assert!(decide(b"", page(), &NativeJs).is_none());
     }
 
-    /// What `decisions` wrote, rebuilt as the whole snippet does.
+    /// What `decide` wrote with `again`, read back as the whole snippet reads it.
     fn rebuilt<'c>(config: &'c crate::config::Config, bytes: &[u8]) -> Vec<Decision<'c>> {
-        assert_eq!(bytes.len(), 5 * config.experiments.len());
-        config
-            .experiments
-            .iter()
-            .zip(bytes.chunks(5))
-            .map(|(exp, code)| {
-                let variant = u32::from_le_bytes([code[1], code[2], code[3], code[4]]);
-                Decision::new(exp, variant.checked_sub(1).map(|i| i as usize), Reason::ALL[code[0] as usize])
-            })
-            .collect()
+        read_decisions(config, bytes).expect("decisions for this config")
     }
 
     fn same(a: &[Decision], b: &[Decision]) {
@@ -359,6 +367,15 @@ mod tests {
         }
         assert!(expected_reasons_cover_sticky_and_assigned(&bytes, &config));
         assert!(decide(b"", Page { again: Some(false), ..page() }, &NativeJs).is_none());
+        // Bytes not written for this config: another count, an unknown reason, a variant it lacks.
+        let good = decide(&bytes, Page { again: Some(false), ..page() }, &NativeJs).expect("decodes");
+        assert!(read_decisions(&config, &good[5..]).is_none());
+        let mut unknown_reason = good.clone();
+        unknown_reason[0] = Reason::ALL.len() as u8;
+        assert!(read_decisions(&config, &unknown_reason).is_none());
+        let mut no_such_variant = good;
+        no_such_variant[1..5].copy_from_slice(&9u32.to_le_bytes());
+        assert!(read_decisions(&config, &no_such_variant).is_none());
     }
 
     /// The fixture's visitor meets both reasons a stored assignment depends on.
