@@ -37,27 +37,36 @@ after(async () => {
   await collector?.close();
 });
 
-/** The whole snippet's wasm a baked loader names. */
-const wholeModule = (loader) => /splitbeam_bg\.[0-9a-f]{16}\.wasm/.exec(loader)?.[0];
+/** A first visit to the fixture page, once the whole snippet has taken over. */
+async function takenOver() {
+  const opened = await openPage(browser);
+  await opened.page.goto(pages.url + '/index.html');
+  await opened.page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
+  return opened;
+}
 
-test('an audience the page meets after the takeover (splitbeam.attributes) gets its variant from the whole snippet', async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  await page.goto(pages.url + '/index.html');
-  await page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
-  assert.equal(await textOf(page, '#banner'), ORIGINAL, 'not in the audience yet');
-  await page.evaluate(() => window.splitbeam.attributes({ plan: 'pro' }));
-  await page.waitForFunction((t) => document.querySelector('#banner').textContent === t, PRO, { timeout: 10000 });
+/** The page exposed the visitor to `pro-banner` once and logged no problem; then it is closed. */
+async function exposedOnceAndClean({ page, ctx, seen }) {
   const exposed = await page.evaluate(() => (window.dataLayer || []).map((e) => e.experiment_id));
   assert.deepEqual(exposed, ['pro-banner']);
   assert.deepEqual(seen.uncaught, []);
   assert.deepEqual(seen.splitbeamErrors, []);
   await ctx.close();
+}
+
+/** The whole snippet's wasm a baked loader names. */
+const wholeModule = (loader) => /splitbeam_bg\.[0-9a-f]{16}\.wasm/.exec(loader)?.[0];
+
+test('an audience the page meets after the takeover (splitbeam.attributes) gets its variant from the whole snippet', async () => {
+  const { page, ctx, seen } = await takenOver();
+  assert.equal(await textOf(page, '#banner'), ORIGINAL, 'not in the audience yet');
+  await page.evaluate(() => window.splitbeam.attributes({ plan: 'pro' }));
+  await page.waitForFunction((t) => document.querySelector('#banner').textContent === t, PRO, { timeout: 10000 });
+  await exposedOnceAndClean({ page, ctx, seen });
 });
 
 test('300 later decisions in one page, each on a fresh instance of the first-paint module; an assignment then sticks', async () => {
-  const { page, ctx, seen } = await openPage(browser);
-  await page.goto(pages.url + '/index.html');
-  await page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
+  const { page, ctx, seen } = await takenOver();
   await page.evaluate(() => {
     for (let i = 0; i < 300; i++) window.splitbeam.attributes({ plan: 'free', visit: i });
   });
@@ -68,11 +77,7 @@ test('300 later decisions in one page, each on a fresh instance of the first-pai
   // every later decision), as GrowthBook's sticky bucketing does.
   await page.evaluate(() => window.splitbeam.attributes({ plan: 'free' }));
   assert.equal(await textOf(page, '#banner'), PRO);
-  const exposed = await page.evaluate(() => (window.dataLayer || []).map((e) => e.experiment_id));
-  assert.deepEqual(exposed, ['pro-banner']);
-  assert.deepEqual(seen.uncaught, []);
-  assert.deepEqual(seen.splitbeamErrors, []);
-  await ctx.close();
+  await exposedOnceAndClean({ page, ctx, seen });
 });
 
 test('both loaders name one whole snippet, which asks the first-paint module for every later decision', async () => {
@@ -82,9 +87,7 @@ test('both loaders name one whole snippet, which asks the first-paint module for
 
   // Without a fresh instance of the first-paint module, the whole snippet cannot decide the new
   // attributes: the page keeps what it shows, with one console line.
-  const { page, ctx, seen } = await openPage(browser);
-  await page.goto(pages.url + '/index.html');
-  await page.waitForFunction(() => window.splitbeamFull && window.splitbeamFull.started, null, { timeout: 10000 });
+  const { page, ctx, seen } = await takenOver();
   await page.evaluate(() => {
     WebAssembly.Instance = function () {
       throw new Error('no instance in this test');
