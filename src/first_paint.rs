@@ -77,29 +77,6 @@ mod coercions {
     }
 }
 
-/// Without the condition engine nothing asks for a coercion, and the loader of this module has none
-/// (`www/first.js`): these stand in for core's Rust imitations, which the trait's vtable would
-/// otherwise keep in the module.
-#[cfg(not(feature = "conditions"))]
-mod coercions {
-    pub fn to_number(_: &str) -> f64 {
-        f64::NAN
-    }
-
-    pub fn to_string(_: f64) -> String {
-        String::new()
-    }
-
-    pub fn lowered(_: &str) -> String {
-        String::new()
-    }
-
-    pub fn padded_version(_: &str) -> String {
-        String::new()
-    }
-}
-
-
 /// Page patterns written as regular expressions, and the conditions' coercions, run on the browser's own engine.
 struct BrowserJs;
 
@@ -113,18 +90,24 @@ impl JsEngine for BrowserJs {
         }
     }
 
+    // Without the condition engine nothing coerces: core's defaults are stubs there, and this
+    // module's loader has no such imports (`www/first.js`).
+    #[cfg(feature = "conditions")]
     fn string_to_number(&self, text: &str) -> f64 {
         coercions::to_number(text)
     }
 
+    #[cfg(feature = "conditions")]
     fn number_to_string(&self, x: f64) -> String {
         coercions::to_string(x)
     }
 
+    #[cfg(feature = "conditions")]
     fn lowered(&self, text: &str) -> String {
         coercions::lowered(text)
     }
 
+    #[cfg(feature = "conditions")]
     fn padded_version(&self, text: &str) -> String {
         coercions::padded_version(text)
     }

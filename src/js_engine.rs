@@ -49,29 +49,8 @@ impl JsEngine for BrowserJs {
     fn lowered(&self, text: &str) -> String {
         js_sys::JsString::from(text).to_lower_case().into()
     }
-
-    // Only conditions coerce and compare versions, and the whole snippet evaluates none (the
-    // first-paint module decides, src/redecide.rs): these stand in for core's Rust imitations,
-    // which the trait's vtable would otherwise keep, and for three imports.
-    #[cfg(not(feature = "conditions"))]
-    fn string_to_number(&self, _: &str) -> f64 {
-        f64::NAN
-    }
-
-    #[cfg(not(feature = "conditions"))]
-    fn number_to_string(&self, _: f64) -> String {
-        String::new()
-    }
-
-    #[cfg(not(feature = "conditions"))]
-    fn lowered(&self, _: &str) -> String {
-        String::new()
-    }
-
-    #[cfg(not(feature = "conditions"))]
-    fn padded_version(&self, _: &str) -> String {
-        String::new()
-    }
+    // Without the `conditions` feature (the whole snippet as built, which evaluates no condition)
+    // core's defaults are stubs: no coercion imports, no Rust imitations in the wasm.
 }
 
 #[cfg(test)]

@@ -62,7 +62,8 @@ pub(crate) fn announce_all(announcements: Announcements) {
 /// Starts the snippet with the compiled config (`splitbeam snippet`, turned into bytes by the loader)
 /// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor, decide}`:
 /// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so later
-/// views are decided alike even where storage fails; `decide` asks that module again (`redecide.rs`). Problems become one console line, never a throw.
+/// views are decided alike even where storage fails; `decide` asks that module again
+/// (`redecide.rs`). Problems become one console line, never a throw.
 #[wasm_bindgen]
 pub fn start(compiled: &[u8], options: JsValue) {
     let Some(window) = web_sys::window() else { return };

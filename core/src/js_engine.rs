@@ -14,12 +14,12 @@ pub trait JsEngine {
 
     /// `Number(text)`.
     fn string_to_number(&self, text: &str) -> f64 {
-        crate::condition::string_to_number(text)
+        imitation::string_to_number(text)
     }
 
     /// `String(x)`.
     fn number_to_string(&self, x: f64) -> String {
-        crate::condition::number_to_string(x)
+        imitation::number_to_string(x)
     }
 
     /// `text.toLowerCase()`: borrowed when `text` is lower-case ASCII already, else `lowered`.
@@ -33,13 +33,46 @@ pub trait JsEngine {
 
     /// `text.toLowerCase()` of a text that may change: what a platform answers.
     fn lowered(&self, text: &str) -> String {
-        crate::condition::to_lower(text).into_owned()
+        imitation::lowered(text)
     }
 
     /// GrowthBook's `paddedVersionString` of a non-empty text: two regular expressions and
     /// `padStart` there (`condition/version.rs` imitates them).
     fn padded_version(&self, version: &str) -> String {
-        crate::condition::padded_version(version)
+        imitation::padded_version(version)
+    }
+}
+
+/// The Rust imitations the coercions default to (`condition::js`, `condition/version.rs`); in
+/// core's own tests always, so that they are checked in every feature set.
+#[cfg(any(feature = "conditions", test))]
+mod imitation {
+    pub(super) use crate::condition::{number_to_string, padded_version, string_to_number};
+
+    pub(super) fn lowered(text: &str) -> String {
+        crate::condition::to_lower(text).into_owned()
+    }
+}
+
+/// Without the condition engine nothing coerces or compares versions: the defaults stand in for
+/// the imitations, so that no implementor's vtable keeps them in a browser module (the shells'
+/// `JsEngine`s then answer `RegExp` alone).
+#[cfg(not(any(feature = "conditions", test)))]
+mod imitation {
+    pub(super) fn string_to_number(_: &str) -> f64 {
+        f64::NAN
+    }
+
+    pub(super) fn number_to_string(_: f64) -> String {
+        String::new()
+    }
+
+    pub(super) fn lowered(_: &str) -> String {
+        String::new()
+    }
+
+    pub(super) fn padded_version(_: &str) -> String {
+        String::new()
     }
 }
 

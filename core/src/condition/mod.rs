@@ -611,14 +611,20 @@ fn edit_distance(a: &str, b: &str) -> usize {
 // ---------------------------------------------------------------------------------------------
 // JavaScript semantics
 
+// Without the condition engine nothing evaluates a condition and `JsEngine`'s provided methods are
+// stubs (`js_engine.rs`): the imitations of JavaScript's coercions below are then unused.
+#[cfg_attr(not(any(feature = "conditions", test)), allow(dead_code))]
 mod js;
 // The Rust imitations behind `JsEngine`'s provided methods (the platform's own where there is one).
+#[cfg(any(feature = "conditions", test))]
 pub(crate) use js::{number_to_string, string_to_number, to_lower};
 
 // ---------------------------------------------------------------------------------------------
 // Versions
 
+#[cfg_attr(not(any(feature = "conditions", test)), allow(dead_code))]
 mod version;
+#[cfg(any(feature = "conditions", test))]
 pub(crate) use version::padded_text as padded_version;
 
 // ---------------------------------------------------------------------------------------------
