@@ -52,6 +52,9 @@ module() {
   shift
   "${wasm_cargo[@]}" --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
   wasm-bindgen --target web --no-typescript --out-dir "$work/$name.bg" --out-name "$name" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
+  # The page-side functions the Rust names with `#[wasm_bindgen(module = "/www/...")]`, next to the
+  # glue that imports them (the name check below loads it, and esbuild bundles them into it).
+  if [ -d "$work/$name.bg/snippets" ]; then cp -r "$work/$name.bg/snippets" "$work/"; fi
   wasm_opt "$work/$name.bg/${name}_bg.wasm" "$work/$name.opt.wasm"
   # Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
   node scripts/minify-wasm-names.mjs "$work/$name.opt.wasm" "$work/$name.bg/$name.js" "$work/$name.wasm" "$work/$name.js"
