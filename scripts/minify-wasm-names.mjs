@@ -29,11 +29,27 @@ const mapping = JSON.parse(
 
 const module = new WebAssembly.Module(readFileSync(wasmOut));
 const importModules = [...new Set(WebAssembly.Module.imports(module).map((i) => i.module))];
-const oldModules = [...new Set(mapping.imports.map(([mod]) => mod))];
-if (importModules.length !== 1 || oldModules.length !== 1) fail(`expected one import module, got ${importModules} (was ${oldModules})`);
+if (importModules.length !== 1) fail(`expected one import module, got ${importModules}`);
 
 let glue = readFileSync(glueIn, 'utf8');
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// A function of a `#[wasm_bindgen(module = "/www/...")]` file that needs no adapter is imported by
+// the wasm straight from that file, which the glue hands over as a namespace of its own
+// (`"./snippets/.../x.js": importN`). binaryen's renaming puts every import in the one module, so
+// each such function joins the glue's own import object under its new name.
+const glueModule = './' + path.basename(glueIn, '.js') + '_bg.js';
+const direct = mapping.imports.filter(([mod]) => mod !== glueModule);
+for (const mod of new Set(direct.map(([m]) => m))) {
+  const entry = new RegExp(`\\n\\s*"${escape(mod)}": (import\\d+),`);
+  const found = glue.match(entry);
+  if (!found) fail(`the import module ${mod} not found in the glue`);
+  glue = glue.replace(entry, '');
+  const members = direct.filter(([m]) => m === mod).map(([, from, to]) => `${to}: ${found[1]}.${from},`);
+  glue = glue.replace(/const import0 = \{/, (open) => `${open}\n        ${members.join(' ')}`);
+}
+mapping.imports = mapping.imports.filter(([mod]) => mod === glueModule);
+const oldModules = [glueModule];
 
 // One pass per kind with a map, so that a new name equal to an old one cannot chain two renames.
 const importNames = new Map(mapping.imports.map(([, from, to]) => [from, to]));

@@ -1,9 +1,9 @@
 //! The JS API behind `window.splitbeam`: the functions the loader maps its methods onto (and
-//! drains the command queue into), their argument checks, on('exposure') listeners, and
-//! `window.dataLayer`, where each exposure also goes as `experiment_viewed`. The state they act on
+//! drains the command queue into) and their argument checks; exposures reach the page's listeners
+//! and `window.dataLayer` through `www/whole.js`. The state they act on
 //! is the snippet's (`snippet.rs`); delivery to the collector is outbox's job.
 
-use js_sys::{Array, Function, JsString, Object, Reflect};
+use js_sys::{Array, JsString};
 use splitbeam_core::config::Config;
 use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
@@ -14,23 +14,21 @@ use splitbeam_core::delivery::FlushReason;
 use crate::snippet::{self, with_snippet};
 use crate::{debug, goals, js_value, outbox};
 
-/// Who wants to hear about exposures, and the exposures so far (replayed to late subscribers).
-#[derive(Default)]
-pub struct Exposures {
-    listeners: Vec<Function>,
-    seen: Vec<JsValue>,
+#[wasm_bindgen(module = "/www/whole.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = announce)]
+    fn js_announce(experiment: &str, variant: &str, visitor: &str, url: &str);
+    #[wasm_bindgen(js_name = on)]
+    fn js_on(name: &JsValue, listener: &JsValue);
 }
 
-/// An exposure as the page's listeners and `window.dataLayer` see it.
-pub fn exposure_event(experiment: &str, variant: &str, visitor: &str, url: &str) -> JsValue {
-    let event = Object::new();
-    set(&event, "type", &"exposure".into());
-    set(&event, "ts", &js_sys::Date::now().into());
-    set(&event, "visitor", &visitor.into());
-    set(&event, "experiment", &experiment.into());
-    set(&event, "variant", &variant.into());
-    set(&event, "url", &url.into());
-    event.into()
+/// An exposure for the page's listeners and `window.dataLayer`: (experiment, variant, visitor, url).
+pub type Exposure = (String, String, String, String);
+
+/// Tells the page about an exposure (`www/whole.js`: the listeners, then `window.dataLayer`).
+/// Called with no snippet state borrowed: a listener may call back into the API.
+pub fn announce((experiment, variant, visitor, url): &Exposure) {
+    js_announce(experiment, variant, visitor, url);
 }
 
 /// The goal event for `splitbeam.track(goal, props)`, or why the call is refused. Odd input never
@@ -70,63 +68,6 @@ pub fn goal_from_track(config: &Config, goal: &JsValue, props: &JsValue, experim
 pub fn goal_kind(goal: String, value: Option<f64>, experiments: Vec<(String, String)>, props: Value) -> EventKind {
     EventKind::Goal { goal, value, experiments, props }
 }
-
-impl Exposures {
-    /// Records an exposure; returns the listeners to notify once no state is borrowed (a listener may
-    /// call back into the API).
-    pub fn expose(&mut self, event: JsValue) -> (JsValue, Vec<Function>) {
-        self.seen.push(event.clone());
-        (event, self.listeners.clone())
-    }
-
-    /// Adds a listener; returns the exposures it missed so far.
-    pub fn listen(&mut self, listener: Function) -> Vec<JsValue> {
-        self.listeners.push(listener);
-        self.seen.clone()
-    }
-}
-
-/// Tells the page about an exposure: the listeners, then `window.dataLayer` (GTM/GA4).
-/// Nothing a listener does can break the snippet: its exception is logged, not propagated.
-pub fn announce(event: &JsValue, listeners: &[Function]) {
-    for listener in listeners {
-        if listener.call1(&JsValue::NULL, event).is_err() {
-            debug::error("an exposure listener threw");
-        }
-    }
-    push_data_layer(event);
-}
-
-fn push_data_layer(event: &JsValue) {
-    let Some(window) = web_sys::window() else { return };
-    let mut layer = Reflect::get(&window, &"dataLayer".into()).unwrap_or(JsValue::UNDEFINED);
-    if layer.is_undefined() || layer.is_null() {
-        layer = Array::new().into();
-        set(&window, "dataLayer", &layer);
-    }
-    let entry = Object::new();
-    set(&entry, "event", &"experiment_viewed".into());
-    set(&entry, "experiment_id", &get(event, "experiment"));
-    set(&entry, "variation_id", &get(event, "variant"));
-    // GTM replaces `push` with its own function: call whatever is there, as a method.
-    match Reflect::get(&layer, &"push".into()).ok().and_then(|p| p.dyn_into::<Function>().ok()) {
-        Some(push) => {
-            if push.call1(&layer, &entry).is_err() {
-                debug::error("window.dataLayer.push threw");
-            }
-        }
-        None => debug::error("window.dataLayer has no push(); exposure not sent to it"),
-    }
-}
-
-fn set(target: &JsValue, key: &str, value: &JsValue) {
-    let _ = Reflect::set(target, &key.into(), value);
-}
-
-fn get(target: &JsValue, key: &str) -> JsValue {
-    Reflect::get(target, &key.into()).unwrap_or(JsValue::UNDEFINED)
-}
-
 
 // ---- the JS API (the loader maps `window.splitbeam.*` onto these) ----
 
@@ -208,16 +149,8 @@ pub fn consent(granted: JsValue) {
 
 /// `splitbeam.on('exposure', callback)`: also replays the exposures that already happened.
 #[wasm_bindgen]
-pub fn on(event: String, callback: Function) {
-    if event != "exposure" {
-        return debug::error(&["on(): unknown event \"", &event, "\" (only \"exposure\")"].concat());
-    }
-    let missed = with_snippet(|s| s.listen(callback.clone())).unwrap_or_default();
-    for exposure in missed {
-        if callback.call1(&JsValue::NULL, &exposure).is_err() {
-            debug::error("an exposure listener threw");
-        }
-    }
+pub fn on(name: JsValue, listener: JsValue) {
+    js_on(&name, &listener);
 }
 
 /// `splitbeam.flush()`: sends every queued event now.

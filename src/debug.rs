@@ -1,7 +1,7 @@
 //! `?splitbeam-debug`: one console line per decision and per notable event, so a QA person can see
 //! why this browser got what it got. Errors always go to the console, as one `splitbeam:` line.
 
-use wasm_bindgen::JsValue;
+use crate::page::{self, Level};
 
 /// The prefix every console line of the snippet starts with.
 const PREFIX: &str = "splitbeam: ";
@@ -14,16 +14,16 @@ pub fn requested(search: &str) -> bool {
 /// A debug line (only printed when the debug log is on).
 pub fn log(enabled: bool, line: &str) {
     if enabled {
-        web_sys::console::log_1(&JsValue::from_str(&[PREFIX, line].concat()));
+        page::say(Level::Log, &[PREFIX, line].concat());
     }
 }
 
 /// A console warning: something the shop may want to fix, the page and delivery still working.
 pub fn warn(line: &str) {
-    web_sys::console::warn_1(&JsValue::from_str(&[PREFIX, line].concat()));
+    page::say(Level::Warn, &[PREFIX, line].concat());
 }
 
 /// The one console line that says why something did not work.
 pub fn error(line: &str) {
-    web_sys::console::error_1(&JsValue::from_str(&[PREFIX, line].concat()));
+    page::say(Level::Error, &[PREFIX, line].concat());
 }

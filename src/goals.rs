@@ -1,5 +1,5 @@
 //! Goals from experiments.json: which ones a click, a page view or a `splitbeam.track(name)` call
-//! reaches, one delegated click listener for the whole document, and the bounded reading of the
+//! reaches (the document's clicks come from `page_events`), and the bounded reading of the
 //! props a page passes to `track` (cyclic objects, huge strings, getters that throw).
 
 use js_sys::{Array, JsString, Reflect};
@@ -53,26 +53,6 @@ pub fn viewed<'c>(config: &'c Config, href: &str) -> Vec<&'c Goal> {
 /// The goal a custom `track(name)` reaches: the one with `"event": name`, if any.
 pub fn for_event<'c>(config: &'c Config, name: &str) -> Option<&'c Goal> {
     goals(config).find(|goal| matches!(&goal.trigger, GoalTrigger::Event(event) if event == name))
-}
-
-/// Calls `on_click(element)` for every click in the document, elements added later included.
-/// Capture phase: a page that stops propagation still counts, and it runs before a link navigates.
-pub fn watch_clicks(on_click: fn(Element)) -> Result<(), JsValue> {
-    let document = web_sys::window().and_then(|w| w.document()).ok_or_else(|| JsValue::from_str("no document"))?;
-    let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
-        let Some(target) = event.target() else { return };
-        // A click on text inside a link targets the text node: start from its parent element.
-        let element = match target.dyn_into::<Element>() {
-            Ok(element) => Some(element),
-            Err(node) => node.dyn_into::<web_sys::Node>().ok().and_then(|n| n.parent_element()),
-        };
-        if let Some(element) = element {
-            on_click(element);
-        }
-    });
-    document.add_event_listener_with_callback_and_bool("click", listener.as_ref().unchecked_ref(), true)?;
-    listener.forget();
-    Ok(())
 }
 
 /// `track`'s props as a JSON object, within bounds. `Err` says why the call is refused; the

@@ -7,7 +7,7 @@ use wasm_bindgen::JsCast;
 use splitbeam_core::identity::{self as rules, FORCED_KEY, STICKY_KEY, VISITOR_KEY};
 
 use crate::consent::Consent;
-use crate::storage;
+use crate::storage::{self, Area};
 
 pub struct Identity {
     pub visitor_id: String,
@@ -32,11 +32,11 @@ impl Identity {
         let (visitor_id, new_visitor) = match handover.filter(|(id, _)| id.starts_with("v_")) {
             Some(handed) => handed,
             None => {
-                let stored = storage::local().and_then(|s| s.get_item(VISITOR_KEY).ok().flatten());
+                let stored = storage::read(Area::Local, VISITOR_KEY);
                 rules::visitor_id(stored.as_deref(), &storage::random_bytes())
             }
         };
-        let sticky = storage::local().and_then(|s| s.get_item(STICKY_KEY).ok().flatten()).map(|text| parse_sticky(&text)).unwrap_or_default();
+        let sticky = storage::read(Area::Local, STICKY_KEY).map(|text| parse_sticky(&text)).unwrap_or_default();
         Identity { visitor_id, new_visitor, sticky }
     }
 
@@ -54,15 +54,11 @@ impl Identity {
         if consent.may_store() {
             self.save(consent);
         } else {
-            if let Some(storage) = storage::local() {
-                let _ = storage.remove_item(VISITOR_KEY);
-                let _ = storage.remove_item(STICKY_KEY);
-            }
-            if let Some(session) = storage::session() {
-                let _ = session.remove_item(FORCED_KEY);
-                // The inline tag's signed preview token (www/tag.js).
-                let _ = session.remove_item("splitbeam_preview");
-            }
+            storage::remove(Area::Local, VISITOR_KEY);
+            storage::remove(Area::Local, STICKY_KEY);
+            storage::remove(Area::Session, FORCED_KEY);
+            // The inline tag's signed preview token (www/tag.js).
+            storage::remove(Area::Session, "splitbeam_preview");
         }
     }
 
@@ -70,10 +66,8 @@ impl Identity {
         if !consent.may_store() {
             return;
         }
-        if let Some(storage) = storage::local() {
-            // Storage may be full or blocked: the identity still holds for this page view.
-            let _ = storage.set_item(VISITOR_KEY, &self.visitor_id);
-        }
+        // Storage may be full or blocked: the identity still holds for this page view.
+        storage::write(Area::Local, VISITOR_KEY, &self.visitor_id);
         self.save_sticky(consent);
     }
 
@@ -81,10 +75,8 @@ impl Identity {
         if !consent.may_store() {
             return;
         }
-        if let Some(storage) = storage::local() {
-            // Storage may be full or blocked: the assignment still holds for this page view.
-            let _ = storage.set_item(STICKY_KEY, &sticky_json(&self.sticky));
-        }
+        // Storage may be full or blocked: the assignment still holds for this page view.
+        storage::write(Area::Local, STICKY_KEY, &sticky_json(&self.sticky));
     }
 }
 
@@ -92,13 +84,10 @@ impl Identity {
 /// session; kept for the session when storing is allowed.
 pub fn forced(search: &str, consent: Consent) -> Vec<(String, String)> {
     let query_value = splitbeam_core::url::query_param(search, "splitbeam");
-    let session = storage::session();
-    let earlier = session.as_ref().and_then(|s| s.get_item(FORCED_KEY).ok().flatten()).unwrap_or_default();
+    let earlier = storage::read(Area::Session, FORCED_KEY).unwrap_or_default();
     let forced = rules::forced(&earlier, query_value.as_deref());
     if consent.may_store() && query_value.is_some() {
-        if let Some(session) = session {
-            let _ = session.set_item(FORCED_KEY, &rules::forced_text(&forced));
-        }
+        storage::write(Area::Session, FORCED_KEY, &rules::forced_text(&forced));
     }
     forced
 }

@@ -23,6 +23,10 @@ mod outbox;
 #[cfg(feature = "full")]
 mod page_changes;
 #[cfg(feature = "full")]
+mod page;
+#[cfg(feature = "full")]
+mod page_events;
+#[cfg(feature = "full")]
 mod js_engine;
 #[cfg(feature = "full")]
 mod redecide;
@@ -30,8 +34,6 @@ mod redecide;
 mod session;
 #[cfg(feature = "full")]
 mod snippet;
-#[cfg(feature = "full")]
-mod spa;
 #[cfg(feature = "full")]
 mod storage;
 #[cfg(feature = "full")]

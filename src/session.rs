@@ -5,7 +5,7 @@ use js_sys::{Array, JSON};
 use splitbeam_core::event::{Session, SessionClock};
 use wasm_bindgen::JsCast;
 
-use crate::storage::{self, random_bytes};
+use crate::storage::{self, random_bytes, Area};
 
 const SESSION_KEY: &str = "splitbeam_session";
 /// `[session id, experiment key, ...]`: the experiments exposed in that session.
@@ -25,7 +25,7 @@ pub struct Sessions {
 impl Sessions {
     /// The stored session and its exposures (nothing is read when `persist` is off).
     pub fn load(persist: bool) -> Sessions {
-        let read = |key| if persist { storage::local().and_then(|s| s.get_item(key).ok().flatten()) } else { None };
+        let read = |key| if persist { storage::read(Area::Local, key) } else { None };
         let current = read(SESSION_KEY).and_then(|text| Session::decode(&text));
         let exposed = read(EXPOSED_KEY).map(|text| parse_exposed(&text)).unwrap_or_default();
         let stored_last_seen = current.as_ref().map_or(0, |s| s.last_seen_ms);

@@ -4,17 +4,16 @@
 
 use std::cell::RefCell;
 
-use js_sys::Function;
 use splitbeam_core::config::{Config, Status};
 use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::api::{self, Exposures};
+use crate::api::{self, Exposure};
 use crate::consent::Consent;
 use crate::identity::{self, Identity};
 use crate::redecide::Decider;
-use crate::{debug, goals, outbox, page_changes, spa};
+use crate::{debug, goals, outbox, page, page_changes, page_events};
 
 thread_local! {
     static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
@@ -34,7 +33,6 @@ pub(crate) struct Snippet {
     active: Vec<(String, String)>,
     /// (experiment, variant) pairs exposed on this page load: one exposure each.
     exposed: Vec<(String, String)>,
-    exposures: Exposures,
     /// Where events go (`data-collector`), if anywhere; delivery starts once consent allows.
     collector: Option<String>,
     /// Whether this visitor's browser may be stored into and events sent (consent, Do-Not-Track).
@@ -46,7 +44,7 @@ pub(crate) struct Snippet {
 }
 
 /// Exposures to announce once the state is no longer borrowed.
-pub(crate) type Announcements = Vec<(JsValue, Vec<Function>)>;
+pub(crate) type Announcements = Vec<Exposure>;
 
 /// Runs `f` on the snippet if it started and is not already busy (a page callback re-entering the API).
 pub(crate) fn with_snippet<R>(f: impl FnOnce(&mut Snippet) -> R) -> Option<R> {
@@ -54,8 +52,8 @@ pub(crate) fn with_snippet<R>(f: impl FnOnce(&mut Snippet) -> R) -> Option<R> {
 }
 
 pub(crate) fn announce_all(announcements: Announcements) {
-    for (event, listeners) in announcements {
-        api::announce(&event, &listeners);
+    for exposure in &announcements {
+        api::announce(exposure);
     }
 }
 
@@ -66,22 +64,18 @@ pub(crate) fn announce_all(announcements: Announcements) {
 /// (`redecide.rs`). Problems become one console line, never a throw.
 #[wasm_bindgen]
 pub fn start(compiled: &[u8], options: JsValue) {
-    let Some(window) = web_sys::window() else { return };
-    let location = window.location();
-    let search = location.search().unwrap_or_default();
+    let search = page::search();
     let option = |key: &str| js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
 
     let Some(config) = splitbeam_core::compiled::decode(compiled) else {
         return debug::error("the compiled experiments config is damaged (rebuild it with `splitbeam snippet`)");
     };
-    let script = window.document().and_then(|d| d.query_selector("script[data-collector]").ok().flatten());
-    let script_attr = |name: &str| script.as_ref().and_then(|s| s.get_attribute(name));
-    let collector = option("collector").as_string().or_else(|| script_attr("data-collector")).filter(|c| !c.is_empty());
-    let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| script_attr("data-respect-dnt").is_some_and(|v| v != "false"));
+    let collector = option("collector").as_string().or_else(|| page::script_attribute("data-collector")).filter(|c| !c.is_empty());
+    let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| page::script_attribute("data-respect-dnt").is_some_and(|v| v != "false"));
     let earlier_views = js_sys::Array::from(&option("views"));
     let held = js_sys::Array::from(&option("held"));
     let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
-    let consent = Consent::new(Consent::required_by(option("consent").as_string()), respect_dnt && do_not_track(&window.navigator()));
+    let consent = Consent::new(Consent::required_by(option("consent").as_string()), respect_dnt && page::do_not_track());
     let identity = Identity::load(consent, handover);
     let forced = identity::forced(&search, consent);
     let snippet = Snippet {
@@ -93,7 +87,6 @@ pub fn start(compiled: &[u8], options: JsValue) {
         apply: option("apply").as_bool() != Some(false),
         active: Vec::new(),
         exposed: Vec::new(),
-        exposures: Exposures::default(),
         collector,
         consent,
         viewed: String::new(),
@@ -125,13 +118,13 @@ pub fn start(compiled: &[u8], options: JsValue) {
         announcements
     });
     announce_all(announcements);
-    if let Err(err) = spa::watch(on_route).and_then(|_| goals::watch_clicks(on_click)) {
-        debug::error(&["cannot watch the page: ", &err.as_string().unwrap_or_default()].concat());
+    if let Err(why) = page_events::watch_page() {
+        debug::error(&["cannot watch the page: ", &why].concat());
     }
 }
 
-/// The URL changed without a page load: a new page view.
-fn on_route() {
+/// The URL changed without a page load (SPA): a new page view.
+pub(crate) fn on_route() {
     let announcements = with_snippet(|s| {
         s.page_view();
         let announcements = s.evaluate();
@@ -155,28 +148,11 @@ pub(crate) fn on_click(element: web_sys::Element) {
     });
 }
 
-/// `data-respect-dnt`: the browser's Do-Not-Track or Global Privacy Control signal.
-fn do_not_track(navigator: &web_sys::Navigator) -> bool {
-    // Reflect, not web-sys' `do_not_track()`: Chromium's `navigator.doNotTrack` is null when unset.
-    let read = |key: &str| js_sys::Reflect::get(navigator, &key.into()).unwrap_or(JsValue::UNDEFINED);
-    read("doNotTrack").as_string().as_deref() == Some("1") || read("globalPrivacyControl").as_bool() == Some(true)
-}
-
-/// Path and query: what events carry as `url` (never the origin or the fragment).
-fn page_url() -> String {
-    let Some(location) = web_sys::window().map(|w| w.location()) else { return String::new() };
-    // push_str, not `[String; 2].concat()`: that would be a second copy of `concat` in the wasm.
-    let mut url = location.pathname().unwrap_or_default();
-    url.push_str(&location.search().unwrap_or_default());
-    url
-}
-
 impl Snippet {
     /// Decides every experiment for the current URL, reverts variants that no longer apply,
     /// applies the new ones and queues their exposures.
     fn evaluate(&mut self) -> Announcements {
-        let Some(window) = web_sys::window() else { return Vec::new() };
-        let href = window.location().href().unwrap_or_default();
+        let href = page::href();
         let decided = self.decider.as_ref().and_then(|decider| decider.decide(&self.config, &self.identity, &self.forced, &self.custom));
         let Some(decisions) = decided else {
             debug::error("cannot decide this view (the first-paint module did not answer): the page keeps what it shows");
@@ -209,8 +185,7 @@ impl Snippet {
             let key = decision.experiment.key.as_str();
             if decision.tracked && !self.exposed.iter().any(|(e, v)| e == key && *v == variant.key) {
                 self.exposed.push((key.to_string(), variant.key.clone()));
-                let event = api::exposure_event(key, &variant.key, &self.identity.visitor_id, &href);
-                announcements.push(self.exposures.expose(event));
+                announcements.push((key.to_string(), variant.key.clone(), self.identity.visitor_id.clone(), href.clone()));
                 // Once per session for the collector (outbox's check); every page for listeners.
                 exposures.push((key.to_string(), variant.key.clone()));
             }
@@ -225,12 +200,12 @@ impl Snippet {
         }
         self.active = on_page.iter().map(|(experiment, variant)| (experiment.to_string(), variant.key.clone())).collect();
         drop(decisions);
-        outbox::expose(&self.identity.visitor_id, &page_url(), None, &exposures);
+        outbox::expose(&self.identity.visitor_id, &page::url(), None, &exposures);
         for target in redirects {
             // The exposures are queued above, so they leave first (DESIGN: delivered before
             // navigating, ~100 ms at most).
-            let (location, debug) = (window.location(), self.debug);
-            outbox::before_leaving(Box::new(move || redirect(&target, &location, debug)));
+            let debug = self.debug;
+            outbox::before_leaving(Box::new(move || redirect(&target, debug)));
         }
         announcements
     }
@@ -244,15 +219,14 @@ impl Snippet {
 
     /// Queues an event for this visitor on this page (nothing while delivery is off).
     fn record(&self, kind: EventKind) {
-        outbox::record(&self.identity.visitor_id, &page_url(), None, kind);
+        outbox::record(&self.identity.visitor_id, &page::url(), None, kind);
     }
 
     /// The page view event for the current URL (on load and after each SPA route change).
     fn page_view(&mut self) {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        let url = page_url();
-        let referrer = if self.viewed.is_empty() { document.referrer() } else { self.viewed.clone() };
-        let title = document.title();
+        let url = page::url();
+        let referrer = if self.viewed.is_empty() { page::referrer() } else { self.viewed.clone() };
+        let title = page::title();
         self.viewed = url;
         self.record(EventKind::Pageview {
             referrer: (!referrer.is_empty()).then_some(referrer),
@@ -265,7 +239,7 @@ impl Snippet {
     fn view_at(&self, url: &str, ts: u64, referrer: Option<String>, title: Option<String>) {
         let limit = |v: Option<String>| v.filter(|v| !v.is_empty()).map(|v| v.chars().take(api::MAX_HELD_URL).collect::<String>());
         outbox::record(&self.identity.visitor_id, url, Some(ts), EventKind::Pageview { referrer: limit(referrer), title: limit(title) });
-        let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+        let origin = page::origin();
         for goal in goals::viewed(&self.config, &[origin.as_str(), url].concat()) {
             debug::log(self.debug, &["goal ", &goal.key, " (page view)"].concat());
             outbox::record(&self.identity.visitor_id, url, Some(ts), api::goal_kind(goal.key.clone(), None, self.assignments(), Value::Object(Vec::new())));
@@ -274,7 +248,7 @@ impl Snippet {
 
     /// The `pageview` goals the current URL reaches.
     fn page_goals(&self) {
-        let href = web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
+        let href = page::href();
         for goal in goals::viewed(&self.config, &href) {
             debug::log(self.debug, &["goal ", &goal.key, " (page view)"].concat());
             self.record(api::goal_kind(goal.key.clone(), None, self.assignments(), Value::Object(Vec::new())));
@@ -299,30 +273,10 @@ impl Snippet {
 }
 
 /// Split-URL test: go to `target`, keeping this URL's query string and fragment; never to itself.
-fn redirect(target: &str, location: &web_sys::Location, debug: bool) {
-    let path = location.pathname().unwrap_or_default();
-    let href = location.href().unwrap_or_default();
-    let bare = target.split(['?', '#']).next().unwrap_or(target);
-    if bare == path || bare == href.split(['?', '#']).next().unwrap_or("") {
-        return;
-    }
-    let search = location.search().unwrap_or_default();
-    let hash = location.hash().unwrap_or_default();
-    let (base, fragment) = target.split_once('#').map_or((target, None), |(b, f)| (b, Some(f)));
-    let mut url = base.to_string();
-    if search.len() > 1 {
-        url.push(if url.contains('?') { '&' } else { '?' });
-        url.push_str(search.get(1..).unwrap_or_default());
-    }
-    match fragment {
-        Some(f) => {
-            url.push('#');
-            url.push_str(f);
-        }
-        None => url.push_str(&hash),
-    }
+fn redirect(target: &str, debug: bool) {
+    let Some(url) = splitbeam_core::url::redirect_target(target, &page::href()) else { return };
     debug::log(debug, &["redirecting to ", &url].concat());
-    if location.replace(&url).is_err() {
+    if !page::navigate(&url) {
         debug::error(&["cannot redirect to ", &url].concat());
     }
 }
@@ -401,12 +355,7 @@ impl Snippet {
         self.start_delivery();
         self.viewed.clear();
         self.page_view();
-        outbox::expose(&self.identity.visitor_id, &page_url(), None, &self.exposed);
+        outbox::expose(&self.identity.visitor_id, &page::url(), None, &self.exposed);
         self.page_goals();
-    }
-
-    /// Adds an exposure listener; the exposures that already happened, for it to hear now.
-    pub(crate) fn listen(&mut self, callback: Function) -> Vec<JsValue> {
-        self.exposures.listen(callback)
     }
 }

@@ -4,29 +4,57 @@
 
 use std::cell::Cell;
 
-use web_sys::Storage;
+use wasm_bindgen::prelude::*;
 
 use crate::debug;
+
+#[wasm_bindgen(module = "/www/whole.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = storageGet)]
+    fn js_get(session: bool, key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = storageSet)]
+    fn js_set(session: bool, key: &str, value: &str) -> bool;
+    #[wasm_bindgen(js_name = storageRemove)]
+    fn js_remove(session: bool, key: &str);
+    #[wasm_bindgen(js_name = storageKeys)]
+    fn js_keys(prefix: &str) -> Vec<String>;
+}
 
 thread_local! {
     static FULL_WARNED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// localStorage, if the browser lets us have it (accessing it throws in some privacy modes).
-pub fn local() -> Option<Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+/// Which of the page's two storages: localStorage lasts, sessionStorage ends with the tab.
+#[derive(Clone, Copy)]
+pub enum Area {
+    Local,
+    Session,
 }
 
-/// sessionStorage, on the same terms.
-pub fn session() -> Option<Storage> {
-    web_sys::window()?.session_storage().ok().flatten()
+/// The value stored under `key`; `None` when absent or when the browser refuses storage.
+pub fn read(area: Area, key: &str) -> Option<String> {
+    js_get(matches!(area, Area::Session), key)
 }
 
-/// Writes `value`; a full or blocked storage costs persistence, never delivery (one warning).
+/// Writes `value`; `false` when storage is full or blocked.
+pub fn write(area: Area, key: &str, value: &str) -> bool {
+    js_set(matches!(area, Area::Session), key, value)
+}
+
+pub fn remove(area: Area, key: &str) {
+    js_remove(matches!(area, Area::Session), key)
+}
+
+/// localStorage's keys that start with `prefix`.
+pub fn keys(prefix: &str) -> Vec<String> {
+    js_keys(prefix)
+}
+
+/// Writes `value` to localStorage; a full or blocked storage costs persistence, never delivery
+/// (one warning).
 pub fn store(key: &str, value: &str) {
-    match local() {
-        Some(storage) if storage.set_item(key, value).is_ok() => {}
-        _ => warn_full(),
+    if !write(Area::Local, key, value) {
+        warn_full();
     }
 }
 
@@ -54,12 +82,6 @@ pub fn random_hex(len: usize) -> String {
     let mut out = String::with_capacity(2 * len);
     splitbeam_core::identity::push_hex(&random_bytes()[..len.min(16)], &mut out);
     out
-}
-
-/// Every key in `storage`.
-pub fn keys(storage: &Storage) -> Vec<String> {
-    let count = storage.length().unwrap_or(0);
-    (0..count).filter_map(|i| storage.key(i).ok().flatten()).collect()
 }
 
 /// A random 32-bit number (the pause before adopting, retry jitter).

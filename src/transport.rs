@@ -1,10 +1,10 @@
 //! The two ways a batch leaves the page: `navigator.sendBeacon` (survives the page going away) and
-//! `fetch` with `keepalive` (tells us the status and Retry-After). Both are `www/transport.js`:
+//! `fetch` with `keepalive` (tells us the status and Retry-After). Both are `www/whole.js`:
 //! written through web-sys they cost the wasm about 1 KB gzip more than the JavaScript they take.
 
 use wasm_bindgen::prelude::*;
 
-#[wasm_bindgen(module = "/www/transport.js")]
+#[wasm_bindgen(module = "/www/whole.js")]
 extern "C" {
     #[wasm_bindgen(js_name = beacon)]
     fn js_beacon(url: &str, body: &str) -> bool;
@@ -17,7 +17,7 @@ pub fn beacon(url: &str, body: &str) -> bool {
     js_beacon(url, body)
 }
 
-/// What became of a fetch, as far as the page can tell (`www/transport.js` says how it knows).
+/// What became of a fetch, as far as the page can tell (`www/whole.js` says how it knows).
 pub enum Reply {
     /// A readable answer: its status and Retry-After (if exposed).
     Status(u16, Option<String>),

@@ -40,6 +40,37 @@ impl Url {
     }
 }
 
+/// Where a split-URL variant sends a visitor who is on `href` (the page's whole URL): `target`
+/// with this page's query string added and, unless `target` names a fragment of its own, this
+/// page's fragment. `None` when `target` is this page (no redirect loop).
+pub fn redirect_target(target: &str, href: &str) -> Option<String> {
+    let (without_fragment, fragment) = href.split_once('#').unwrap_or((href, ""));
+    let (before_query, query) = without_fragment.split_once('?').unwrap_or((without_fragment, ""));
+    let path = absolute_path(split_host(before_query).1.to_string());
+    let bare = target.split(['?', '#']).next().unwrap_or(target);
+    if bare == path || bare == before_query {
+        return None;
+    }
+    let (base, own_fragment) = target.split_once('#').map_or((target, None), |(b, f)| (b, Some(f)));
+    let mut url = base.to_string();
+    if !query.is_empty() {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(query);
+    }
+    match own_fragment {
+        Some(f) => {
+            url.push('#');
+            url.push_str(f);
+        }
+        None if !fragment.is_empty() => {
+            url.push('#');
+            url.push_str(fragment);
+        }
+        None => {}
+    }
+    Some(url)
+}
+
 fn absolute_path(mut path: String) -> String {
     if !path.starts_with('/') {
         path.insert(0, '/');
@@ -152,6 +183,21 @@ mod tests {
             pairs,
             vec![("a".into(), some("1")), ("b".into(), None), ("c".into(), some("x y!")), ("a".into(), some("2")), ("d".into(), some(""))]
         );
+    }
+
+    #[test]
+    fn a_redirect_keeps_the_query_and_the_fragment_and_never_loops() {
+        let go = |target: &str, href: &str| redirect_target(target, href);
+        assert_eq!(go("/b", "https://shop.example/a?utm=x&k=1#top").as_deref(), Some("/b?utm=x&k=1#top"));
+        assert_eq!(go("/b?v=2", "https://shop.example/a?utm=x").as_deref(), Some("/b?v=2&utm=x"));
+        // The target's own fragment wins; an empty query or fragment adds nothing.
+        assert_eq!(go("/b#new", "https://shop.example/a?#old").as_deref(), Some("/b#new"));
+        assert_eq!(go("https://other.example/b", "https://shop.example/a?#").as_deref(), Some("https://other.example/b"));
+        assert_eq!(go("/b", "https://shop.example").as_deref(), Some("/b"));
+        // Already there: by path or by whole URL, whatever the query or fragment.
+        assert_eq!(go("/a?v=2", "https://shop.example/a?utm=x#top"), None);
+        assert_eq!(go("https://shop.example/a#x", "https://shop.example/a"), None);
+        assert_eq!(go("/", "https://shop.example"), None);
     }
 
     #[test]

@@ -4,10 +4,11 @@
 
 use splitbeam_core::delivery::{may_send, Lease};
 use splitbeam_core::json::Value;
-use web_sys::Storage;
 
-use super::{later, now, with, LEASE_PREFIX, OUTBOX_PREFIX};
-use crate::{debug, js_value, storage};
+use super::{now, with, LEASE_PREFIX, OUTBOX_PREFIX};
+use crate::page_events::later;
+use crate::storage::{self, Area};
+use crate::{debug, js_value};
 
 /// Finds snapshots no live tab holds (a previous page, a closed tab), claims their leases, and
 /// adopts them after a short random pause if the claim still stands: a tab that claimed at the
@@ -16,17 +17,16 @@ use crate::{debug, js_value, storage};
 /// vanished without `pagehide` releases nothing).
 pub(super) fn claim_orphans() {
     let claimed = with(|d| {
-        let Some(storage) = storage::local() else { return Vec::new() };
         let now = now();
         let mut claimed = Vec::new();
         let mut recheck: Option<u64> = None;
-        for key in storage::keys(&storage) {
+        for key in storage::keys(OUTBOX_PREFIX) {
             let Some(tab) = key.strip_prefix(OUTBOX_PREFIX) else { continue };
             if tab == d.tab {
                 continue;
             }
             let lease_key = [LEASE_PREFIX, tab].concat();
-            let lease = read_lease(&storage, &lease_key);
+            let lease = read_lease(&lease_key);
             match lease {
                 Some(lease) if !may_send(Some(&lease), &d.tab, now) => {
                     recheck = Some(recheck.map_or(lease.until_ms, |r| r.min(lease.until_ms)));
@@ -59,17 +59,16 @@ pub(super) fn claim_orphans() {
 
 fn adopt(claimed: Vec<String>) {
     with(|d| {
-        let Some(storage) = storage::local() else { return };
         let now = now();
         let mut adopted = Vec::new();
         for tab in claimed {
             let lease_key = [LEASE_PREFIX, &tab].concat();
-            let lease = read_lease(&storage, &lease_key);
+            let lease = read_lease(&lease_key);
             if lease.is_none_or(|l| l.owner != d.tab) {
                 continue;
             }
             let outbox_key = [OUTBOX_PREFIX, &tab].concat();
-            let snapshot = storage.get_item(&outbox_key).ok().flatten().unwrap_or_default();
+            let snapshot = storage::read(Area::Local, &outbox_key).unwrap_or_default();
             match parse_stored(&snapshot) {
                 Ok(Some(root)) => {
                     if let Some(problem) = d.outbox.merge_value(&root, now).problem {
@@ -85,8 +84,8 @@ fn adopt(claimed: Vec<String>) {
         // id once), it never loses.
         d.save();
         for (outbox_key, lease_key) in adopted {
-            let _ = storage.remove_item(&outbox_key);
-            let _ = storage.remove_item(&lease_key);
+            storage::remove(Area::Local, &outbox_key);
+            storage::remove(Area::Local, &lease_key);
         }
         d.pump();
     });
@@ -103,7 +102,7 @@ fn parse_stored(text: &str) -> Result<Option<Value>, String> {
 }
 
 /// The lease stored under `key`; `None` (free) when absent or unreadable.
-fn read_lease(storage: &Storage, key: &str) -> Option<Lease> {
-    let text = storage.get_item(key).ok().flatten()?;
+fn read_lease(key: &str) -> Option<Lease> {
+    let text = storage::read(Area::Local, key)?;
     Lease::from_value(&parse_stored(&text).ok()??)
 }

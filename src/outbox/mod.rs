@@ -9,16 +9,15 @@
 
 use std::cell::{Cell, RefCell};
 
-use js_sys::Function;
 use splitbeam_core::delivery::{parse_retry_after, FlushReason, Lease, Outbox, Outcome, Policy, Send, Transport};
 use splitbeam_core::digits;
 use splitbeam_core::event::{new_id, Event, EventKind};
-use wasm_bindgen::prelude::*;
-
+use crate::page;
+use crate::page_events::{self, later, TimerId};
 use crate::session::Sessions;
 
 mod adoption;
-use crate::storage::{self, random_bytes, random_hex};
+use crate::storage::{self, random_bytes, random_hex, Area};
 use crate::{debug, transport};
 
 const OUTBOX_PREFIX: &str = "splitbeam.outbox.";
@@ -45,9 +44,8 @@ struct Delivery {
     generation: u32,
     sessions: Sessions,
     lease: Option<Lease>,
-    /// The pending setTimeout (handle, due time).
-    timer: Option<(i32, u64)>,
-    wake: Function,
+    /// The pending wake-up (timer, due time).
+    timer: Option<(TimerId, u64)>,
     /// A redirect waiting for its exposure to leave.
     leaving: Option<Box<dyn FnOnce()>>,
     /// A look for orphans is scheduled (another tab's lease runs out then, unless renewed).
@@ -82,11 +80,7 @@ pub fn running() -> bool {
 /// The delivery policy; an automated browser (a crawler running JavaScript, a test harness)
 /// marks its batches so that the collector keeps them out of results.
 fn policy() -> Policy {
-    let navigator = web_sys::window().map(|w| w.navigator());
-    let automated = navigator
-        .and_then(|n| js_sys::Reflect::get(&n, &"webdriver".into()).ok())
-        .is_some_and(|webdriver| webdriver.is_truthy());
-    Policy { automated, ..Policy::default() }
+    Policy { automated: page::automated(), ..Policy::default() }
 }
 
 /// Starts delivery to `collector`: adopts what earlier pages or closed tabs left unsent and
@@ -95,8 +89,6 @@ pub fn start(collector: String) {
     if running() {
         return;
     }
-    let Some(window) = web_sys::window() else { return };
-    let wake = Closure::<dyn FnMut()>::new(on_timer).into_js_value().unchecked_into::<Function>();
     let delivery = Delivery {
         outbox: Outbox::new(policy()),
         collector,
@@ -105,7 +97,6 @@ pub fn start(collector: String) {
         sessions: Sessions::load(true),
         lease: None,
         timer: None,
-        wake,
         leaving: None,
         recheck_pending: false,
         save_pending: false,
@@ -114,69 +105,60 @@ pub fn start(collector: String) {
     };
     DELIVERY.with(|cell| *cell.borrow_mut() = Some(delivery));
     note_stored_confirmation();
-    let document = window.document();
-    listen(&window, "pagehide", |_| page_hidden(true));
-    listen(&window, "pageshow", |event| {
-        // Back from the back/forward cache: another page may have adopted our events meanwhile,
-        // so start over from storage instead of trusting memory.
-        with(|d| d.gone = false);
-        if js_sys::Reflect::get(&event, &"persisted".into()).ok().and_then(|p| p.as_bool()) == Some(true) {
-            with(|d| {
-                // A new tab id: the old one's snapshot is then an orphan like any other.
-                d.generation += 1;
-                d.tab = random_hex(8);
-                d.outbox = Outbox::new(policy());
-                d.lease = None;
-            });
-            note_stored_confirmation();
-            adoption::claim_orphans();
-        }
-    });
-    listen(&window, "online", |_| flush(FlushReason::Manual));
-    // Another tab went away and released its lease: its events are ours to send now.
-    listen(&window, "storage", |event| {
-        let key = js_sys::Reflect::get(&event, &"key".into()).ok().and_then(|k| k.as_string()).unwrap_or_default();
-        let released = js_sys::Reflect::get(&event, &"newValue".into()).map(|v| v.is_null()).unwrap_or(false);
-        if key.starts_with(LEASE_PREFIX) && released {
-            adoption::claim_orphans();
-        }
-    });
-    if let Some(document) = document {
-        let target = document.clone();
-        listen(&document, "visibilitychange", move |_| {
-            if target.hidden() {
-                page_hidden(false);
-            } else {
-                // Back in view: what left by an unconfirmed beacon while hidden goes again by fetch.
-                with(|d| {
-                    if !d.gone && d.outbox.resume(now()) > 0 {
-                        d.pump();
-                    }
-                });
-            }
-        });
+    if let Err(why) = page_events::listen_lifecycle() {
+        debug::error(&["cannot follow the page's lifecycle (events wait in storage for the next page): ", &why].concat());
     }
     adoption::claim_orphans();
 }
 
-fn listen(target: &web_sys::EventTarget, name: &str, handler: impl FnMut(JsValue) + 'static) {
-    let closure = Closure::<dyn FnMut(JsValue)>::new(handler);
-    let _ = target.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());
-    closure.forget();
+/// Back from the back/forward cache (`persisted`), or shown after `pagehide` without leaving.
+pub(crate) fn page_shown(persisted: bool) {
+    with(|d| d.gone = false);
+    if !persisted {
+        return;
+    }
+    // Another page may have adopted our events meanwhile, so start over from storage instead of
+    // trusting memory.
+    with(|d| {
+        // A new tab id: the old one's snapshot is then an orphan like any other.
+        d.generation += 1;
+        d.tab = random_hex(8);
+        d.outbox = Outbox::new(policy());
+        d.lease = None;
+    });
+    note_stored_confirmation();
+    adoption::claim_orphans();
+}
+
+/// Another tab went away and released its lease (`key`): its events are ours to send now.
+pub(crate) fn lease_released(key: &str) {
+    if key.starts_with(LEASE_PREFIX) {
+        adoption::claim_orphans();
+    }
+}
+
+pub(crate) fn visibility_changed(hidden: bool) {
+    if hidden {
+        return page_hidden(false);
+    }
+    // Back in view: what left by an unconfirmed beacon while hidden goes again by fetch.
+    with(|d| {
+        if !d.gone && d.outbox.resume(now()) > 0 {
+            d.pump();
+        }
+    });
 }
 
 /// Consent withdrawn: stop, and forget everything stored under our names (every tab's unsent
 /// events, leases, sessions, the held goals and the loader's caches), whether delivery ran or not.
 pub fn stop() {
     let stopped = DELIVERY.with(|cell| cell.try_borrow_mut().ok()?.take());
-    if let (Some(window), Some((handle, _))) = (web_sys::window(), stopped.and_then(|d| d.timer)) {
-        window.clear_timeout_with_handle(handle);
+    if let Some((timer, _)) = stopped.and_then(|d| d.timer) {
+        page_events::cancel(timer);
     }
     // Every key of ours starts so (outbox, leases, sessions, identity, held goals, caches).
-    if let Some(storage) = storage::local() {
-        for key in storage::keys(&storage).into_iter().filter(|k| k.starts_with("splitbeam")) {
-            let _ = storage.remove_item(&key);
-        }
+    for key in storage::keys("splitbeam") {
+        storage::remove(Area::Local, &key);
     }
 }
 
@@ -224,7 +206,7 @@ pub fn flush(reason: FlushReason) {
 /// beacons, which core trusts only shortly after a 2xx (a beacon's `true` only means "queued"):
 /// untrusted ones' events stay in storage for the next page load to send again. On pagehide the
 /// lease is released so that page can adopt them at once.
-fn page_hidden(leaving: bool) {
+pub(crate) fn page_hidden(leaving: bool) {
     with(|d| {
         if d.gone {
             return;
@@ -237,9 +219,7 @@ fn page_hidden(leaving: bool) {
         }
         d.save();
         if leaving {
-            if let Some(storage) = storage::local() {
-                let _ = storage.remove_item(&[LEASE_PREFIX, &d.tab].concat());
-            }
+            storage::remove(Area::Local, &[LEASE_PREFIX, &d.tab].concat());
             d.lease = None;
             d.gone = true;
         } else {
@@ -305,17 +285,15 @@ fn on_fetch_result(generation: u32, batch_id: u64, reply: transport::Reply) {
             if unreadable > 0 {
                 warn_unreadable(&d.collector);
                 storage::store(UNREADABLE_KEY, &digits::unsigned(unreadable));
-            } else if let Some(storage) = storage::local() {
-                let _ = storage.remove_item(UNREADABLE_KEY);
+            } else {
+                storage::remove(Area::Local, UNREADABLE_KEY);
             }
         }
         if d.outbox.failures() > 0 {
             // The collector failed: no other page of the site may trust a beacon on its word.
             if d.confirmed_written > 0 {
                 d.confirmed_written = 0;
-                if let Some(storage) = storage::local() {
-                    let _ = storage.remove_item(CONFIRMED_KEY);
-                }
+                storage::remove(Area::Local, CONFIRMED_KEY);
             }
         } else {
             let confirmed = d.outbox.confirmed_at();
@@ -348,8 +326,7 @@ impl Delivery {
 
     /// The collector answered lately and the browser thinks it is online.
     fn healthy(&self) -> bool {
-        let online = web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true);
-        self.outbox.failures() == 0 && online
+        self.outbox.failures() == 0 && page::online()
     }
 
     fn in_flight(&self) -> usize {
@@ -402,18 +379,17 @@ impl Delivery {
     /// Writes the snapshot and renews the lease; an empty outbox leaves nothing behind.
     fn save(&mut self) {
         self.save_pending = false;
-        let Some(storage) = storage::local() else { return storage::warn_full() };
         let outbox_key = [OUTBOX_PREFIX, &self.tab].concat();
         let lease_key = [LEASE_PREFIX, &self.tab].concat();
         if self.outbox.is_empty() {
-            let _ = storage.remove_item(&outbox_key);
-            let _ = storage.remove_item(&lease_key);
+            storage::remove(Area::Local, &outbox_key);
+            storage::remove(Area::Local, &lease_key);
             self.lease = None;
             return;
         }
         // After pagehide the lease stays released, whatever still saves (a late fetch answer),
         // and a snapshot the next page has already adopted (and removed) is not written back.
-        if self.gone && storage.get_item(&outbox_key).ok().flatten().is_none() {
+        if self.gone && storage::read(Area::Local, &outbox_key).is_none() {
             return;
         }
         let renew = !self.gone && self.lease.as_ref().is_none_or(|l| l.needs_renewal(now(), self.outbox.policy()));
@@ -433,29 +409,15 @@ impl Delivery {
             let renew = lease.until_ms.saturating_sub(self.outbox.policy().lease_ms / 2);
             wake = Some(wake.map_or(renew, |w| w.min(renew)));
         }
-        let Some(window) = web_sys::window() else { return };
         match (wake, self.timer) {
             (Some(at), Some((_, due))) if due <= at => {}
             (wake, timer) => {
-                if let Some((handle, _)) = timer {
-                    window.clear_timeout_with_handle(handle);
+                if let Some((timer, _)) = timer {
+                    page_events::cancel(timer);
                 }
-                self.timer = wake.and_then(|at| {
-                    let delay = at.saturating_sub(now).min(i32::MAX as u64) as i32;
-                    let handle = window.set_timeout_with_callback_and_timeout_and_arguments_0(&self.wake, delay).ok()?;
-                    Some((handle, at))
-                });
+                self.timer = wake.map(|at| (later(at.saturating_sub(now), on_timer), at));
             }
         }
-    }
-}
-
-/// Runs `f` once, `delay_ms` from now.
-fn later(delay_ms: u64, f: impl FnOnce() + 'static) {
-    let f = Closure::once_into_js(f);
-    if let Some(window) = web_sys::window() {
-        let delay = delay_ms.min(i32::MAX as u64) as i32;
-        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), delay);
     }
 }
 
@@ -464,7 +426,7 @@ fn warn_unreadable(collector: &str) {
     if UNREADABLE_WARNED.with(|w| w.replace(true)) {
         return;
     }
-    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    let origin = page::origin();
     debug::warn(&[
         "the collector ", collector, " receives events but this page may not read its answers (no CORS headers), ",
         "so events are now sent without confirmation (each at most twice; lost if it fails). ",
@@ -481,11 +443,11 @@ fn number(n: f64) -> String {
 
 /// Reads the site's last confirmation (`CONFIRMED_KEY`) and unreadability (`UNREADABLE_KEY`) into the outbox.
 fn note_stored_confirmation() {
-    let unreadable = storage::local().and_then(|s| s.get_item(UNREADABLE_KEY).ok().flatten());
+    let unreadable = storage::read(Area::Local, UNREADABLE_KEY);
     if let Some(at) = unreadable.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
         with(|d| d.outbox.note_unreadable(at));
     }
-    let stored = storage::local().and_then(|s| s.get_item(CONFIRMED_KEY).ok().flatten());
+    let stored = storage::read(Area::Local, CONFIRMED_KEY);
     // Digits only: integer parsing, not float parsing (no float formatting code in the wasm).
     // One from the future (a clock set back) would never be overwritten: ignored.
     if let Some(at) = stored.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
