@@ -17,7 +17,7 @@ extern "C" {
     #[wasm_bindgen(js_name = storageRemove)]
     fn js_remove(session: bool, key: &str);
     #[wasm_bindgen(js_name = storageKeys)]
-    fn js_keys(prefix: &str) -> Vec<String>;
+    fn js_keys(prefix: &str) -> String;
 }
 
 thread_local! {
@@ -45,9 +45,9 @@ pub fn remove(area: Area, key: &str) {
     js_remove(matches!(area, Area::Session), key)
 }
 
-/// localStorage's keys that start with `prefix`.
+/// localStorage's keys that start with `prefix` (none of ours holds a line break).
 pub fn keys(prefix: &str) -> Vec<String> {
-    js_keys(prefix)
+    js_keys(prefix).split('\n').filter(|key| !key.is_empty()).map(String::from).collect()
 }
 
 /// Writes `value` to localStorage; a full or blocked storage costs persistence, never delivery
