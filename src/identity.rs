@@ -3,6 +3,7 @@
 
 use js_sys::{Array, JSON};
 use splitbeam_core::assign::Sticky;
+use splitbeam_core::json::write_strs;
 use wasm_bindgen::JsCast;
 use splitbeam_core::identity::{self as rules, FORCED_KEY, STICKY_KEY, VISITOR_KEY};
 
@@ -92,13 +93,15 @@ pub fn forced(search: &str, consent: Consent) -> Vec<(String, String)> {
     forced
 }
 
-/// `[[experiment, variant, fingerprint], ...]`, written with the browser's JSON.
+/// `[[experiment, variant, fingerprint], ...]`.
 fn sticky_json(sticky: &[Sticky]) -> String {
-    let rows = Array::new();
-    for s in sticky {
-        rows.push(&Array::of3(&s.experiment.as_str().into(), &s.variant.as_str().into(), &s.fingerprint.as_str().into()));
+    let mut out = String::from("[");
+    for (i, s) in sticky.iter().enumerate() {
+        out.push_str(if i == 0 { "" } else { "," });
+        write_strs(&mut out, &[&s.experiment, &s.variant, &s.fingerprint]);
     }
-    JSON::stringify(&rows).ok().and_then(|s| s.as_string()).unwrap_or_else(|| "[]".into())
+    out.push(']');
+    out
 }
 
 /// Anything malformed in storage is ignored row by row: the visitor is just assigned afresh.

@@ -195,8 +195,8 @@ impl Snippet {
                 _ => on_page.push((key, variant)),
             }
         }
-        for (experiment, variant) in page_changes::set_variants(&on_page) {
-            debug::log(self.debug, &[experiment.as_str(), ": reverted ", &variant].concat());
+        for reverted in page_changes::set_variants(&on_page) {
+            debug::log(self.debug, &reverted);
         }
         self.active = on_page.iter().map(|(experiment, variant)| (experiment.to_string(), variant.key.clone())).collect();
         drop(decisions);

@@ -236,3 +236,26 @@ export function on(name, listener) {
   listeners.push(listener);
   seen.slice().forEach((event) => tell(listener, event));
 }
+
+// ---- deciding and changing later views (src/redecide.rs, src/page_changes.rs)
+
+// Asks the first-paint module again, through the loader's `decide` (www/first.js `redecide`):
+// `sticky` is the JSON of the rows flat, `[experiment, variant, fingerprint, …]`. The answer's
+// bytes, or undefined when it could not answer.
+export function decide(decider, visitor, newVisitor, forced, custom, sticky) {
+  try {
+    return decider(visitor, newVisitor, forced, custom, JSON.parse(sticky)) || undefined;
+  } catch (_) {}
+}
+
+// Makes `list` (the JSON of `[[experiment, variant, [change, …]], …]`) the variants on the page,
+// through the loader's applier (www/changes.js): one line per variant it reverted, or undefined
+// without the applier (a page that loaded the whole snippet on its own).
+export function setVariants(list) {
+  try {
+    return window.splitbeamChanges
+      .set(JSON.parse(list))
+      .map(([experiment, variant]) => experiment + ': reverted ' + variant)
+      .join('\n');
+  } catch (_) {}
+}
