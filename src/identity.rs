@@ -3,7 +3,6 @@
 
 use js_sys::{Array, JSON};
 use splitbeam_core::assign::Sticky;
-use splitbeam_core::json::write_strs;
 use wasm_bindgen::JsCast;
 use splitbeam_core::identity::{self as rules, FORCED_KEY, STICKY_KEY, VISITOR_KEY};
 
@@ -93,14 +92,10 @@ pub fn forced(search: &str, consent: Consent) -> Vec<(String, String)> {
     forced
 }
 
-/// `[[experiment, variant, fingerprint], ...]`.
+/// The rows as `STICKY_KEY` keeps them (`splitbeam_core::identity::write_sticky`).
 fn sticky_json(sticky: &[Sticky]) -> String {
-    let mut out = String::from("[");
-    for (i, s) in sticky.iter().enumerate() {
-        out.push_str(if i == 0 { "" } else { "," });
-        write_strs(&mut out, &[&s.experiment, &s.variant, &s.fingerprint]);
-    }
-    out.push(']');
+    let mut out = String::new();
+    rules::write_sticky(&mut out, sticky);
     out
 }
 

@@ -137,12 +137,9 @@ pub fn decide(compiled: &[u8], page: Page, regex: &dyn JsEngine) -> Option<Vec<u
     if may_store && (new_visitor || assigned) {
         out.push('[');
         write_str(&mut out, if new_visitor { &visitor_id } else { "" });
-        out.push_str(",[");
-        for (i, row) in sticky.iter().enumerate() {
-            out.push_str(if i == 0 { "" } else { "," });
-            write_strs(&mut out, &[&row.experiment, &row.variant, &row.fingerprint]);
-        }
-        out.push_str("]],");
+        out.push(',');
+        identity::write_sticky(&mut out, &sticky);
+        out.push_str("],");
     } else {
         out.push_str("0,");
     }

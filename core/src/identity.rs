@@ -2,6 +2,7 @@
 //! read and write that): the visitor id, QA overrides kept for the session, sticky assignments.
 
 use crate::assign::{forced_from_query, Sticky};
+use crate::json::write_strs;
 
 /// `splitbeam_visitor` in localStorage: the visitor id.
 pub const VISITOR_KEY: &str = "splitbeam_visitor";
@@ -71,12 +72,32 @@ pub fn note_sticky(sticky: &mut Vec<Sticky>, assigned: Vec<Sticky>) -> bool {
     true
 }
 
+/// Appends the rows as `STICKY_KEY` keeps them: `[[experiment, variant, fingerprint], …]`.
+pub fn write_sticky(out: &mut String, sticky: &[Sticky]) {
+    out.push('[');
+    for (i, row) in sticky.iter().enumerate() {
+        out.push_str(if i == 0 { "" } else { "," });
+        write_strs(out, &[&row.experiment, &row.variant, &row.fingerprint]);
+    }
+    out.push(']');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn sticky(experiment: &str, variant: &str) -> Sticky {
         Sticky { experiment: experiment.into(), variant: variant.into(), fingerprint: "control|b".into() }
+    }
+
+    #[test]
+    fn sticky_rows_are_written_as_the_stored_json() {
+        let mut out = String::new();
+        write_sticky(&mut out, &[]);
+        assert_eq!(out, "[]");
+        out.clear();
+        write_sticky(&mut out, &[sticky("hero", "b"), sticky("q\"x", "a")]);
+        assert_eq!(out, r#"[["hero","b","control|b"],["q\"x","a","control|b"]]"#);
     }
 
     #[test]
