@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm run build`: the snippet into dist/. Four wasm modules from one crate, each through
-# cargo → wasm-bindgen → wasm-opt → short names, each with and without the condition engine:
-#   first paint (decide + apply) on the critical path,
+# `npm run build`: the snippet into dist/. Three wasm modules from one crate, each through
+# cargo → wasm-opt:
+#   first paint (decide + apply) on the critical path, with and without the condition engine,
 #   the whole snippet (delivery, goals, SPA, API), fetched once the page is revealed.
 # Files: splitbeam.js / splitbeam-audience.js (the loader with a first-paint glue; `splitbeam snippet`
 # and the collector bake the compiled config into the one that fits it), splitbeam_full.<hash>.js +
@@ -27,11 +27,8 @@ nightly=$(cat scripts/wasm-nightly)
 nightly_components=$(rustup component list --toolchain "$nightly" --installed 2>/dev/null || true)
 if grep -q '^rust-src' <<<"$nightly_components"; then
   wasm_cargo=(cargo "+$nightly" build -Zbuild-std=std,panic_abort)
-  # No panic locations and no Debug formatting either: nothing in the browser prints them. And no
-  # reference types: wasm-bindgen then keeps the whole snippet's JS values in a table of its glue
-  # instead of an externref table with a shim per export (wasm −765 B gz, glue +196 B; the
-  # first-paint module, which has no JS values, is unchanged byte for byte).
-  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Ctarget-feature=-reference-types,-multivalue"
+  # No panic locations and no Debug formatting either: nothing in the browser prints them.
+  export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
 else
   echo "build: $nightly with rust-src is missing (scripts/setup.sh installs it): building the wasm with stable, 5.5 KB gzip larger" >&2
   wasm_cargo=(cargo build)
@@ -45,37 +42,25 @@ wasm_opt() {
 # The target_features section (132 B) is for tools, and browsers skip it: dropped as the last step
 # (the steps before read the features from it).
 strip_features() {
-  local file=$1
-  shift
-  "$bin/wasm-opt" --strip-target-features "${features[@]}" "$@" "$file" -o "$file"
+  "$bin/wasm-opt" --strip-target-features "${features[@]}" "$1" -o "$1"
 }
-# module <name> <cargo feature flags...>: $work/<name>.wasm + $work/<name>.js (wasm-bindgen's glue), short names.
+# module <name> <cargo feature flags...>: $work/<name>.wasm. No wasm-bindgen: the first-paint
+# module's whole boundary is www/first.js, the whole snippet's www/whole.js (src/first_paint.rs and
+# src/host.rs say why).
 module() {
-  local name=$1
-  shift
-  "${wasm_cargo[@]}" --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
-  wasm-bindgen --target web --no-typescript --out-dir "$work/$name.bg" --out-name "$name" target/wasm32-unknown-unknown/wasm/splitbeam.wasm
-  # The page-side functions the Rust names with `#[wasm_bindgen(module = "/www/...")]`, next to the
-  # glue that imports them (the name check below loads it, and esbuild bundles them into it).
-  if [ -d "$work/$name.bg/snippets" ]; then cp -r "$work/$name.bg/snippets" "$work/"; fi
-  wasm_opt "$work/$name.bg/${name}_bg.wasm" "$work/$name.opt.wasm"
-  # Short import/export names in the wasm and the glue alike (the hashed wasm-bindgen names ship twice).
-  node scripts/minify-wasm-names.mjs "$work/$name.opt.wasm" "$work/$name.bg/$name.js" "$work/$name.wasm" "$work/$name.js"
-  strip_features "$work/$name.wasm" --enable-reference-types
-}
-# first_module <name> <cargo feature flags...>: $work/<name>.wasm. The first-paint module has no
-# wasm-bindgen: its whole boundary is www/first.js (src/first_paint.rs says why).
-first_module() {
   local name=$1
   shift
   "${wasm_cargo[@]}" --profile wasm --target wasm32-unknown-unknown -p splitbeam "$@"
   wasm_opt target/wasm32-unknown-unknown/wasm/splitbeam.wasm "$work/$name.wasm"
   strip_features "$work/$name.wasm"
 }
-first_module first --no-default-features
-first_module first_audience --no-default-features --features conditions
+module first --no-default-features
+module first_audience --no-default-features --features conditions
 # The whole snippet decides nothing itself: no condition engine in it, whatever the config.
 module full --no-default-features --features full
+# Short names for everything crossing the whole snippet's boundary, in the wasm here and in its glue
+# below (esbuild renames the same properties, `scripts/minify-wasm-names.mjs` says why and checks).
+boundary_names=$(node scripts/minify-wasm-names.mjs rename "$work/full.wasm" "$work/full.names.json")
 
 # Content-hashed names: a loader always fetches the modules it was built with, and browsers may
 # cache them for good (the collector sends them `immutable`).
@@ -93,7 +78,8 @@ esbuild() {
   "$bin/esbuild" --bundle --minify --format=iife --target=es2019 --log-level=warning --log-override:empty-import-meta=silent "$@"
 }
 # The whole snippet's glue, a classic script that registers itself for the loader.
-esbuild www/full.js --banner:js="$compile_hint" --alias:splitbeam-glue=./"$work"/full.js --outfile="$work/full.bundle.js"
+esbuild www/full.js --banner:js="$compile_hint" --mangle-props="$boundary_names" --mangle-cache="$work/full.names.json" --outfile="$work/full.bundle.js"
+node scripts/minify-wasm-names.mjs check "$work/full.wasm" "$work/full.bundle.js" "$work/full.names.json"
 full_js=$(hashed splitbeam_full "$work/full.bundle.js" js)
 # The loader, once per first-paint module; it names the other files by their hashes.
 for variant in first first_audience; do

@@ -7,14 +7,13 @@ cd "$(dirname "$0")/.."
 say() { echo "setup: $*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Debian packages: headless Chromium + its driver for browser tests, brotli for the size benchmark,
+# Debian packages: headless Chromium for browser tests, brotli for the size benchmark,
 # clickhouse-server for the ClickHouse backend's tests (they start their own server), nginx-light
 # for the any-collector tests (they run it as their own process) and the flash-sale benchmark's
 # ceiling, wrk and sqlite3 for the flash-sale benchmark (bench/flash-sale.mjs: load, and reading
 # the database back).
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
-command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v brotli >/dev/null || missing+=(brotli)
 [ -x /usr/sbin/clickhouse-server ] || missing+=(clickhouse-server)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
@@ -43,15 +42,6 @@ if ! grep -q '^rust-src' <<<"$nightly_components"; then
   say "rustup toolchain install $nightly (wasm32 target, rust-src; takes ~2 min)"
   rustup toolchain install "$nightly" --profile minimal --target wasm32-unknown-unknown --component rust-src \
     || say "could not install $nightly: the wasm is built with stable, 5.5 KB gzip larger"
-fi
-
-# wasm-bindgen-cli at exactly the version Cargo.toml pins (the CLI must match the crate).
-want=$(sed -n 's/^wasm-bindgen = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
-have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ "$have" != "$want" ]; then
-  # No --locked: the CLI's lockfile pins a webpki-roots version the registry mirror lacks.
-  say "cargo install wasm-bindgen-cli $want (had: ${have:-none}; takes ~4 min)"
-  cargo install wasm-bindgen-cli --version "$want"
 fi
 
 # npm dev packages (binaryen's wasm-opt, playwright-core, esbuild, GrowthBook for the benchmark).

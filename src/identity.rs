@@ -1,12 +1,12 @@
 //! Who this browser is: a random visitor id and its sticky assignments, kept in first-party
 //! localStorage. With consent required, everything stays in memory until `consent(true)`.
 
-use js_sys::{Array, JSON};
 use splitbeam_core::assign::Sticky;
-use wasm_bindgen::JsCast;
+use splitbeam_core::json::Value;
 use splitbeam_core::identity::{self as rules, FORCED_KEY, STICKY_KEY, VISITOR_KEY};
 
 use crate::consent::Consent;
+use crate::js_value;
 use crate::storage::{self, Area};
 
 pub struct Identity {
@@ -101,16 +101,10 @@ fn sticky_json(sticky: &[Sticky]) -> String {
 
 /// Anything malformed in storage is ignored row by row: the visitor is just assigned afresh.
 fn parse_sticky(text: &str) -> Vec<Sticky> {
-    let Ok(rows) = JSON::parse(text) else { return Vec::new() };
-    if !Array::is_array(&rows) {
-        return Vec::new();
-    }
-    rows.unchecked_into::<Array>()
-        .iter()
-        .filter(Array::is_array)
+    let Some(Value::Array(rows)) = js_value::parse_json(text) else { return Vec::new() };
+    rows.iter()
         .filter_map(|row| {
-            let row: Array = row.unchecked_into();
-            let field = |i| row.get(i).as_string();
+            let field = |i: usize| row.as_array()?.get(i)?.as_str().map(String::from);
             Some(Sticky { experiment: field(0)?, variant: field(1)?, fingerprint: field(2)? })
         })
         .collect()

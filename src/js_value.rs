@@ -1,73 +1,26 @@
-//! Converts what `JSON.parse` (or a page's `splitbeam.attributes({...})`) produced into core's
-//! `json::Value`, without serde: a walk over the JS object, bounded in depth so a hostile or cyclic
-//! object can never exhaust the stack.
+//! JavaScript values reach the wasm as core's compiled value bytes (`compiled::decode_value`):
+//! `www/whole.js` walks them (the page's `attributes({...})` and `track` props, `JSON.parse`
+//! output) with its bounds on depth, size and odd values, and the wasm reads the bytes with the
+//! reader it already has for the compiled config. No walk over JS objects from the wasm.
 
-use js_sys::{Array, Object};
-use splitbeam_core::digits;
+use splitbeam_core::compiled::decode_value;
 use splitbeam_core::json::Value;
-use wasm_bindgen::{JsCast, JsValue};
 
-/// Deeper than any sane experiments.json; cyclic objects stop here too.
-pub const MAX_DEPTH: usize = 32;
+use crate::host::take;
 
-/// `value` as a JSON value. Functions, symbols and bigints are refused with the path where they stood.
-pub fn to_value(value: &JsValue) -> Result<Value, String> {
-    convert(value, 0, &mut String::new())
+#[link(wasm_import_module = "splitbeam")]
+extern "C" {
+    fn json_value(text: *const u8, len: usize) -> *mut u8;
 }
 
-fn convert(value: &JsValue, depth: usize, path: &mut String) -> Result<Value, String> {
-    if depth > MAX_DEPTH {
-        return Err([where_(path), " is nested deeper than ", &digits::unsigned(MAX_DEPTH as u64), " levels"].concat());
-    }
-    if value.is_null() || value.is_undefined() {
-        return Ok(Value::Null);
-    }
-    if let Some(b) = value.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Some(n) = value.as_f64() {
-        return Ok(Value::Number(n));
-    }
-    if let Some(s) = value.as_string() {
-        return Ok(Value::String(s));
-    }
-    if Array::is_array(value) {
-        let array: &Array = value.unchecked_ref();
-        let mut items = Vec::with_capacity(array.length() as usize);
-        for (i, item) in array.iter().enumerate() {
-            let len = path.len();
-            path.push('[');
-            digits::push_unsigned(path, i as u64);
-            path.push(']');
-            items.push(convert(&item, depth + 1, path)?);
-            path.truncate(len);
-        }
-        return Ok(Value::Array(items));
-    }
-    if value.is_object() && !value.is_function() {
-        let mut entries = Vec::new();
-        for entry in Object::entries(value.unchecked_ref()).iter() {
-            let pair: Array = entry.unchecked_into();
-            let key = pair.get(0).as_string().unwrap_or_default();
-            let len = path.len();
-            if !path.is_empty() {
-                path.push('.');
-            }
-            path.push_str(&key);
-            let item = convert(&pair.get(1), depth + 1, path)?;
-            path.truncate(len);
-            entries.push((key, item));
-        }
-        return Ok(Value::Object(entries));
-    }
-    Err([where_(path), " is a ", &value.js_typeof().as_string().unwrap_or_default(), ", not a JSON value"].concat())
+/// The value the page handed over at `at` (www/whole.js `encodeValue`); `None` for 0 or bytes
+/// it did not write.
+pub fn take_value(at: *mut u8) -> Option<Value> {
+    decode_value(&take(at)?)
 }
 
-fn where_(path: &str) -> &str {
-    if path.is_empty() {
-        "the value"
-    } else {
-        path
-    }
+/// `JSON.parse(text)`; `None` when it is not JSON (or is nested deeper than the walk's bound).
+pub fn parse_json(text: &str) -> Option<Value> {
+    // SAFETY: a live `str` in; the import returns 0 or length-prefixed bytes from `alloc`.
+    take_value(unsafe { json_value(text.as_ptr(), text.len()) })
 }
-

@@ -4,48 +4,46 @@
 //! with it, the whole snippet (`snippet.rs`), which the loader starts once the page is revealed. Both
 //! have the loader apply the changes (`change_list.rs`, `page_changes.rs`; `www/changes.js`).
 
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod api;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod change_list;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod consent;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod debug;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod goals;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
+mod host;
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod identity;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod js_value;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod outbox;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod page_changes;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod page;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod page_events;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod js_engine;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod redecide;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod session;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod snippet;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod storage;
-#[cfg(feature = "full")]
+#[cfg(all(feature = "full", target_family = "wasm"))]
 mod transport;
 
 #[cfg(all(target_family = "wasm", not(feature = "full")))]
 mod first_paint;
 
-#[cfg(feature = "full")]
-pub use js_value::to_value;
-#[cfg(feature = "full")]
-pub use snippet::*;
 
 // talc instead of Rust's default dlmalloc: fewer bytes in every visitor's download (README table).
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics"), feature = "full"))]

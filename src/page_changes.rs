@@ -4,14 +4,13 @@
 //! JavaScript, where its DOM work costs a few hundred bytes instead of kilobytes of wasm and glue.
 
 use splitbeam_core::config::Variant;
-use wasm_bindgen::prelude::*;
 
+use crate::host::take_text;
 use crate::{change_list, debug};
 
-#[wasm_bindgen(module = "/www/whole.js")]
+#[link(wasm_import_module = "splitbeam")]
 extern "C" {
-    #[wasm_bindgen(js_name = setVariants)]
-    fn js_set_variants(list: &str) -> Option<String>;
+    fn set_variants_to(list: *const u8, len: usize) -> *mut u8;
 }
 
 /// Makes `wanted` (experiment key, variant) the variants on the page: those already there stay as
@@ -24,7 +23,8 @@ pub fn set_variants(wanted: &[(&str, &Variant)]) -> Vec<String> {
         change_list::write_variant(&mut list, experiment, variant);
     }
     list.push(']');
-    match js_set_variants(&list) {
+    // SAFETY: a live `str` in; the import returns 0 or a length-prefixed string from `alloc`.
+    match take_text(unsafe { set_variants_to(list.as_ptr(), list.len()) }) {
         Some(reverted) => reverted.split('\n').filter(|line| !line.is_empty()).map(String::from).collect(),
         None => {
             debug::error("the loader's page changes are missing (load splitbeam.js, not the whole snippet alone): the page shows the original");

@@ -1,25 +1,23 @@
-//! The page's events the whole snippet follows, and its timers: `www/whole.js` listens and
-//! hands each one to `dispatch` through a single closure (one closure in the wasm, not one per
-//! event kind). Delivery's lifecycle events go to `outbox`, route changes and clicks to `snippet`.
+//! The page's events the whole snippet follows, its timers and its fetches' answers: `www/whole.js`
+//! listens and calls the `page_event` export (or `fetch_settled`, for a fetch) with the event's kind and
+//! value. Delivery's lifecycle events go to `outbox`, route changes and clicks to `snippet`.
 
 use std::cell::RefCell;
 
 use splitbeam_core::delivery::FlushReason;
-use wasm_bindgen::prelude::*;
 
+use crate::host::{take, take_text};
+use crate::transport::Reply;
 use crate::{outbox, snippet};
 
-#[wasm_bindgen(module = "/www/whole.js")]
+#[link(wasm_import_module = "splitbeam")]
 extern "C" {
-    #[wasm_bindgen(js_name = timer)]
-    fn js_timer(handler: &JsValue, ms: u32, id: u32);
-    #[wasm_bindgen(js_name = listenLifecycle)]
-    fn js_listen_lifecycle(handler: &JsValue) -> Option<String>;
-    #[wasm_bindgen(js_name = watchPage)]
-    fn js_watch_page(handler: &JsValue) -> Option<String>;
+    fn timer(ms: u32, id: u32);
+    fn listen_to_lifecycle() -> *mut u8;
+    fn watch_the_page() -> *mut u8;
 }
 
-// The event kinds www/whole.js sends.
+// The event kinds www/whole.js sends (it writes them as these literal numbers).
 const TIMER: u32 = 0;
 const PAGE_HIDE: u32 = 1;
 const PAGE_SHOW: u32 = 2;
@@ -27,58 +25,88 @@ const ONLINE: u32 = 3;
 const LEASE_RELEASED: u32 = 4;
 const VISIBILITY: u32 = 5;
 const ROUTE: u32 = 6;
+/// A click (www/whole.js holds the element, for `goals::clicked`).
 const CLICK: u32 = 7;
 
-/// A pending `later` call.
+/// A pending `later` call or fetch.
 pub type TimerId = u32;
 
-#[derive(Default)]
-struct Timers {
-    next: TimerId,
-    pending: Vec<(TimerId, Box<dyn FnOnce()>)>,
+/// What waits for the page to call back: a timer's run, a fetch's answer.
+struct Waiting<A> {
+    next: u32,
+    pending: Vec<(u32, Box<dyn FnOnce(A)>)>,
+}
+
+impl<A> Waiting<A> {
+    const fn new() -> Self {
+        Waiting { next: 0, pending: Vec::new() }
+    }
 }
 
 thread_local! {
-    // `Fn`, not `FnMut`: a page callback run from inside a dispatch may cause another event
-    // (a listener calling pushState); each receiver guards its own state.
-    static HANDLER: JsValue = Closure::<dyn Fn(u32, JsValue)>::new(dispatch).into_js_value();
-    static TIMERS: RefCell<Timers> = RefCell::new(Timers::default());
+    static TIMERS: RefCell<Waiting<()>> = const { RefCell::new(Waiting::new()) };
+    static FETCHES: RefCell<Waiting<Reply>> = const { RefCell::new(Waiting::new()) };
 }
 
-fn dispatch(kind: u32, value: JsValue) {
+/// Keeps `f` until the page calls back with `id`, returned.
+fn wait<A: 'static>(cell: &'static std::thread::LocalKey<RefCell<Waiting<A>>>, f: Box<dyn FnOnce(A)>) -> u32 {
+    cell.with(|cell| {
+        let mut waiting = cell.borrow_mut();
+        let id = waiting.next;
+        waiting.next = waiting.next.wrapping_add(1);
+        waiting.pending.push((id, f));
+        id
+    })
+}
+
+/// Runs what waited for `id` with `arg`, once (a page callback run by it may wait anew).
+fn resume<A: 'static>(cell: &'static std::thread::LocalKey<RefCell<Waiting<A>>>, id: u32, arg: A) {
+    let due = cell.with(|cell| {
+        let mut waiting = cell.try_borrow_mut().ok()?;
+        let at = waiting.pending.iter().position(|(t, _)| *t == id)?;
+        Some(waiting.pending.swap_remove(at).1)
+    });
+    if let Some(run) = due {
+        run(arg);
+    }
+}
+
+/// One of the page's events (`www/whole.js`): `number` and `text` (room from `alloc`, or 0) are its
+/// value, as the kind needs.
+#[no_mangle]
+pub extern "C" fn page_event(kind: u32, number: f64, text: *mut u8) {
+    let text = take_text(text);
     match kind {
-        TIMER => {
-            let id = value.as_f64().unwrap_or(-1.0);
-            let due = TIMERS.with(|cell| {
-                let mut timers = cell.try_borrow_mut().ok()?;
-                let at = timers.pending.iter().position(|(t, _)| f64::from(*t) == id)?;
-                Some(timers.pending.swap_remove(at).1)
-            });
-            if let Some(run) = due {
-                run();
-            }
-        }
+        TIMER => resume(&TIMERS, number as u32, ()),
         PAGE_HIDE => outbox::page_hidden(true),
-        PAGE_SHOW => outbox::page_shown(value.as_bool() == Some(true)),
+        PAGE_SHOW => outbox::page_shown(number != 0.0),
         ONLINE => outbox::flush(FlushReason::Manual),
-        LEASE_RELEASED => outbox::lease_released(&value.as_string().unwrap_or_default()),
-        VISIBILITY => outbox::visibility_changed(value.as_bool() == Some(true)),
+        LEASE_RELEASED => outbox::lease_released(&text.unwrap_or_default()),
+        VISIBILITY => outbox::visibility_changed(number != 0.0),
         ROUTE => snippet::on_route(),
-        CLICK => snippet::on_click(value.unchecked_into()),
+        CLICK => snippet::on_click(),
         _ => {}
     }
 }
 
+/// A fetch's answer (`transport::fetch`): `reply` and `status` as www/whole.js `post` numbers
+/// them, `retry_after` the Retry-After header if the page may read it.
+#[no_mangle]
+pub extern "C" fn fetch_settled(id: u32, reply: u32, status: u32, retry_after: *mut u8) {
+    let retry_after = take(retry_after).and_then(|b| String::from_utf8(b).ok());
+    resume(&FETCHES, id, Reply::from_page(reply, status, retry_after));
+}
+
+/// Keeps `done` for the answer of the fetch the page starts with the id returned.
+pub fn on_fetch_answer(done: impl FnOnce(Reply) + 'static) -> u32 {
+    wait(&FETCHES, Box::new(done))
+}
+
 /// Runs `f` once, `delay_ms` from now, unless cancelled first.
 pub fn later(delay_ms: u64, f: impl FnOnce() + 'static) -> TimerId {
-    let id = TIMERS.with(|cell| {
-        let mut timers = cell.borrow_mut();
-        let id = timers.next;
-        timers.next = timers.next.wrapping_add(1);
-        timers.pending.push((id, Box::new(f)));
-        id
-    });
-    HANDLER.with(|handler| js_timer(handler, delay_ms.min(i32::MAX as u64) as u32, id));
+    let id = wait(&TIMERS, Box::new(move |()| f()));
+    // SAFETY: numbers only.
+    unsafe { timer(delay_ms.min(i32::MAX as u64) as u32, id) };
     id
 }
 
@@ -90,10 +118,12 @@ pub fn cancel(id: TimerId) {
 /// Delivery's events: the page hiding, showing, going away or coming back, going online, and other
 /// tabs releasing their leases. `Err` says why the page cannot be followed.
 pub fn listen_lifecycle() -> Result<(), String> {
-    HANDLER.with(js_listen_lifecycle).map_or(Ok(()), Err)
+    // SAFETY: the import returns 0 or a length-prefixed string from `alloc`.
+    take_text(unsafe { listen_to_lifecycle() }).map_or(Ok(()), Err)
 }
 
 /// Route changes (SPA) and clicks; `Err` says why the page cannot be watched.
 pub fn watch_page() -> Result<(), String> {
-    HANDLER.with(js_watch_page).map_or(Ok(()), Err)
+    // SAFETY: the import returns 0 or a length-prefixed string from `alloc`.
+    take_text(unsafe { watch_the_page() }).map_or(Ok(()), Err)
 }

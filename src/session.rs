@@ -1,10 +1,10 @@
 //! The visitor's session (core's 30-minute SessionClock) and which experiments were already exposed
 //! in it, kept in localStorage so that an exposure is sent once per visitor per experiment per session.
 
-use js_sys::{Array, JSON};
 use splitbeam_core::event::{Session, SessionClock};
-use wasm_bindgen::JsCast;
+use splitbeam_core::json::{write_strs, Value};
 
+use crate::js_value;
 use crate::storage::{self, random_bytes, Area};
 
 const SESSION_KEY: &str = "splitbeam_session";
@@ -68,14 +68,11 @@ impl Sessions {
             })
             .collect();
         if persist && self.exposed.len() > before {
-            let rows = Array::new();
-            rows.push(&session_id.into());
-            for key in &self.exposed {
-                rows.push(&key.as_str().into());
-            }
-            if let Some(text) = JSON::stringify(&rows).ok().and_then(|s| s.as_string()) {
-                storage::store(EXPOSED_KEY, &text);
-            }
+            let mut rows: Vec<&str> = vec![session_id];
+            rows.extend(self.exposed.iter().map(String::as_str));
+            let mut text = String::new();
+            write_strs(&mut text, &rows);
+            storage::store(EXPOSED_KEY, &text);
         }
         first
     }
@@ -83,9 +80,6 @@ impl Sessions {
 
 /// Anything malformed reads as "nothing exposed yet".
 fn parse_exposed(text: &str) -> Vec<String> {
-    let Ok(rows) = JSON::parse(text) else { return Vec::new() };
-    if !Array::is_array(&rows) {
-        return Vec::new();
-    }
-    rows.unchecked_into::<Array>().iter().filter_map(|row| row.as_string()).collect()
+    let Some(Value::Array(rows)) = js_value::parse_json(text) else { return Vec::new() };
+    rows.iter().filter_map(|row| row.as_str().map(String::from)).collect()
 }

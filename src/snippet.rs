@@ -7,13 +7,13 @@ use std::cell::RefCell;
 use splitbeam_core::config::{Config, Status};
 use splitbeam_core::event::EventKind;
 use splitbeam_core::json::Value;
-use wasm_bindgen::prelude::*;
 
 use crate::api::{self, Exposure};
 use crate::consent::Consent;
+use crate::host::{take, take_text};
+use crate::js_value::take_value;
 use crate::identity::{self, Identity};
-use crate::redecide::Decider;
-use crate::{debug, goals, outbox, page, page_changes, page_events};
+use crate::{debug, goals, outbox, page, page_changes, page_events, redecide};
 
 thread_local! {
     static SNIPPET: RefCell<Option<Snippet>> = const { RefCell::new(None) };
@@ -39,8 +39,6 @@ pub(crate) struct Snippet {
     consent: Consent,
     /// The URL of the last page view (the referrer of the next SPA view).
     viewed: String,
-    /// The first-paint module, which decides every view (`redecide.rs`).
-    decider: Option<Decider>,
 }
 
 /// Exposures to announce once the state is no longer borrowed.
@@ -58,24 +56,32 @@ pub(crate) fn announce_all(announcements: Announcements) {
 }
 
 /// Starts the snippet with the compiled config (`splitbeam snippet`, turned into bytes by the loader)
-/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor, decide}`:
-/// `visitor`/`newVisitor` hand over the identity the first-paint module decided with, so later
-/// views are decided alike even where storage fails; `decide` asks that module again
-/// (`redecide.rs`). Problems become one console line, never a throw.
-#[wasm_bindgen]
-pub fn start(compiled: &[u8], options: JsValue) {
+/// and the loader's options `{consent, apply, collector, respectDnt, visitor, newVisitor, views,
+/// held}`, as www/whole.js hands them over (text and values in `alloc`'s room, 0 when absent;
+/// `respect_dnt` 2 when not given): `visitor`/`new_visitor` hand over the identity the first-paint
+/// module decided with, so later views are decided alike even where storage fails; its `decide`
+/// option stays in www/whole.js, which asks that module again (`redecide.rs`). Problems become one
+/// console line, never a throw.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn start_snippet(compiled: *mut u8, collector: *mut u8, respect_dnt: u32, consent: *mut u8, visitor: *mut u8, new_visitor: u32, apply: u32, views: *mut u8, held: *mut u8) {
     let search = page::search();
-    let option = |key: &str| js_sys::Reflect::get(&options, &key.into()).unwrap_or(JsValue::UNDEFINED);
-
-    let Some(config) = splitbeam_core::compiled::decode(compiled) else {
+    let (collector, consent, visitor) = (take_text(collector), take_text(consent), take_text(visitor));
+    let list = |at| match take_value(at) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    };
+    let (earlier_views, held) = (list(views), list(held));
+    let Some(config) = take(compiled).and_then(|bytes| splitbeam_core::compiled::decode(&bytes)) else {
         return debug::error("the compiled experiments config is damaged (rebuild it with `splitbeam snippet`)");
     };
-    let collector = option("collector").as_string().or_else(|| page::script_attribute("data-collector")).filter(|c| !c.is_empty());
-    let respect_dnt = option("respectDnt").as_bool().unwrap_or_else(|| page::script_attribute("data-respect-dnt").is_some_and(|v| v != "false"));
-    let earlier_views = js_sys::Array::from(&option("views"));
-    let held = js_sys::Array::from(&option("held"));
-    let handover = option("visitor").as_string().map(|id| (id, option("newVisitor").as_bool() == Some(true)));
-    let consent = Consent::new(Consent::required_by(option("consent").as_string()), respect_dnt && page::do_not_track());
+    let collector = collector.or_else(|| page::script_attribute("data-collector")).filter(|c| !c.is_empty());
+    let respect_dnt = match respect_dnt {
+        0 | 1 => respect_dnt == 1,
+        _ => page::script_attribute("data-respect-dnt").is_some_and(|v| v != "false"),
+    };
+    let handover = visitor.map(|id| (id, new_visitor != 0));
+    let consent = Consent::new(Consent::required_by(consent), respect_dnt && page::do_not_track());
     let identity = Identity::load(consent, handover);
     let forced = identity::forced(&search, consent);
     let snippet = Snippet {
@@ -84,13 +90,12 @@ pub fn start(compiled: &[u8], options: JsValue) {
         forced,
         custom: Value::Object(Vec::new()),
         debug: debug::requested(&search),
-        apply: option("apply").as_bool() != Some(false),
+        apply: apply != 0,
         active: Vec::new(),
         exposed: Vec::new(),
         collector,
         consent,
         viewed: String::new(),
-        decider: Decider::from_option(option("decide")),
     };
     let announcements = SNIPPET.with(|cell| {
         let Ok(mut slot) = cell.try_borrow_mut() else { return Vec::new() };
@@ -98,14 +103,14 @@ pub fn start(compiled: &[u8], options: JsValue) {
         snippet.start_delivery();
         // Exposures held from pages closed before this module started there, before this page's
         // own: an exposure counts once per session, and the earliest is the one.
-        for record in held.iter().filter(js_sys::Array::is_array) {
-            snippet.replay(&js_sys::Array::from(&record));
+        for record in &held {
+            snippet.replay(record);
         }
         // Views of this tab before this module started (SPA route changes since the landing URL):
         // each with its own URL and time, in order, before the current one.
-        for view in earlier_views.iter().filter(js_sys::Array::is_array).map(|v| js_sys::Array::from(&v)) {
-            let text = |i| view.get(i).as_string();
-            if let Some((url, ts)) = api::held_at(text(0), view.get(1).as_f64()) {
+        for view in earlier_views.iter().filter_map(Value::as_array) {
+            let text = |i| field_text(view, i);
+            if let Some((url, ts)) = api::held_at(text(0), field_number(view, 1)) {
                 snippet.view_at(&url, ts, text(2), text(3));
                 snippet.viewed = url;
             }
@@ -134,13 +139,13 @@ pub(crate) fn on_route() {
     announce_all(announcements.unwrap_or_default());
 }
 
-/// A click anywhere: the `click` goals it reaches.
-pub(crate) fn on_click(element: web_sys::Element) {
+/// A click anywhere (www/whole.js holds the element): the `click` goals it reaches.
+pub(crate) fn on_click() {
     with_snippet(|s| {
         if !outbox::running() {
             return;
         }
-        let reached: Vec<String> = goals::clicked(&s.config, &element).iter().map(|g| g.key.clone()).collect();
+        let reached: Vec<String> = goals::clicked(&s.config).iter().map(|g| g.key.clone()).collect();
         for goal in reached {
             debug::log(s.debug, &["goal ", &goal, " (click)"].concat());
             s.record(api::goal_kind(goal, None, s.assignments(), Value::Object(Vec::new())));
@@ -153,7 +158,7 @@ impl Snippet {
     /// applies the new ones and queues their exposures.
     fn evaluate(&mut self) -> Announcements {
         let href = page::href();
-        let decided = self.decider.as_ref().and_then(|decider| decider.decide(&self.config, &self.identity, &self.forced, &self.custom));
+        let decided = redecide::decide(&self.config, &self.identity, &self.forced, &self.custom);
         let Some(decisions) = decided else {
             debug::error("cannot decide this view (the first-paint module did not answer): the page keeps what it shows");
             return Vec::new();
@@ -272,6 +277,16 @@ impl Snippet {
     }
 }
 
+/// A held record's or view's field `i` as text, if it is a string.
+fn field_text(record: &[Value], i: usize) -> Option<String> {
+    record.get(i)?.as_str().map(String::from)
+}
+
+/// A held record's or view's field `i`, if it is a number.
+fn field_number(record: &[Value], i: usize) -> Option<f64> {
+    record.get(i)?.as_f64()
+}
+
 /// Split-URL test: go to `target`, keeping this URL's query string and fragment; never to itself.
 fn redirect(target: &str, debug: bool) {
     let Some(url) = splitbeam_core::url::redirect_target(target, &page::href()) else { return };
@@ -284,11 +299,11 @@ fn redirect(target: &str, debug: bool) {
 /// What the JS API (`api.rs`) asks of the running snippet.
 impl Snippet {
     /// A goal from `splitbeam.track`, or one held from an earlier page (`at`: its URL and time).
-    pub(crate) fn track(&self, goal: &JsValue, props: &JsValue, at: Option<(String, u64)>) {
+    pub(crate) fn track(&self, goal: Option<String>, props: Option<Value>, trimmed: bool, at: Option<(String, u64)>) {
         if !outbox::running() {
             return debug::log(self.debug, "track(): not sent (no collector, no consent or Do-Not-Track)");
         }
-        if let Some(kind) = api::goal_from_track(&self.config, goal, props, self.assignments()) {
+        if let Some(kind) = api::goal_from_track(&self.config, goal, props, trimmed, self.assignments()) {
             debug::log(self.debug, "tracked a goal");
             match at {
                 Some((url, ts)) => outbox::record(&self.identity.visitor_id, &url, Some(ts), kind),
@@ -298,27 +313,28 @@ impl Snippet {
     }
 
     /// A record the loader held for the next page (`api::replay_held` says which).
-    pub(crate) fn replay(&mut self, record: &js_sys::Array) {
-        let text = |i| record.get(i).as_string();
-        let at = |url: Option<String>, ts: JsValue| api::held_at(url, ts.as_f64());
+    pub(crate) fn replay(&mut self, record: &Value) {
+        let Some(record) = record.as_array() else { return };
+        let text = |i| field_text(record, i);
+        let at = |url: Option<String>, i| api::held_at(url, field_number(record, i));
         if !outbox::running() {
             return;
         }
         match text(0).as_deref() {
             Some("goal") => {
-                let (Some(goal), Some((url, ts))) = (text(1), at(text(2), record.get(3))) else { return };
+                let (Some(goal), Some((url, ts))) = (text(1), at(text(2), 3)) else { return };
                 if goals::is_click_goal(&self.config, &goal) {
                     outbox::record(&self.identity.visitor_id, &url, Some(ts), api::goal_kind(goal, None, self.assignments(), Value::Object(Vec::new())));
                 }
             }
             Some("view") => {
-                let Some((url, ts)) = at(text(1), record.get(2)) else { return };
+                let Some((url, ts)) = at(text(1), 2) else { return };
                 self.view_at(&url, ts, text(3), text(4));
             }
             Some("exposure") => {
                 // With the time of the page that showed the variant: goals held from that page (and
                 // later ones) count only after the visitor's first exposure.
-                let (Some(experiment), Some(variant), Some((url, ts))) = (text(1), text(2), at(text(3), record.get(4))) else { return };
+                let (Some(experiment), Some(variant), Some((url, ts))) = (text(1), text(2), at(text(3), 4)) else { return };
                 let known = self.config.experiments.iter().any(|e| e.key == experiment && e.variants.iter().any(|v| v.key == variant));
                 if known {
                     outbox::expose(&self.identity.visitor_id, &url, Some(ts), &[(experiment, variant)]);

@@ -1,23 +1,20 @@
 //! The browser's storage and randomness, in one place for every part of the snippet: localStorage
-//! access (it throws in some privacy modes, and fills up), writes that cost persistence but never
-//! delivery, and the random ids (visitor, tab, event) made from `crypto.getRandomValues`.
+//! and sessionStorage (`www/whole.js`: reaching either can throw in some privacy modes, and writes
+//! fill up), writes that cost persistence but never delivery, and the random ids (visitor, tab,
+//! event) made from `crypto.getRandomValues`.
 
 use std::cell::Cell;
 
-use wasm_bindgen::prelude::*;
-
 use crate::debug;
+use crate::host::take_text;
 
-#[wasm_bindgen(module = "/www/whole.js")]
+#[link(wasm_import_module = "splitbeam")]
 extern "C" {
-    #[wasm_bindgen(js_name = storageGet)]
-    fn js_get(session: bool, key: &str) -> Option<String>;
-    #[wasm_bindgen(js_name = storageSet)]
-    fn js_set(session: bool, key: &str, value: &str) -> bool;
-    #[wasm_bindgen(js_name = storageRemove)]
-    fn js_remove(session: bool, key: &str);
-    #[wasm_bindgen(js_name = storageKeys)]
-    fn js_keys(prefix: &str) -> String;
+    fn storage_get(session: u32, key: *const u8, key_len: usize) -> *mut u8;
+    fn storage_set(session: u32, key: *const u8, key_len: usize, value: *const u8, value_len: usize) -> u32;
+    fn storage_remove(session: u32, key: *const u8, key_len: usize);
+    fn storage_keys(prefix: *const u8, len: usize) -> *mut u8;
+    fn random_fill(at: *mut u8, len: usize);
 }
 
 thread_local! {
@@ -27,27 +24,33 @@ thread_local! {
 /// Which of the page's two storages: localStorage lasts, sessionStorage ends with the tab.
 #[derive(Clone, Copy)]
 pub enum Area {
-    Local,
-    Session,
+    Local = 0,
+    Session = 1,
 }
 
 /// The value stored under `key`; `None` when absent or when the browser refuses storage.
 pub fn read(area: Area, key: &str) -> Option<String> {
-    js_get(matches!(area, Area::Session), key)
+    // SAFETY: a live `str` in; the import returns 0 or a length-prefixed string from `alloc`.
+    take_text(unsafe { storage_get(area as u32, key.as_ptr(), key.len()) })
 }
 
 /// Writes `value`; `false` when storage is full or blocked.
 pub fn write(area: Area, key: &str, value: &str) -> bool {
-    js_set(matches!(area, Area::Session), key, value)
+    // SAFETY: live `str`s; the import only reads them.
+    unsafe { storage_set(area as u32, key.as_ptr(), key.len(), value.as_ptr(), value.len()) != 0 }
 }
 
 pub fn remove(area: Area, key: &str) {
-    js_remove(matches!(area, Area::Session), key)
+    // SAFETY: a live `str`; the import only reads it.
+    unsafe { storage_remove(area as u32, key.as_ptr(), key.len()) }
 }
 
-/// localStorage's keys that start with `prefix` (none of ours holds a line break).
+/// localStorage's keys that start with `prefix` (none of ours holds a line break: they cross as
+/// one string, one per line).
 pub fn keys(prefix: &str) -> Vec<String> {
-    js_keys(prefix).split('\n').filter(|key| !key.is_empty()).map(String::from).collect()
+    // SAFETY: a live `str` in; the import returns 0 or a length-prefixed string from `alloc`.
+    let keys = take_text(unsafe { storage_keys(prefix.as_ptr(), prefix.len()) }).unwrap_or_default();
+    keys.split('\n').filter(|key| !key.is_empty()).map(String::from).collect()
 }
 
 /// Writes `value` to localStorage; a full or blocked storage costs persistence, never delivery
@@ -69,11 +72,8 @@ pub fn warn_full() {
 /// enough for bucketing and deduplication, never for security).
 pub fn random_bytes() -> [u8; 16] {
     let mut bytes = [0u8; 16];
-    if getrandom::fill(&mut bytes).is_err() {
-        for b in bytes.iter_mut() {
-            *b = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
+    // SAFETY: the import writes exactly `len` bytes at `at`, all of them inside `bytes`.
+    unsafe { random_fill(bytes.as_mut_ptr(), bytes.len()) };
     bytes
 }
 

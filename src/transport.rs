@@ -2,19 +2,18 @@
 //! `fetch` with `keepalive` (tells us the status and Retry-After). Both are `www/whole.js`:
 //! written through web-sys they cost the wasm about 1 KB gzip more than the JavaScript they take.
 
-use wasm_bindgen::prelude::*;
+use crate::page_events::on_fetch_answer;
 
-#[wasm_bindgen(module = "/www/whole.js")]
+#[link(wasm_import_module = "splitbeam")]
 extern "C" {
-    #[wasm_bindgen(js_name = beacon)]
-    fn js_beacon(url: &str, body: &str) -> bool;
-    #[wasm_bindgen(js_name = post)]
-    fn js_post(url: &str, body: &str, blind: bool, done: &JsValue);
+    fn send_beacon(url: *const u8, url_len: usize, body: *const u8, body_len: usize) -> u32;
+    fn post(url: *const u8, url_len: usize, body: *const u8, body_len: usize, blind: u32, id: u32);
 }
 
 /// Queues `body` with sendBeacon. `false` when the browser refused it (quota, size, no API).
 pub fn beacon(url: &str, body: &str) -> bool {
-    js_beacon(url, body)
+    // SAFETY: live `str`s; the import only reads them.
+    unsafe { send_beacon(url.as_ptr(), url.len(), body.as_ptr(), body.len()) != 0 }
 }
 
 /// What became of a fetch, as far as the page can tell (`www/whole.js` says how it knows).
@@ -29,17 +28,22 @@ pub enum Reply {
     Failed,
 }
 
-/// POSTs `body` with `keepalive` and without credentials, `no-cors` when `blind`, and calls `done`
-/// once with what happened.
-pub fn fetch(url: &str, body: &str, blind: bool, done: impl FnOnce(Reply) + 'static) {
-    // `once_into_js` frees the closure after its single call.
-    let settle = Closure::once_into_js(move |reply: u32, status: u32, retry_after: Option<String>| {
-        done(match reply {
+impl Reply {
+    /// The page's numbers for it (www/whole.js `post`).
+    pub fn from_page(reply: u32, status: u32, retry_after: Option<String>) -> Reply {
+        match reply {
             0 => Reply::Status(status.min(u32::from(u16::MAX)) as u16, retry_after),
             1 => Reply::Unreadable,
             2 => Reply::Opaque,
             _ => Reply::Failed,
-        })
-    });
-    js_post(url, body, blind, &settle);
+        }
+    }
+}
+
+/// POSTs `body` with `keepalive` and without credentials, `no-cors` when `blind`, and calls `done`
+/// once with what happened.
+pub fn fetch(url: &str, body: &str, blind: bool, done: impl FnOnce(Reply) + 'static) {
+    let id = on_fetch_answer(done);
+    // SAFETY: live `str`s; the import only reads them.
+    unsafe { post(url.as_ptr(), url.len(), body.as_ptr(), body.len(), blind.into(), id) }
 }

@@ -147,7 +147,7 @@ try {
     glue.src = url(SPLITBEAM_FULL_JS);
     glue.onerror = () => say('the rest of splitbeam did not load (' + glue.src + '): no events are sent from this page');
     glue.onload = () =>
-      window.splitbeamFull.init({ module_or_path: wasm }).then(
+      window.splitbeamFull.init(wasm).then(
         () => {
           const full = window.splitbeamFull.snippet;
           // The views before this one (the current URL's is the whole snippet's own).

@@ -467,4 +467,16 @@ mod tests {
         assert_eq!(decode_value(&[bytes.as_slice(), &[0]].concat()), None);
         assert_eq!(decode_value(&[]), None);
     }
+
+    /// The whole snippet's page side writes these bytes for JavaScript values (www/whole.js
+    /// `encodeValue`, checked against the same file by tests/e2e/whole-values.test.mjs): both
+    /// sides agree on every type, multi-byte UTF-8 and two-byte lengths.
+    #[test]
+    fn the_page_side_writes_values_as_this_encoder_does() {
+        let fixture = crate::json::parse(include_str!("../../tests/fixtures/values/compiled-value.json")).expect("fixture parses").0;
+        let value = fixture.get("value").expect("a value").clone();
+        let bytes: Vec<u8> = fixture.get("bytes").and_then(Value::as_array).expect("bytes").iter().map(|b| b.as_f64().expect("a byte") as u8).collect();
+        assert_eq!(encode_value(&value), bytes);
+        assert_eq!(decode_value(&bytes), Some(value));
+    }
 }

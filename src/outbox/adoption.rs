@@ -97,8 +97,7 @@ fn parse_stored(text: &str) -> Result<Option<Value>, String> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    let parsed = js_sys::JSON::parse(text).map_err(|_| String::from("not JSON"))?;
-    js_value::to_value(&parsed).map(Some)
+    js_value::parse_json(text).map(Some).ok_or_else(|| String::from("not JSON"))
 }
 
 /// The lease stored under `key`; `None` (free) when absent or unreadable.

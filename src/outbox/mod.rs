@@ -69,7 +69,7 @@ fn with<R>(f: impl FnOnce(&mut Delivery) -> R) -> Option<R> {
 }
 
 fn now() -> u64 {
-    js_sys::Date::now() as u64
+    page::now() as u64
 }
 
 /// Whether events are being queued (a collector is configured and consent/DNT allow it).
@@ -319,7 +319,7 @@ impl Delivery {
     fn queue(&mut self, visitor: &str, url: &str, at: Option<u64>, session: String, kind: EventKind) {
         let ts = at.unwrap_or_else(now);
         let event = Event { id: new_id(random_bytes(), ts), ts, visitor: visitor.to_string(), session, url: url.to_string(), kind };
-        if let Err(err) = self.outbox.push(&event.id, event.to_json(&number), now()) {
+        if let Err(err) = self.outbox.push(&event.id, event.to_json(&page::number), now()) {
             debug::warn(&err.message());
         }
     }
@@ -436,10 +436,6 @@ fn warn_unreadable(collector: &str) {
     .concat());
 }
 
-/// JavaScript's Number→String for event values: no Rust float formatting in the wasm.
-fn number(n: f64) -> String {
-    js_sys::Number::from(n).to_string_with_radix(10).map(String::from).unwrap_or_else(|_| "null".into())
-}
 
 /// Reads the site's last confirmation (`CONFIRMED_KEY`) and unreadability (`UNREADABLE_KEY`) into the outbox.
 fn note_stored_confirmation() {
