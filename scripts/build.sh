@@ -36,8 +36,11 @@ fi
 
 features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals)
 wasm_opt() {
-  # --converge: repeat -Oz until it stops shrinking.
-  "$bin/wasm-opt" -Oz --converge --strip-debug --strip-producers "${features[@]}" "$1" -o "$2"
+  # --converge: repeat -Oz until it stops shrinking. --low-memory-unused: nothing lives in the first
+  # 1 KB of memory (Rust's stack runs down from 1 MB towards it, the data sits above 1 MB), so
+  # constant offsets fold into the loads and stores: 180 B gzip off the first-paint module, about
+  # 400 B off the whole snippet.
+  "$bin/wasm-opt" -Oz --converge --low-memory-unused --strip-debug --strip-producers "${features[@]}" "$1" -o "$2"
 }
 # The target_features section (132 B) is for tools, and browsers skip it: dropped as the last step
 # (the steps before read the features from it).
