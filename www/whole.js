@@ -376,11 +376,11 @@ const EMPTY_OBJECT = new Uint8Array([6, 0]);
 // A value the loader holds (its views and held records): its bytes, or 0 when it is not JSON data.
 const data = (x) => give(attempt(() => encodeValue(x)[0]));
 // `splitbeam.track(goal, props)`, or a goal held from an earlier page (`url`, `ts`): the name only
-// if it is a string of at most 1000 UTF-16 units, the props' bytes only if they are an object (or
+// if it is a string of at most 1000 UTF-16 units, not only whitespace, the props' bytes only if they are an object (or
 // nothing), with whether they were trimmed (src/api.rs refuses or warns).
 const track = (goal, props, url, ts) => {
   const [read, trimmed] = props == null ? [EMPTY_OBJECT] : typeof props == 'object' && !Array.isArray(props) ? encodeValue(props, true) : [];
-  wasm.track_goal(typeof goal == 'string' && goal.length <= 1000 ? give(goal) : 0, give(read), +!!trimmed, str(url), typeof ts == 'number' ? ts : NaN);
+  wasm.track_goal(typeof goal == 'string' && goal.trim() && goal.length <= 1000 ? give(goal) : 0, give(read), +!!trimmed, str(url), typeof ts == 'number' ? ts : NaN);
 };
 
 // `response`: a fetch of the module (or its promise). Streaming compilation refuses a module served

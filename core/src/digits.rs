@@ -31,9 +31,29 @@ pub fn signed(n: i64) -> String {
     out
 }
 
+/// The number `text` writes in decimal digits only (no sign, no spaces), as `push_unsigned` writes
+/// it; `None` for anything else or above `u64::MAX`. One reader for the browser's stored
+/// timestamps and headers, where `str::parse` compiled once per call site.
+pub fn parse_unsigned(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u64, |n, b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u64::from(b - b'0')) } else { None })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_what_push_unsigned_writes_and_nothing_else() {
+        for n in [0, 7, 10, 99, 1_764_216_000_000, u64::MAX] {
+            assert_eq!(parse_unsigned(&unsigned(n)), Some(n));
+        }
+        for text in ["", "+1", "-1", " 1", "1 ", "1.0", "18446744073709551616", "x"] {
+            assert_eq!(parse_unsigned(text), None, "{text:?}");
+        }
+    }
 
     #[test]
     fn writes_what_to_string_writes() {

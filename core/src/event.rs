@@ -210,7 +210,7 @@ impl Session {
         let (id, last_seen) = text.rsplit_once(':')?;
         let valid_id = id.len() > 2 && id.starts_with("s_") && id.bytes().skip(2).all(|b| CROCKFORD.contains(&b));
         // Integer parsing only: no float parsing on the browser's path.
-        let last_seen_ms = last_seen.parse::<u64>().ok()?;
+        let last_seen_ms = crate::digits::parse_unsigned(last_seen)?;
         valid_id.then(|| Session { id: id.to_string(), last_seen_ms })
     }
 }

@@ -94,7 +94,7 @@ fn adopt(claimed: Vec<String>) {
 /// A stored text through the browser's `JSON.parse` (core's text parser stays out of the wasm):
 /// `None` when nothing is stored.
 fn parse_stored(text: &str) -> Result<Option<Value>, String> {
-    if text.trim().is_empty() {
+    if text.trim_ascii().is_empty() {
         return Ok(None);
     }
     js_value::parse_json(text).map(Some).ok_or_else(|| String::from("not JSON"))

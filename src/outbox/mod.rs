@@ -440,13 +440,13 @@ fn warn_unreadable(collector: &str) {
 /// Reads the site's last confirmation (`CONFIRMED_KEY`) and unreadability (`UNREADABLE_KEY`) into the outbox.
 fn note_stored_confirmation() {
     let unreadable = storage::read(Area::Local, UNREADABLE_KEY);
-    if let Some(at) = unreadable.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
+    if let Some(at) = unreadable.and_then(|text| digits::parse_unsigned(&text)).filter(|at| *at <= now()) {
         with(|d| d.outbox.note_unreadable(at));
     }
     let stored = storage::read(Area::Local, CONFIRMED_KEY);
     // Digits only: integer parsing, not float parsing (no float formatting code in the wasm).
     // One from the future (a clock set back) would never be overwritten: ignored.
-    if let Some(at) = stored.and_then(|text| text.parse::<u64>().ok()).filter(|at| *at <= now()) {
+    if let Some(at) = stored.and_then(|text| digits::parse_unsigned(&text)).filter(|at| *at <= now()) {
         with(|d| {
             d.outbox.note_confirmation(at);
             d.confirmed_written = d.confirmed_written.max(at);

@@ -147,10 +147,11 @@ impl Outcome {
 /// Reads a `Retry-After` header in its delta-seconds form. HTTP dates give `None` (plain backoff
 /// then applies): parsing them would cost wasm bytes for a form collectors rarely send.
 pub fn parse_retry_after(header: &str) -> Option<u64> {
-    let text = header.trim();
+    // HTTP's optional whitespace is spaces and tabs.
+    let text = header.trim_ascii();
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     // All digits: only overflow can fail, and an absurd value means "as long as allowed".
-    Some(text.parse::<u64>().map_or(u64::MAX, |seconds| seconds.saturating_mul(1000)))
+    Some(crate::digits::parse_unsigned(text).map_or(u64::MAX, |seconds| seconds.saturating_mul(1000)))
 }

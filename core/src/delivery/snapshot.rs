@@ -89,7 +89,7 @@ impl Outbox {
                 self.stored_bytes += event_json.len();
                 // Overdue on arrival: restored events go out with the first poll.
                 let queued_at = now.saturating_sub(self.policy.max_delay_ms);
-                self.entries.push_back(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending, maybe_sent: true });
+                self.entries.push(Entry { id: id.clone(), json: event_json.clone(), queued_at, state: State::Pending, maybe_sent: true });
                 report.restored += 1;
             }
         }
