@@ -31,15 +31,13 @@ pub fn announce((experiment, variant, visitor, url): &Exposure) {
 
 /// The goal event for `splitbeam.track(goal, props)`, or why the call is refused. Odd input never
 /// throws: a bad goal name refuses the call; bad props are refused or trimmed, with one warning.
-/// `goal` is `None` unless it was a string of at most 1000 UTF-16 units, not only whitespace, `props` `None` unless
-/// they were an object (or nothing), `trimmed` whether www/whole.js cut them to its bounds.
+/// `goal` is `None` unless it was a string of at most 1000 UTF-16 units, not only whitespace;
+/// `props` `None` unless they were an object (or nothing); `trimmed` whether www/whole.js cut them
+/// to its bounds.
 pub fn goal_from_track(config: &Config, goal: Option<String>, props: Option<Value>, trimmed: bool, experiments: Vec<(String, String)>) -> Option<EventKind> {
-    let name = match goal {
-        Some(name) => name,
-        _ => {
-            debug::warn("track() wants a goal name (a non-empty string of at most 1000 characters); the call is ignored");
-            return None;
-        }
+    let Some(name) = goal else {
+        debug::warn("track() wants a goal name (a non-empty string of at most 1000 characters); the call is ignored");
+        return None;
     };
     let Some(props) = props else {
         debug::warn(&["track(\"", &name, "\"): props must be an object; the call is ignored"].concat());

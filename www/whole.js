@@ -2,10 +2,10 @@
 // first-paint module's, www/first.js): the Rust keeps every decision and asks the page through the
 // imports below, named in src/ by `#[link(wasm_import_module = "splitbeam")]`; the page reaches it
 // through its exports (`snippet`, the functions the loader maps `window.splitbeam` onto, and
-// `page_event`/`fetch_settled` for the page's events). Numbers cross as they are; a string or byte run
-// from the wasm as a pointer and a length, read here at once; one for the wasm in room from its `alloc`, a u32
-// length and the bytes, that the wasm frees (src/host.rs). A JavaScript value crosses as core's
-// compiled value bytes (`encodeValue`). Each page call is a line or two here, where the same call
+// `page_event`/`fetch_settled` for the page's events). Numbers cross as they are; a string or
+// byte run from the wasm as a pointer and a length, read here at once; one for the wasm in room
+// from its `alloc`, a u32 length and the bytes, that the wasm frees (src/host.rs). A JavaScript
+// value crosses as core's compiled value bytes (`encodeValue`). Each page call is a line or two here, where the same call
 // through web-sys, js-sys and wasm-bindgen's glue cost several times the bytes (README, "Why the
 // snippet has this shape").
 
@@ -158,11 +158,16 @@ const page = {
 
 // ---- the page's events (src/page_events.rs), each handed to the wasm's `event(kind, number, text)`.
 
-// The element last clicked (src/goals.rs asks whether it is in a click goal's selector).
+// The element clicked, while the wasm handles its click (src/goals.rs asks whether it is in a
+// click goal's selector); not kept after, so a removed element is not held.
 let clicked;
 const handler = (kind, value) => {
   if (kind == 7) clicked = value;
-  wasm.page_event(kind, +value || 0, str(value));
+  try {
+    wasm.page_event(kind, +value || 0, str(value));
+  } finally {
+    clicked = undefined;
+  }
 };
 
 const events = {
@@ -210,7 +215,7 @@ const events = {
     );
     return 0;
   },
-  // 1 when the element last clicked or an ancestor matches the selector (0 also for a selector
+  // 1 when the element clicked or an ancestor matches the selector (0 also for a selector
   // the browser refuses).
   clicked_closest: (selector, len) => +!!attempt(() => clicked.closest(text(selector, len))),
 };
@@ -376,8 +381,8 @@ const EMPTY_OBJECT = new Uint8Array([6, 0]);
 // A value the loader holds (its views and held records): its bytes, or 0 when it is not JSON data.
 const data = (x) => give(attempt(() => encodeValue(x)[0]));
 // `splitbeam.track(goal, props)`, or a goal held from an earlier page (`url`, `ts`): the name only
-// if it is a string of at most 1000 UTF-16 units, not only whitespace, the props' bytes only if they are an object (or
-// nothing), with whether they were trimmed (src/api.rs refuses or warns).
+// if it is a string of at most 1000 UTF-16 units, not only whitespace; the props' bytes only if
+// they are an object (or nothing), with whether they were trimmed (src/api.rs refuses or warns).
 const track = (goal, props, url, ts) => {
   const [read, trimmed] = props == null ? [EMPTY_OBJECT] : typeof props == 'object' && !Array.isArray(props) ? encodeValue(props, true) : [];
   wasm.track_goal(typeof goal == 'string' && goal.trim() && goal.length <= 1000 ? give(goal) : 0, give(read), +!!trimmed, str(url), typeof ts == 'number' ? ts : NaN);
