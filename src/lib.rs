@@ -4,46 +4,39 @@
 //! with it, the whole snippet (`snippet.rs`), which the loader starts once the page is revealed. Both
 //! have the loader apply the changes (`change_list.rs`, `page_changes.rs`; `www/changes.js`).
 
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod api;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod change_list;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod consent;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod debug;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod goals;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod host;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod identity;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod js_value;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod outbox;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod page_changes;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod page;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod page_events;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod js_engine;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod redecide;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod session;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod snippet;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod storage;
-#[cfg(all(feature = "full", target_family = "wasm"))]
-mod transport;
+/// The whole snippet's modules: in its build only (the `full` feature, for the browser; natively
+/// its imports from the page would have nothing to link to).
+macro_rules! whole_snippet {
+    ($($module:ident),* $(,)?) => {
+        $(
+            #[cfg(all(feature = "full", target_family = "wasm"))]
+            mod $module;
+        )*
+    };
+}
+whole_snippet!(
+    api,
+    change_list,
+    consent,
+    debug,
+    goals,
+    host,
+    identity,
+    js_engine,
+    js_value,
+    outbox,
+    page,
+    page_changes,
+    page_events,
+    redecide,
+    session,
+    snippet,
+    storage,
+    transport,
+);
 
 #[cfg(all(target_family = "wasm", not(feature = "full")))]
 mod first_paint;
-
 
 // talc instead of Rust's default dlmalloc: fewer bytes in every visitor's download (README table).
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics"), feature = "full"))]

@@ -1,6 +1,7 @@
 // The loader's side of the first-paint module (src/first_paint.rs): it reads what the decision
 // needs from the page, hands it over as length-prefixed bytes, reads the answer's JSON back, and
 // later writes what the answer says to store. No wasm-bindgen glue: this file is all of it.
+import { instantiate } from './instantiate.js';
 
 // core/src/identity.rs's keys (a test there checks these three lines).
 const VISITOR = 'splitbeam_visitor';
@@ -12,11 +13,6 @@ const attempt = (f) => {
     return f();
   } catch (_) {}
 };
-
-// scripts/build.sh bundles this file once per first-paint module and defines SPLITBEAM_CONDITIONS
-// (false for the module without the condition engine: the minifier then drops what only conditions
-// import); loaded as it is (a test), it serves both.
-const CONDITIONS = typeof SPLITBEAM_CONDITIONS == 'undefined' || SPLITBEAM_CONDITIONS;
 
 let wasm;
 // The compiled module and its imports: the whole snippet decides again (an SPA route change, new
@@ -38,16 +34,18 @@ const give = (string) => {
   return at;
 };
 
-// `response`: a fetch of the module (or its promise). Streaming compilation refuses a module served
-// without `application/wasm` (a shop's own static host may): such bytes are compiled as they are.
+// `response`: a fetch of the module (or its promise).
 export const load = (response) => {
   imports = {
     // JavaScript itself, for the page rules and GrowthBook's conditions (src/first_paint.rs).
     splitbeam: {
       regex_test: (pattern, patternLen, at, len, ignoreCase) =>
         attempt(() => +new RegExp(text(pattern, patternLen), ignoreCase ? 'i' : '').test(text(at, len))) ?? 2,
-      // Only the module with the condition engine asks for these.
-      ...(CONDITIONS && {
+      // Only the module with the condition engine asks for these. scripts/build.sh bundles this
+      // file once per first-paint module and defines SPLITBEAM_CONDITIONS (false without the
+      // engine: the minifier then drops these); loaded as it is (a test), it serves both. Written
+      // out here, not as a constant: esbuild folds it only where it is used.
+      ...((typeof SPLITBEAM_CONDITIONS == 'undefined' || SPLITBEAM_CONDITIONS) && {
         number: (at, len) => +text(at, len),
         string: (x) => give(String(x)),
         lower: (at, len) => give(text(at, len).toLowerCase()),
@@ -60,17 +58,10 @@ export const load = (response) => {
       }),
     },
   };
-  return Promise.resolve(response)
-    .then((r) => {
-      if (!r.ok) throw new Error(r.status + ' for ' + r.url);
-      return /wasm/.test(r.headers.get('content-type'))
-        ? WebAssembly.instantiateStreaming(r, imports)
-        : r.arrayBuffer().then((b) => WebAssembly.instantiate(b, imports));
-    })
-    .then((module) => {
-      wasm = module.instance.exports;
-      wasmModule = module.module;
-    });
+  return instantiate(response, imports).then((module) => {
+    wasm = module.instance.exports;
+    wasmModule = module.module;
+  });
 };
 
 // `fields` (strings and byte arrays) as src/first_paint.rs's `decide` reads them; where its answer is.

@@ -9,6 +9,8 @@
 // through web-sys, js-sys and wasm-bindgen's glue cost several times the bytes (README, "Why the
 // snippet has this shape").
 
+import { instantiate } from './instantiate.js';
+
 let wasm;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -388,21 +390,11 @@ const track = (goal, props, url, ts) => {
   wasm.track_goal(typeof goal == 'string' && goal.trim() && goal.length <= 1000 ? give(goal) : 0, give(read), +!!trimmed, str(url), typeof ts == 'number' ? ts : NaN);
 };
 
-// `response`: a fetch of the module (or its promise). Streaming compilation refuses a module served
-// without `application/wasm` (a shop's own static host may): such bytes are compiled as they are.
-export const init = (response) => {
-  const imports = { splitbeam: Object.assign({}, storage, transport, page, events, views) };
-  return Promise.resolve(response)
-    .then((r) => {
-      if (!r.ok) throw new Error(r.status + ' for ' + r.url);
-      return /wasm/.test(r.headers.get('content-type'))
-        ? WebAssembly.instantiateStreaming(r, imports)
-        : r.arrayBuffer().then((b) => WebAssembly.instantiate(b, imports));
-    })
-    .then((module) => {
-      wasm = module.instance.exports;
-    });
-};
+// `response`: a fetch of the module (or its promise).
+export const init = (response) =>
+  instantiate(response, { splitbeam: Object.assign({}, storage, transport, page, events, views) }).then((module) => {
+    wasm = module.instance.exports;
+  });
 
 export const snippet = {
   // The compiled config's bytes and the loader's options (src/snippet.rs `start`).

@@ -38,7 +38,8 @@ async function probePage(broken) {
   const page = await browser.newPage();
   await page.route(`${ORIGIN}/**`, (route) => {
     const { pathname } = new URL(route.request().url());
-    if (pathname === '/first.js') return route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(root, 'www/first.js')) });
+    // www/first.js as it is, and the file it imports.
+    if (pathname === '/first.js' || pathname === '/instantiate.js') return route.fulfill({ contentType: 'text/javascript', body: fs.readFileSync(path.join(root, 'www', pathname)) });
     if (pathname === '/probe.wasm') return route.fulfill({ contentType: 'application/wasm', body: fs.readFileSync(wasmPath) });
     return route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>probe</title>' });
   });
