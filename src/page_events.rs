@@ -6,7 +6,7 @@ use std::cell::RefCell;
 
 use splitbeam_core::delivery::FlushReason;
 
-use crate::host::{take, take_text};
+use crate::host::take_text;
 use crate::transport::Reply;
 use crate::{outbox, snippet};
 
@@ -93,8 +93,7 @@ pub extern "C" fn page_event(kind: u32, number: f64, text: *mut u8) {
 /// them, `retry_after` the Retry-After header if the page may read it.
 #[no_mangle]
 pub extern "C" fn fetch_settled(id: u32, reply: u32, status: u32, retry_after: *mut u8) {
-    let retry_after = take(retry_after).and_then(|b| String::from_utf8(b).ok());
-    resume(&FETCHES, id, Reply::from_page(reply, status, retry_after));
+    resume(&FETCHES, id, Reply::from_page(reply, status, take_text(retry_after)));
 }
 
 /// Keeps `done` for the answer of the fetch the page starts with the id returned.

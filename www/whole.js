@@ -5,9 +5,9 @@
 // `page_event`/`fetch_settled` for the page's events). Numbers cross as they are; a string or
 // byte run from the wasm as a pointer and a length, read here at once; one for the wasm in room
 // from its `alloc`, a u32 length and the bytes, that the wasm frees (src/host.rs). A JavaScript
-// value crosses as core's compiled value bytes (`encodeValue`). Each page call is a line or two here, where the same call
-// through web-sys, js-sys and wasm-bindgen's glue cost several times the bytes (README, "Why the
-// snippet has this shape").
+// value crosses as core's compiled value bytes (`encodeValue`). Each page call is a line or two
+// here, where the same call through web-sys, js-sys and wasm-bindgen's glue cost several times the
+// bytes (README, "Why the snippet has this shape").
 
 import { instantiate } from './instantiate.js';
 
@@ -55,6 +55,8 @@ const storage = {
     return give(attempt(() => Object.keys(localStorage).filter((key) => key.startsWith(prefix) && key.indexOf('\n') < 0).join('\n')) || '');
   },
   // crypto.getRandomValues, or Math.random where there is no crypto (ids stay unique enough).
+  // `JSON.parse` of a stored text, as value bytes; 0 when it is not JSON or nested too deep.
+  json_value: (at, len) => give(attempt(() => encodeValue(JSON.parse(text(at, len)))[0])),
   random_fill: (at, len) => {
     const random = attempt(() => crypto.getRandomValues(new Uint8Array(len))) || new Uint8Array(len).map(() => Math.random() * 256);
     bytes().set(random, at);
@@ -260,21 +262,22 @@ const on = (name, listener) => {
   seen.slice().forEach((event) => tell(listener, event));
 };
 
+const exposures = {
+  announce_exposure: (experiment, experimentLen, variant, variantLen, visitor, visitorLen, url, urlLen) =>
+    announce(text(experiment, experimentLen), text(variant, variantLen), text(visitor, visitorLen), text(url, urlLen)),
+};
+
 // ---- deciding and changing later views (src/redecide.rs, src/page_changes.rs)
 
 // The loader's `decide` option: asks the first-paint module again (www/first.js `redecide`).
 let decider;
 
-const views = {
-  announce_exposure: (experiment, experimentLen, variant, variantLen, visitor, visitorLen, url, urlLen) =>
-    announce(text(experiment, experimentLen), text(variant, variantLen), text(visitor, visitorLen), text(url, urlLen)),
+const decisions = {
   // The decisions' bytes for the visitor id, whether it is new, the QA overrides, the page's own
   // attributes encoded and the sticky rows as the JSON of them flat, `[experiment, variant,
   // fingerprint, …]`; 0 when the first-paint module could not answer.
-  redecide: (visitor, visitorLen, newVisitor, forced, forcedLen, custom, customLen, sticky, stickyLen) => {
-    const args = [text(visitor, visitorLen), !!newVisitor, text(forced, forcedLen), bytes().slice(custom, custom + customLen), text(sticky, stickyLen)];
-    return give(attempt(() => decider(args[0], args[1], args[2], args[3], JSON.parse(args[4]))));
-  },
+  redecide: (visitor, visitorLen, newVisitor, forced, forcedLen, custom, customLen, sticky, stickyLen) =>
+    give(attempt(() => decider(text(visitor, visitorLen), !!newVisitor, text(forced, forcedLen), bytes().slice(custom, custom + customLen), JSON.parse(text(sticky, stickyLen))))),
   // Makes the list (the JSON of `[[experiment, variant, [change, …]], …]`) the variants on the page,
   // through the loader's applier (www/changes.js): one line per variant it reverted, or 0 without
   // the applier (a page that loaded the whole snippet on its own).
@@ -289,8 +292,6 @@ const views = {
       ),
     );
   },
-  // `JSON.parse` of a stored text, as value bytes; 0 when it is not JSON or nested too deep.
-  json_value: (at, len) => give(attempt(() => encodeValue(JSON.parse(text(at, len)))[0])),
 };
 
 // ---- JavaScript values as core's compiled value bytes (core/src/compiled.rs `Reader::value`:
@@ -322,7 +323,7 @@ export const encodeValue = (root, props) => {
       const len = props ? Math.min(x.length, 200) : x.length;
       trimmed = trimmed || len < x.length;
       const items = [];
-      for (let i = 0; i < len; i++) items.push(plain(x[i], depth + 1, where + '[' + i + ']'));
+      for (let i = 0; i < len; i++) items.push(plain(x[i], depth + 1, path + '[' + i + ']'));
       return items;
     }
     const entries = [];
@@ -392,7 +393,7 @@ const track = (goal, props, url, ts) => {
 
 // `response`: a fetch of the module (or its promise).
 export const init = (response) =>
-  instantiate(response, { splitbeam: Object.assign({}, storage, transport, page, events, views) }).then((module) => {
+  instantiate(response, { splitbeam: Object.assign({}, storage, transport, page, events, exposures, decisions) }).then((module) => {
     wasm = module.instance.exports;
   });
 
