@@ -2,7 +2,7 @@
 //! listens and calls the `page_event` export (or `fetch_settled`, for a fetch) with the event's kind and
 //! value. Delivery's lifecycle events go to `outbox`, route changes and clicks to `snippet`.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use splitbeam_core::delivery::FlushReason;
 
@@ -46,6 +46,8 @@ impl<A> Waiting<A> {
 thread_local! {
     static TIMERS: RefCell<Waiting<()>> = const { RefCell::new(Waiting::new()) };
     static FETCHES: RefCell<Waiting<Reply>> = const { RefCell::new(Waiting::new()) };
+    /// Delivery starts again when consent is withdrawn and granted anew; its listeners stay.
+    static LIFECYCLE_FOLLOWED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Keeps `f` until the page calls back with `id`, returned.
@@ -115,10 +117,16 @@ pub fn cancel(id: TimerId) {
 }
 
 /// Delivery's events: the page hiding, showing, going away or coming back, going online, and other
-/// tabs releasing their leases. `Err` says why the page cannot be followed.
+/// tabs releasing their leases, listened to once per page (a second set of listeners would run
+/// every event twice). `Err` says why the page cannot be followed.
 pub fn listen_lifecycle() -> Result<(), String> {
+    if LIFECYCLE_FOLLOWED.get() {
+        return Ok(());
+    }
     // SAFETY: the import returns 0 or a length-prefixed string from `alloc`.
-    take_text(unsafe { listen_to_lifecycle() }).map_or(Ok(()), Err)
+    take_text(unsafe { listen_to_lifecycle() }).map_or(Ok(()), Err)?;
+    LIFECYCLE_FOLLOWED.set(true);
+    Ok(())
 }
 
 /// Route changes (SPA) and clicks; `Err` says why the page cannot be watched.

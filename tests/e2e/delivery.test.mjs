@@ -328,6 +328,42 @@ test('with data-consent="required" nothing is stored or sent before consent(true
   }
 });
 
+test('consent withdrawn and granted again: the page lifecycle is followed once, a goal after it arrives once', async () => {
+  const t = await setup();
+  try {
+    // Counts the snippet's lifecycle listeners (a second set would run each page event twice).
+    await t.page.addInitScript(() => {
+      window.__lifecycle = 0;
+      for (const target of [window, document]) {
+        const add = target.addEventListener;
+        target.addEventListener = function (type) {
+          if (type === 'pagehide' || type === 'visibilitychange') window.__lifecycle++;
+          return add.apply(this, arguments);
+        };
+      }
+    });
+    await t.page.goto(t.pages.url + '/consent.html');
+    await started(t.page);
+    const before = await t.page.evaluate(() => window.__lifecycle);
+    await t.page.evaluate(() => splitbeam.consent(true));
+    // Delivery's own two (the loader has one pagehide listener of its own from the start).
+    assert.equal(await t.page.evaluate(() => window.__lifecycle), before + 2);
+    await t.page.evaluate(() => {
+      splitbeam.consent(false);
+      splitbeam.consent(true);
+      splitbeam.track('purchase', { value: 7 });
+    });
+    assert.equal(await t.page.evaluate(() => window.__lifecycle), before + 2, 'no second set of lifecycle listeners');
+    await t.page.goto(t.pages.url + '/index.html');
+    await eventually(() => goals(t.collector.events(), 'purchase').length >= 1, 5000);
+    await sleep(500);
+    assert.equal(goals(t.collector.events(), 'purchase').length, 1);
+    assert.deepEqual(duplicateIds(t.collector.events()), []);
+  } finally {
+    await t.done();
+  }
+});
+
 test('with data-respect-dnt and Global Privacy Control on, nothing is sent', async () => {
   const t = await setup();
   try {
