@@ -31,10 +31,13 @@ const CLICK: u32 = 7;
 /// A pending `later` call or fetch.
 pub type TimerId = u32;
 
+/// What runs when the page calls back, with the callback's argument.
+type Resume<A> = Box<dyn FnOnce(A)>;
+
 /// What waits for the page to call back: a timer's run, a fetch's answer.
 struct Waiting<A> {
     next: u32,
-    pending: Vec<(u32, Box<dyn FnOnce(A)>)>,
+    pending: Vec<(u32, Resume<A>)>,
 }
 
 impl<A> Waiting<A> {
@@ -51,7 +54,7 @@ thread_local! {
 }
 
 /// Keeps `f` until the page calls back with `id`, returned.
-fn wait<A: 'static>(cell: &'static std::thread::LocalKey<RefCell<Waiting<A>>>, f: Box<dyn FnOnce(A)>) -> u32 {
+fn wait<A: 'static>(cell: &'static std::thread::LocalKey<RefCell<Waiting<A>>>, f: Resume<A>) -> u32 {
     cell.with(|cell| {
         let mut waiting = cell.borrow_mut();
         let id = waiting.next;

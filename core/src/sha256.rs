@@ -15,16 +15,18 @@ fn prime_root_fractions<const N: usize>(cube: bool) -> [u32; N] {
     let mut found = 0;
     let mut n = 2u32;
     while found < N {
-        if (2..n).take_while(|d| d * d <= n).all(|d| n % d != 0) {
+        if (2..n).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d)) {
             let x = f64::from(n);
             let mut root = x.sqrt();
             // Newton's method on r^3 = x, from above (the square root), falls until it converges.
-            while cube {
-                let next = root - (root * root * root - x) / (3.0 * root * root);
-                if next >= root {
-                    break;
+            if cube {
+                loop {
+                    let next = root - (root * root * root - x) / (3.0 * root * root);
+                    if next >= root {
+                        break;
+                    }
+                    root = next;
                 }
-                root = next;
             }
             out[found] = ((root - (root as u32) as f64) * 4294967296.0) as u32;
             found += 1;

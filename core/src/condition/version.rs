@@ -48,7 +48,7 @@ pub(crate) fn padded_text(input: &str) -> String {
 
     let mut padded = String::with_capacity(input.len() + 16);
     let mut parts = 0;
-    for part in input.split(|c| c == '-' || c == '.') {
+    for part in input.split(['-', '.']) {
         if parts > 0 {
             padded.push('-');
         }
