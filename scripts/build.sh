@@ -82,7 +82,12 @@ esbuild() {
 }
 # The whole snippet's glue, a classic script that registers itself for the loader.
 esbuild www/full.js --banner:js="$compile_hint" --mangle-props="$boundary_names" --mangle-cache="$work/full.names.json" --outfile="$work/full.bundle.js"
-node scripts/minify-wasm-names.mjs check "$work/full.wasm" "$work/full.bundle.js" "$work/full.names.json"
+node scripts/minify-wasm-names.mjs check "$work/full.bundle.js" "$work/full.names.json"
+# Each module against the JavaScript that instantiates it: every import there, with as many
+# arguments as the wasm passes (the two sides are written by hand, scripts/check-boundary.mjs).
+node scripts/check-boundary.mjs "$work/full.wasm" "$work/full.bundle.js"
+node scripts/check-boundary.mjs "$work/first.wasm" www/first.js
+node scripts/check-boundary.mjs "$work/first_audience.wasm" www/first.js
 full_js=$(hashed splitbeam_full "$work/full.bundle.js" js)
 # The loader, once per first-paint module; it names the other files by their hashes.
 for variant in first first_audience; do
