@@ -1,5 +1,5 @@
 // `npm run bench` (via scripts/bench.sh): size, flicker and paint on the desktop and mobile profiles
-// with a repeat view, start-up time, Lighthouse (bench/lighthouse.mjs) and the native assignment
+// with a repeat view, start-up time, the browser's first use of storage and fetch() (bench/first-use.mjs), Lighthouse (bench/lighthouse.mjs) and the native assignment
 // figures as Markdown tables, printed and written to bench/results.md. No assertions.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +12,7 @@ import { launch } from './lib/browser.mjs';
 import { sizeBench } from './size.mjs';
 import { flickerBench } from './flicker.mjs';
 import { startupBench } from './startup.mjs';
+import { firstUseBench } from './first-use.mjs';
 import { criterionSummary } from './criterion.mjs';
 import { runLighthouse } from './lighthouse.mjs';
 
@@ -19,6 +20,7 @@ const { values: options } = parseArgs({
   options: {
     loads: { type: 'string', default: process.env.BENCH_LOADS || '20' },
     'startup-loads': { type: 'string', default: process.env.BENCH_STARTUP_LOADS || '20' },
+    'first-use-loads': { type: 'string', default: process.env.BENCH_FIRST_USE_LOADS || '12' },
     // Lighthouse runs per setup and preset: bench/lighthouse.mjs. 0 skips.
     'lh-runs': { type: 'string', default: process.env.LH_RUNS || '5' },
     criterion: { type: 'string' },
@@ -50,6 +52,8 @@ try {
   for (const profile of ['desktop', 'mobile']) {
     log(`== (c) start-up, ${profile}: ${options['startup-loads']} loads per config`);
     sections.push((await startupBench({ browser, baseUrl: server.url, loads: +options['startup-loads'], profile, log })).markdown);
+    log(`== (c) the browser's first use of storage, cookies and fetch(), ${profile}: ${options['first-use-loads']} loads per setup`);
+    sections.push((await firstUseBench({ browser, baseUrl: server.url, loads: +options['first-use-loads'], profile, log })).markdown);
   }
 } finally {
   await browser?.close();
