@@ -43,7 +43,7 @@ export function functionImports(bytes) {
     const end = at + size;
     if (id === 1) {
       for (let n = u32(); n > 0; n--) {
-        if (byte() !== 0x60) fail('a type that is not a function type (this reader knows only those)');
+        if (byte() !== 0x60) throw new Error('a type that is not a function type (this reader knows only those)');
         const count = u32();
         at += count; // parameter types, one byte each for numbers
         params.push(count);
@@ -67,27 +67,36 @@ export function functionImports(bytes) {
   return imports;
 }
 
-const [wasmFile, glue] = process.argv.slice(2);
-if (!wasmFile || !glue) fail('usage: check-boundary.mjs <module.wasm> www/first.js | <bundle.js>');
-const bytes = readFileSync(wasmFile);
-// The JavaScript side's own instantiation, with the imports object it builds captured on the way.
-let given;
-const instantiate = WebAssembly.instantiate;
-WebAssembly.instantiate = (source, imports) => {
-  given = imports;
-  return instantiate(source, imports);
-};
-const response = { ok: true, headers: { get: () => 'application/octet-stream' }, arrayBuffer: async () => bytes };
-if (glue.endsWith('.mjs') || path.basename(glue) === 'first.js') {
-  const { load } = await import(pathToFileURL(path.resolve(glue)).href);
-  await load(response).catch((err) => fail(`${glue} does not instantiate ${wasmFile}: ${err && err.message}`));
-} else {
-  // The bundle as a page runs it, then its `init` with the module's bytes.
-  globalThis.window = globalThis;
-  new Function(readFileSync(glue, 'utf8'))();
-  await window.splitbeamFull.init(response).catch((err) => fail(`${glue} does not instantiate ${wasmFile}: ${err && err.message}`));
+// Run as a script (the test imports `functionImports` alone).
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  const [wasmFile, glue] = process.argv.slice(2);
+  if (!wasmFile || !glue) fail('usage: check-boundary.mjs <module.wasm> www/first.js | <bundle.js>');
+  const bytes = readFileSync(wasmFile);
+  // The JavaScript side's own instantiation, with the imports object it builds captured on the way.
+  let given;
+  const instantiate = WebAssembly.instantiate;
+  WebAssembly.instantiate = (source, imports) => {
+    given = imports;
+    return instantiate(source, imports);
+  };
+  const response = { ok: true, headers: { get: () => 'application/octet-stream' }, arrayBuffer: async () => bytes };
+  if (glue.endsWith('.mjs') || path.basename(glue) === 'first.js') {
+    const { load } = await import(pathToFileURL(path.resolve(glue)).href);
+    await load(response).catch((err) => fail(`${glue} does not instantiate ${wasmFile}: ${err && err.message}`));
+  } else {
+    // The bundle as a page runs it, then its `init` with the module's bytes.
+    globalThis.window = globalThis;
+    new Function(readFileSync(glue, 'utf8'))();
+    await window.splitbeamFull.init(response).catch((err) => fail(`${glue} does not instantiate ${wasmFile}: ${err && err.message}`));
+  }
+  let imported;
+  try {
+    imported = functionImports(bytes);
+  } catch (err) {
+    fail(`${wasmFile}: ${err.message}`);
+  }
+  const wrong = imported
+    .filter(([module, name, count]) => given?.[module]?.[name]?.length !== count)
+    .map(([module, name, count]) => `${module}.${name}: the wasm passes ${count}, ${glue} takes ${given?.[module]?.[name]?.length}`);
+  if (wrong.length) fail(`arguments that do not line up:\n  ${wrong.join('\n  ')}`);
 }
-const wrong = functionImports(bytes)
-  .filter(([module, name, count]) => given?.[module]?.[name]?.length !== count)
-  .map(([module, name, count]) => `${module}.${name}: the wasm passes ${count}, ${glue} takes ${given?.[module]?.[name]?.length}`);
-if (wrong.length) fail(`arguments that do not line up:\n  ${wrong.join('\n  ')}`);
