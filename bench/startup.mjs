@@ -70,19 +70,17 @@ function fromTrace(events, timing) {
   // After the reveal: the whole snippet's module compile and its glue's evaluation (www/full.js).
   const glue = events.filter((e) => onMain(e) && e.name === 'EvaluateScript' && /\/splitbeam_full\.[0-9a-f]+\.js\b/.test(e.args?.data?.url || ''));
   const later = unionLength([...compiles.filter((e) => e.ts >= revealTs), ...glue].map((e) => [e.ts, e.ts + e.dur])) / 1000;
-  const sum = (pred) => calls.filter(pred).reduce((total, c) => total + c.ms, 0);
-  // The whole snippet's start (src/snippet.rs), by its export's original name (bench/lib/server.mjs).
-  const start = sum((c) => c.name === 'start_snippet');
-  const other = sum((c) => c.name !== 'start_snippet' && c.name !== 'decide');
+  // Every call but `decide`: the whole snippet's start and what the page calls in it after.
+  const wholeCalls = calls.filter((c) => c.name !== 'decide').reduce((total, c) => total + c.ms, 0);
   return {
     tag: timing.tagEnd - timing.tagStart,
     loader: withoutTag - unionLength([...compileSpans, ...decideSpan]) / 1000,
     compile,
     decide: decideMs,
     beforeReveal,
-    after: later + start + other,
-    start,
+    after: later + wholeCalls,
     started: !!decide,
+    // By its export's original name (bench/lib/server.mjs hands the page the names).
     wholeStarted: calls.some((c) => c.name === 'start_snippet'),
   };
 }

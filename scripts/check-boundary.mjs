@@ -80,7 +80,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.ar
     return instantiate(source, imports);
   };
   const response = { ok: true, headers: { get: () => 'application/octet-stream' }, arrayBuffer: async () => bytes };
-  if (glue.endsWith('.mjs') || path.basename(glue) === 'first.js') {
+  if (path.basename(glue) === 'first.js') {
     const { load } = await import(pathToFileURL(path.resolve(glue)).href);
     await load(response).catch((err) => fail(`${glue} does not instantiate ${wasmFile}: ${err && err.message}`));
   } else {
